@@ -1,0 +1,106 @@
+"""The typer app, shared options and the mapping of user errors to one line and exit code 2.
+
+Commands live in sibling modules (one per area) and register themselves on ``app`` when imported.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from hmrec.errors import HmrecError
+
+
+class _App(typer.Typer):
+    """Typer app that turns :class:`HmrecError` into one line on stderr and exit code 2."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except HmrecError as exc:
+            sys.stderr.write(f"error: {exc}\n")
+            sys.exit(2)
+        except KeyboardInterrupt:
+            sys.stderr.write("interrupted\n")
+            sys.exit(130)
+
+
+app = _App(
+    name="hmrec",
+    help="Recommendations for fashion retail (H&M Personalized Fashion Recommendations), end to end.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# Shared option definitions, so that every command spells them the same way.
+DataOption = typer.Option(
+    None, "--data", help="Directory with articles.csv, customers.csv, transactions_train.csv "
+    "(default: the built-in synthetic demo data set, generated on first use).",
+)
+CacheOption = typer.Option(None, "--cache", help="Directory for the typed cache (default: DATA/.hmrec-cache).")
+QuietOption = typer.Option(False, "--quiet", "-q", help="No progress bars or status lines.")
+SeedOption = typer.Option(0, "--seed", help="Random seed: the same seed gives the same output.")
+
+
+def demo_data_dir() -> Path:
+    """Where the built-in demo data set lives: $HMREC_DEMO_DATA, else the user's cache directory."""
+    env = os.environ.get("HMREC_DEMO_DATA")
+    if env:
+        return Path(env)
+    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return base / "hmrec" / "demo-small-seed0"
+
+
+def resolve_data(data: Path | None) -> Path:
+    """The data directory to use: the user's, or the demo data set (generated here on first use)."""
+    if data is not None:
+        return data
+    path = demo_data_dir()
+    if not (path / "transactions_train.csv").exists():
+        from hmrec.data.synthetic import generate
+        from hmrec.progress import console
+
+        console().print(f"Generating the demo data set (scale small, seed 0) in {path} ...")
+        generate(path, scale="small", seed=0)
+    return path
+
+
+ParamOption = typer.Option(
+    None, "--param", "-p", help="Model hyperparameter as MODEL.NAME=VALUE, e.g. als.factors=128 (repeatable).",
+)
+
+
+def parse_params(items: list[str] | None) -> dict[str, dict[str, Any]]:
+    """``["als.factors=128", "popularity.days=14"]`` -> ``{"als": {"factors": 128}, ...}``.
+
+    Values are parsed as JSON when possible (numbers, true/false, null), else kept as strings.
+    """
+    import json
+
+    from hmrec.errors import ParameterError
+
+    out: dict[str, dict[str, Any]] = {}
+    for item in items or []:
+        key, sep, raw = item.partition("=")
+        model, dot, name = key.rpartition(".")
+        if not sep or not dot or not model or not name:
+            raise ParameterError(f"--param '{item}' is not MODEL.NAME=VALUE (fix: e.g. --param als.factors=128)")
+        try:
+            value: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        out.setdefault(model, {})[name] = value
+    return out
+
+
+def main() -> None:
+    app()
+
+
+# Import command modules last: they register on ``app``.
+from hmrec.cli import commands  # noqa: E402,F401

@@ -1,0 +1,300 @@
+"""The Recommender interface, the model registry and the shared top-k routines.
+
+Every model follows scikit-learn's conventions: the constructor only stores hyperparameters; ``fit`` validates,
+learns attributes whose names end in ``_`` and returns ``self``; fitting twice equals fitting once (a refit
+starts from scratch). ``recommend(customers, k)`` returns ``(ids, scores)``, two ``(n, k)`` arrays of article
+indices (int32, padded with -1) and scores (float32, padded with -inf), best first. Customers the model knows
+nothing about get a documented fallback, never an exception.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import scipy.sparse as sp
+
+from hmrec.data.dataset import Dataset
+from hmrec.errors import NotFittedError, ParameterError, UnknownModelError
+
+DEFAULT_K = 12
+BLOCK_ROWS = 65_536
+
+
+class Recommender(ABC):
+    """Base class of every hmrec model."""
+
+    #: registry name, set by :func:`register`
+    name: ClassVar[str] = ""
+
+    # ------------------------------------------------------------------ hyperparameters
+    @classmethod
+    def param_names(cls) -> list[str]:
+        signature = inspect.signature(cls.__init__)
+        return [p.name for p in signature.parameters.values() if p.name != "self" and p.kind == p.KEYWORD_ONLY
+                or p.name != "self" and p.kind == p.POSITIONAL_OR_KEYWORD]
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor's hyperparameters and their current values."""
+        return {name: getattr(self, name) for name in self.param_names()}
+
+    def set_params(self, **params: Any) -> Self:
+        allowed = self.param_names()
+        for key, value in params.items():
+            if key not in allowed:
+                raise ParameterError(
+                    f"model '{self.name}' has no parameter '{key}' (allowed: {', '.join(allowed) or 'none'})"
+                )
+            setattr(self, key, value)
+        return self
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    # ------------------------------------------------------------------ the interface
+    @abstractmethod
+    def fit(self, train: Dataset) -> Self:
+        """Learn from the transactions of ``train`` (all of them: the caller has cut the window)."""
+
+    @abstractmethod
+    def recommend(self, customers: np.ndarray, k: int = DEFAULT_K) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` article indices and scores for each customer index, best first."""
+
+    # ------------------------------------------------------------------ helpers for subclasses
+    @property
+    def is_fitted(self) -> bool:
+        return any(name.endswith("_") and not name.startswith("_") for name in vars(self))
+
+    def _check_fitted(self) -> None:
+        if not self.is_fitted:
+            raise NotFittedError(f"model '{self.name}' is not fitted (fix: call fit() before recommend())")
+
+    def _reset(self) -> None:
+        """Forget everything learned, so that a refit starts from scratch."""
+        for attr in [a for a in vars(self) if a.endswith("_") and not a.startswith("_")]:
+            delattr(self, attr)
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, directory: Path, **meta: Any) -> None:
+        """Save hyperparameters (JSON) and learned arrays (npz, no pickle) to ``directory``."""
+        self._check_fitted()
+        directory.mkdir(parents=True, exist_ok=True)
+        arrays = {k: v for k, v in vars(self).items() if k.endswith("_") and isinstance(v, np.ndarray)}
+        scalars = {
+            k: v for k, v in vars(self).items()
+            if k.endswith("_") and isinstance(v, (int, float, str, bool)) and not k.startswith("_")
+        }
+        tmp_npz = directory / "arrays.tmp.npz"
+        np.savez(tmp_npz, **arrays)
+        tmp_npz.replace(directory / "arrays.npz")
+        payload = {"model": self.name, "params": self.get_params(), "attributes": scalars, **meta}
+        tmp_json = directory / "model.json.tmp"
+        tmp_json.write_text(json.dumps(payload, indent=2, default=str))
+        tmp_json.replace(directory / "model.json")
+
+    @classmethod
+    def load_state(cls, directory: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Read ``model.json`` and the arrays saved by :meth:`save`."""
+        payload = json.loads((directory / "model.json").read_text())
+        with np.load(directory / "arrays.npz", allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+        return payload, arrays
+
+    def restore(self, payload: dict[str, Any], arrays: dict[str, Any]) -> Self:
+        self._reset()
+        for key, value in {**payload.get("attributes", {}), **arrays}.items():
+            setattr(self, key, value)
+        return self
+
+
+# ---------------------------------------------------------------------- registry
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    description: str
+    factory: Callable[..., Recommender]
+    needs_truth: bool = False
+
+
+_REGISTRY: dict[str, ModelInfo] = {}
+
+
+def register(name: str, description: str, *, needs_truth: bool = False) -> Callable[[Any], Any]:
+    """Class or factory decorator: make a model available by ``name`` to ``create`` and the CLI."""
+
+    def decorate(factory: Any) -> Any:
+        _REGISTRY[name] = ModelInfo(name, description, factory, needs_truth)
+        if isinstance(factory, type) and issubclass(factory, Recommender):
+            factory.name = name
+        return factory
+
+    return decorate
+
+
+def _load_builtin_models() -> None:
+    # Importing the model modules registers them; done lazily so that base has no import cycle.
+    import hmrec.models  # noqa: F401
+
+
+def available() -> dict[str, ModelInfo]:
+    """Registered models by name, in registration order."""
+    _load_builtin_models()
+    return dict(_REGISTRY)
+
+
+def create(name: str, **params: Any) -> Recommender:
+    """A new, unfitted model by registry name, with hyperparameters ``params``."""
+    models = available()
+    if name not in models:
+        raise UnknownModelError(
+            f"unknown model '{name}' (fix: choose one of {', '.join(models)}; `hmrec models` lists them)"
+        )
+    model = models[name].factory(**params)
+    model.name = name
+    return model
+
+
+def check_k(k: int) -> int:
+    if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
+        raise ParameterError(f"k must be an integer >= 1, got {k!r} (fix: pass --k 12)")
+    return int(k)
+
+
+# ---------------------------------------------------------------------- shared top-k
+def top_k(
+    scores: np.ndarray,
+    k: int,
+    *,
+    exclude: sp.csr_matrix | None = None,
+    candidates: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` best columns of each row of ``scores``, best first.
+
+    Args:
+        scores: ``(n, m)`` float scores; NaN and -inf mean "not a candidate".
+        k: how many to return; rows with fewer than ``k`` candidates are padded with id -1 and score -inf.
+        exclude: optional ``(n, m)`` sparse matrix whose non-zeros are removed (e.g. already bought).
+        candidates: optional column indices (or boolean mask of length m) outside which nothing is returned.
+
+    Returns:
+        ``(ids, scores)``: int32 column indices and float32 scores, each ``(n, k)``. Ties are broken by the
+        lower column index, so the result is deterministic.
+    """
+    k = check_k(k)
+    scores = np.array(scores, dtype=np.float32, copy=True, ndmin=2)
+    n, m = scores.shape
+    np.nan_to_num(scores, copy=False, nan=-np.inf, posinf=np.finfo(np.float32).max)
+    if candidates is not None:
+        mask = np.zeros(m, dtype=bool)
+        cand = np.asarray(candidates)
+        if cand.dtype == bool:
+            mask[: cand.size] = cand
+        else:
+            mask[cand] = True
+        scores[:, ~mask] = -np.inf
+    if exclude is not None and exclude.nnz:
+        coo = sp.csr_matrix(exclude).tocoo()
+        scores[coo.row, coo.col] = -np.inf
+    kk = min(k, m)
+    if kk < m:
+        part = np.argpartition(-scores, kk - 1, axis=1)[:, :kk]
+    else:
+        part = np.broadcast_to(np.arange(m), (n, m)).copy()
+    part_scores = np.take_along_axis(scores, part, axis=1)
+    # lexsort: primary key descending score, secondary ascending column index (deterministic ties)
+    order = np.lexsort((part, -part_scores), axis=1)
+    ids = np.take_along_axis(part, order, axis=1).astype(np.int32)
+    out_scores = np.take_along_axis(part_scores, order, axis=1).astype(np.float32)
+    if kk < k:
+        ids = np.pad(ids, ((0, 0), (0, k - kk)), constant_values=-1)
+        out_scores = np.pad(out_scores, ((0, 0), (0, k - kk)), constant_values=-np.inf)
+    ids[~np.isfinite(out_scores) & (out_scores < 0)] = -1
+    return ids, out_scores
+
+
+def merge_ranked(primary: np.ndarray, fallback: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """First ``k`` distinct valid ids of ``primary`` followed by ``fallback``, per row.
+
+    ``primary`` is ``(n, a)``, ``fallback`` is ``(n, b)`` or ``(b,)`` (the same for every row); ids < 0 are
+    padding and skipped; an id already taken is skipped. Returns ``(ids, scores)`` with the rank-based score
+    ``k - rank`` (padding -1 / -inf), since the inputs' scores are not on one scale.
+    """
+    k = check_k(k)
+    primary = np.asarray(primary, dtype=np.int32)
+    if primary.ndim == 1:
+        primary = primary[None, :]
+    n = primary.shape[0]
+    fallback = np.asarray(fallback, dtype=np.int32)
+    ids = np.full((n, k), -1, dtype=np.int32)
+    for lo in range(0, n, BLOCK_ROWS):
+        hi = min(n, lo + BLOCK_ROWS)
+        fb = fallback[lo:hi] if fallback.ndim == 2 else np.broadcast_to(fallback, (hi - lo, fallback.size))
+        cand = np.concatenate([primary[lo:hi], fb], axis=1)
+        if cand.shape[1] == 0:
+            continue
+        order = np.argsort(cand, axis=1, kind="stable")
+        sorted_c = np.take_along_axis(cand, order, axis=1)
+        dup_sorted = np.zeros(sorted_c.shape, dtype=bool)
+        dup_sorted[:, 1:] = sorted_c[:, 1:] == sorted_c[:, :-1]
+        dup = np.empty_like(dup_sorted)
+        np.put_along_axis(dup, order, dup_sorted, axis=1)
+        keep = (cand >= 0) & ~dup
+        pos = np.argsort(~keep, axis=1, kind="stable")[:, :k]
+        block = np.take_along_axis(cand, pos, axis=1)
+        block[~np.take_along_axis(keep, pos, axis=1)] = -1
+        ids[lo:hi, : block.shape[1]] = block
+    scores = np.where(ids >= 0, (k - np.arange(k, dtype=np.float32))[None, :], -np.inf).astype(np.float32)
+    return ids, scores
+
+
+def rank_global(
+    article_scores: np.ndarray,
+    customers: np.ndarray,
+    k: int,
+    *,
+    exclude: sp.csr_matrix | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Recommend from one score per article, the same ranking for every customer.
+
+    With ``exclude`` (customers x articles) a customer's excluded articles are skipped and the list filled
+    from further down the ranking; done without materializing an ``(n, m)`` score matrix.
+    """
+    k = check_k(k)
+    customers = np.asarray(customers, dtype=np.int64)
+    ids, scores = top_k(article_scores[None, :], k if exclude is None else k + 0, exclude=None)
+    if exclude is None:
+        return np.repeat(ids, customers.size, axis=0), np.repeat(scores, customers.size, axis=0)
+    # Take a deeper global list and drop each customer's excluded ids from it.
+    rows = exclude[customers]
+    depth = int(min(article_scores.size, k + (rows.getnnz(axis=1).max() if rows.nnz else 0)))
+    deep_ids, deep_scores = top_k(article_scores[None, :], max(depth, 1))
+    deep_ids, deep_scores = deep_ids[0], deep_scores[0]
+    valid = deep_ids >= 0
+    deep_ids, deep_scores = deep_ids[valid], deep_scores[valid]
+    out_ids = np.full((customers.size, k), -1, dtype=np.int32)
+    out_scores = np.full((customers.size, k), -np.inf, dtype=np.float32)
+    for lo in range(0, customers.size, BLOCK_ROWS):
+        hi = min(customers.size, lo + BLOCK_ROWS)
+        block = rows[lo:hi]
+        # position of each deep id in the global ranking; mark excluded positions
+        pos_of = np.full(article_scores.size, -1, dtype=np.int64)
+        pos_of[deep_ids] = np.arange(deep_ids.size)
+        banned = np.zeros((hi - lo, deep_ids.size), dtype=bool)
+        coo = block.tocoo()
+        p = pos_of[coo.col]
+        ok = p >= 0
+        banned[coo.row[ok], p[ok]] = True
+        pos = np.argsort(banned, axis=1, kind="stable")[:, :k]
+        got = ~np.take_along_axis(banned, pos, axis=1)
+        bi = np.where(got, deep_ids[pos], -1)
+        bs = np.where(got, deep_scores[pos], -np.inf)
+        out_ids[lo:hi, : bi.shape[1]] = bi
+        out_scores[lo:hi, : bs.shape[1]] = bs
+    return out_ids, out_scores
