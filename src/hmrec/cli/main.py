@@ -98,6 +98,19 @@ def parse_params(items: list[str] | None) -> dict[str, dict[str, Any]]:
     return out
 
 
+@app.callback()
+def _root() -> None:
+    """hmrec: recommendations for fashion retail, from the data to a submission file."""
+
+
+@app.command()
+def version() -> None:
+    """Print hmrec's version."""
+    from hmrec import __version__
+
+    typer.echo(__version__)
+
+
 def main() -> None:
     app()
 
