@@ -106,7 +106,8 @@ class Dataset:
             digest = hashlib.sha256()
             for frame in (articles, customers, tx):
                 digest.update(str(frame.shape).encode())
-                digest.update(frame.hash_rows(seed=0).sum().to_le_bytes() if frame.height else b"")
+                total = int(frame.hash_rows(seed=0).sum()) % (1 << 64) if frame.height else 0
+                digest.update(total.to_bytes(8, "little"))
             fingerprint = digest.hexdigest()[:16]
         return cls(articles=articles, customers=customers, transactions=tx, fingerprint=fingerprint, source=source)
 
@@ -206,7 +207,7 @@ class Dataset:
         cols = tx[ARTICLE_IDX].to_numpy()
         if half_life_days is not None and tx.height:
             ref = reference or tx[T_DAT].max()
-            age = (pl.lit(ref, dtype=pl.Date) - tx[T_DAT]).dt.total_days().to_numpy()
+            age = tx.select((pl.lit(ref, dtype=pl.Date) - pl.col(T_DAT)).dt.total_days()).to_series().to_numpy()
             data = np.power(0.5, age / float(half_life_days)).astype(np.float32)
         else:
             data = np.ones(tx.height, dtype=np.float32)

@@ -2,4 +2,11 @@
 
 from hmrec.models.base import Recommender, available, create, merge_ranked, rank_global, register, top_k
 
+# Baselines (registration order = listing order): oracle first as the ceiling, then random as the floor.
+from hmrec.models import oracle, popularity, history  # noqa: E402,F401,I001  isort: skip
+# Matrix factorization (ALS, SGD) and their repurchase blends.
+from hmrec.models import als, sgd  # noqa: E402,F401,I001  isort: skip
+# k-means clusters of customers or of articles.
+from hmrec.models import clustering  # noqa: E402,F401,I001  isort: skip
+
 __all__ = ["Recommender", "available", "create", "merge_ranked", "rank_global", "register", "top_k"]

@@ -156,7 +156,16 @@ def create(name: str, **params: Any) -> Recommender:
         raise UnknownModelError(
             f"unknown model '{name}' (fix: choose one of {', '.join(models)}; `hmrec models` lists them)"
         )
-    model = models[name].factory(**params)
+    factory = models[name].factory
+    if isinstance(factory, type) and issubclass(factory, Recommender):
+        # an unknown hyperparameter is a user error (one line, exit 2), not a TypeError traceback
+        allowed = factory.param_names()
+        for key in params:
+            if key not in allowed:
+                raise ParameterError(
+                    f"model '{name}' has no parameter '{key}' (allowed: {', '.join(allowed) or 'none'})"
+                )
+    model = factory(**params)
     model.name = name
     return model
 

@@ -1,0 +1,77 @@
+"""``hmrec evaluate``: fit models on the past, score them on the following week(s), save a leaderboard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from hmrec.cli.main import (
+    CacheOption,
+    DataOption,
+    ParamOption,
+    QuietOption,
+    SeedOption,
+    app,
+    parse_params,
+    resolve_data,
+)
+
+
+@app.command("evaluate")
+def evaluate_command(
+    data: Path | None = DataOption,
+    models: str = typer.Option(
+        "", "--models", "-m", help="Comma-separated model names, e.g. popularity,repurchase "
+        "(default: every registered model; `hmrec models` lists them).",
+    ),
+    k: int = typer.Option(12, "--k", help="Cut-off of the metrics (MAP@k, recall@k, ...)."),
+    test_days: int = typer.Option(7, "--test-days", help="Length of the test window in days."),
+    test_end: str | None = typer.Option(
+        None, "--test-end", help="Last day of the test window, YYYY-MM-DD (default: the data's last day)."
+    ),
+    backtest: int = typer.Option(
+        1, "--backtest", help="Number of consecutive test windows, ending at --test-end."
+    ),
+    curve_k: int = typer.Option(100, "--curve-k", help="Depth of the recall@j curve (0: no curve)."),
+    out: Path = typer.Option(Path("hmrec-results"), "--out", help="Directory for leaderboard.csv/.json."),
+    param: list[str] | None = ParamOption,
+    cache: Path | None = CacheOption,
+    quiet: bool = QuietOption,
+    seed: int = SeedOption,
+) -> None:
+    """Evaluate models on the last week(s) of the data and write the leaderboard."""
+    from hmrec.data.split import check_window_params, parse_date
+    from hmrec.errors import ParameterError
+    from hmrec.evaluation.evaluate import check_models, evaluate
+    from hmrec.models.base import available, check_k
+    from hmrec.progress import console, set_quiet
+
+    set_quiet(quiet)
+    # Check what can be checked before the (possibly long) load.
+    check_k(k)
+    check_window_params(backtest, test_days)
+    if curve_k < 0:
+        raise ParameterError(f"--curve-k must be >= 0, got {curve_k} (fix: e.g. --curve-k 100, 0 for none)")
+    end = parse_date(test_end)
+    params = parse_params(param)
+    names = check_models([m for m in models.split(",") if m.strip()] or list(available()), params, seed)
+    from hmrec.data.load import load_dataset
+
+    data_dir = resolve_data(data)
+    dataset = load_dataset(data_dir, cache, progress=not quiet)
+    board = evaluate(
+        dataset,
+        names,
+        k=k,
+        test_days=test_days,
+        test_end=end,
+        backtest=backtest,
+        params=params,
+        curve_k=curve_k,
+        progress=not quiet,
+        seed=seed,
+    )
+    board.print()
+    paths = board.write(out)
+    console().print(f"Wrote {', '.join(str(p) for p in paths.values())}")

@@ -1,0 +1,167 @@
+"""``hmrec models``, ``hmrec submit`` and ``hmrec recommend``: the registry, a submission, one customer."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from hmrec.cli.main import (
+    CacheOption,
+    DataOption,
+    ParamOption,
+    QuietOption,
+    SeedOption,
+    app,
+    parse_params,
+    resolve_data,
+)
+
+KOption = typer.Option(12, "--k", help="Number of recommendations per customer.")
+
+
+def _model_from_options(model: str, param: list[str] | None, seed: int) -> Any:
+    """A new model from --model/--param/--seed, validated before any data is loaded."""
+    from hmrec.errors import ParameterError
+    from hmrec.models.base import create
+
+    params = parse_params(param)
+    others = sorted(set(params) - {model})
+    if others:
+        raise ParameterError(
+            f"--param given for model '{others[0]}' but the model is '{model}' "
+            f"(fix: write --param {model}.NAME=VALUE)"
+        )
+    recommender = create(model, **params.get(model, {}))
+    if "seed" in recommender.param_names() and "seed" not in params.get(model, {}):
+        recommender.set_params(seed=seed)
+    return recommender
+
+
+@app.command("models")
+def models_command() -> None:
+    """List the registered models, one per line: name and description."""
+    from hmrec.models.base import available
+
+    registry = available()
+    width = max(len(name) for name in registry)
+    for name, info in registry.items():
+        note = " [generated data only]" if info.needs_truth else ""
+        typer.echo(f"{name:<{width}}  {info.description}{note}")
+
+
+@app.command("submit")
+def submit_command(
+    model: str = typer.Option(..., "--model", "-m", help="Registered model name (`hmrec models`)."),
+    out: Path = typer.Option(..., "--out", help="The submission CSV to write (customer_id,prediction)."),
+    data: Path | None = DataOption,
+    k: int = KOption,
+    param: list[str] | None = ParamOption,
+    cache: Path | None = CacheOption,
+    quiet: bool = QuietOption,
+    seed: int = SeedOption,
+) -> None:
+    """Fit MODEL on all the data and write a submission for every customer of customers.csv."""
+    import numpy as np
+
+    from hmrec.data.load import load_dataset
+    from hmrec.errors import DataError
+    from hmrec.models.base import check_k
+    from hmrec.output import write_submission
+    from hmrec.progress import console, set_quiet
+
+    set_quiet(quiet)
+    check_k(k)
+    recommender = _model_from_options(model, param, seed)
+    # refuse a missing output directory now, not after a long fit
+    if not (out.parent if str(out.parent) else Path(".")).is_dir():
+        raise DataError("the output directory does not exist", file=out.parent, fix="create it first")
+    dataset = load_dataset(resolve_data(data), cache, progress=not quiet)
+    started = time.perf_counter()
+    with console().status(f"Fitting {model} ..."):
+        recommender.fit(dataset)
+    fitted = time.perf_counter()
+    with console().status(f"Recommending for {dataset.n_customers:,} customers ..."):
+        ids, _ = recommender.recommend(np.arange(dataset.n_customers, dtype=np.int32), k)
+    recommended = time.perf_counter()
+    path = write_submission(out, dataset, ids)
+    empty = int((ids[:, 0] < 0).sum()) if ids.size else dataset.n_customers
+    console().print(
+        f"fit {fitted - started:.1f} s, recommend {recommended - fitted:.1f} s, "
+        f"write {time.perf_counter() - recommended:.1f} s"
+        + (f"; {empty:,} customers got no recommendation" if empty else "")
+    )
+    typer.echo(f"Wrote {path} ({dataset.n_customers:,} customers, model {model}, k={k})")
+
+
+@app.command("recommend")
+def recommend_command(
+    customer: str = typer.Option(..., "--customer", "-c", help="The customer's 64-hex customer_id."),
+    model: str = typer.Option("repurchase", "--model", "-m", help="Registered model name (`hmrec models`)."),
+    data: Path | None = DataOption,
+    k: int = KOption,
+    history: int = typer.Option(10, "--history", help="How many recent purchases to show."),
+    param: list[str] | None = ParamOption,
+    cache: Path | None = CacheOption,
+    quiet: bool = QuietOption,
+    seed: int = SeedOption,
+) -> None:
+    """Show a customer's recent purchases and MODEL's recommendations (fitted on all the data)."""
+    import numpy as np
+    from rich.console import Console
+
+    from hmrec.data.load import load_dataset
+    from hmrec.models.base import check_k
+    from hmrec.output import purchases_frame, recommendations_frame
+    from hmrec.progress import console, set_quiet
+
+    set_quiet(quiet)
+    check_k(k)
+    recommender = _model_from_options(model, param, seed)
+    dataset = load_dataset(resolve_data(data), cache, progress=not quiet)
+    idx = int(dataset.customer_index([customer.strip().lower()])[0])  # UnknownCustomerError: one line, exit 2
+    with console().status(f"Fitting {model} ..."):
+        recommender.fit(dataset)
+    ids, scores = recommender.recommend(np.array([idx], dtype=np.int32), k)
+
+    out = Console()
+    bought = purchases_frame(dataset, idx, limit=max(history, 0))
+    n_total = int((dataset.transactions["customer_idx"] == idx).sum())
+    if bought.height:
+        title = f"Customer {customer}: {n_total} purchases, the {bought.height} most recent"
+        out.print(_table(title, bought))
+    else:
+        out.print(f"Customer {customer} has no purchases: the recommendations are the model's fallback.")
+    recs = recommendations_frame(dataset, ids[0], scores[0])
+    out.print(_table(f"Top {recs.height} recommendations of {model}", recs))
+
+
+LABELS = {
+    "rank": "#",
+    "date": "date",
+    "article_id": "article",
+    "prod_name": "name",
+    "product_type_name": "product type",
+    "colour_group_name": "colour",
+    "score": "score",
+}
+
+
+def _table(title: str, frame: Any) -> Any:
+    """A rich table of a small polars frame, with readable column names; scores to 4 significant digits."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in frame.columns:
+        numeric = column in ("rank", "score")
+        table.add_column(LABELS.get(column, column), justify="right" if numeric else "left")
+    for row in frame.iter_rows(named=True):
+        table.add_row(
+            *[
+                "" if value is None else f"{value:.4g}" if column == "score" else str(value)
+                for column, value in row.items()
+            ]
+        )
+    return table

@@ -1,0 +1,58 @@
+"""``hmrec train``: fit one model on all the data and save it to a directory."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+
+from hmrec.cli.main import (
+    CacheOption,
+    DataOption,
+    ParamOption,
+    QuietOption,
+    SeedOption,
+    app,
+    parse_params,
+    resolve_data,
+)
+
+
+@app.command("train")
+def train_command(
+    model: str = typer.Option(..., "--model", "-m", help="Registered model name, e.g. als (`hmrec models`)."),
+    out: Path = typer.Option(..., "--out", help="Where to save the fitted model (replaced if present)."),
+    data: Path | None = DataOption,
+    param: list[str] | None = ParamOption,
+    cache: Path | None = CacheOption,
+    quiet: bool = QuietOption,
+    seed: int = SeedOption,
+) -> None:
+    """Fit MODEL on every transaction of the data and save it (npz + model.json) to OUT."""
+    from hmrec.data.load import load_dataset
+    from hmrec.errors import ParameterError
+    from hmrec.models.base import create
+    from hmrec.models.persist import save_model
+    from hmrec.progress import console, set_quiet
+
+    set_quiet(quiet)
+    params = parse_params(param)
+    others = sorted(set(params) - {model})
+    if others:
+        raise ParameterError(
+            f"--param given for model '{others[0]}' but training '{model}' "
+            f"(fix: write --param {model}.NAME=VALUE)"
+        )
+    # create the model (validates the name and the parameter names) before the possibly long load
+    recommender = create(model, **params.get(model, {}))
+    if "seed" in recommender.param_names() and "seed" not in params.get(model, {}):
+        recommender.set_params(seed=seed)
+    data_dir = resolve_data(data)
+    dataset = load_dataset(data_dir, cache, progress=not quiet)
+    started = time.perf_counter()
+    recommender.fit(dataset)
+    elapsed = time.perf_counter() - started
+    path = save_model(recommender, out, dataset)
+    console().print(f"Trained {recommender!r} in {elapsed:.1f} s")
+    typer.echo(f"Saved model '{model}' to {path}")

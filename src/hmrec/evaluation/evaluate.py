@@ -1,0 +1,486 @@
+"""The evaluation loop: fit every model on the past, score it on the following week, build a leaderboard.
+
+For each test window (one, or ``backtest`` consecutive ones) and each model, :func:`evaluate`
+
+1. cuts the data with :func:`hmrec.data.split.split_at` (nothing from the test window reaches ``fit``);
+2. creates the model with ``create(name, **params[name])`` and times ``fit(train)``;
+3. times ``recommend(customers, max(k, curve_k))`` for the customers who bought in the test window (only
+   they are scored, the competition's rule, so nobody else needs a list);
+4. computes MAP/precision/recall/hit rate/NDCG at ``k``, catalogue coverage at ``k``, the per-segment
+   breakdown and recall@j for ``j = 1..curve_k`` (how deep a candidate list must go to find the purchases),
+   then drops the recommendations before the next model runs.
+
+A model whose ``fit`` raises :class:`ParameterError` (it cannot run on this window, e.g. the ``oracle`` only
+knows the final week) is recorded as skipped for that window instead of stopping the run.
+
+With ``backtest > 1`` a model's leaderboard row is the mean over the windows it ran on (each window weighs
+the same), with the sample standard deviation across windows in ``<metric>_std``; the per-window rows are
+kept in :attr:`Leaderboard.weeks`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import json
+import math
+import os
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+from rich.console import Console
+from rich.table import Table
+
+from hmrec.data.dataset import Dataset
+from hmrec.data.split import Window, split_at, windows
+from hmrec.errors import ParameterError, UnknownModelError
+from hmrec.evaluation.metrics import (
+    METRICS,
+    coverage,
+    curve_from_hits,
+    hit_matrix,
+    rows_from_hits,
+    truth_counts,
+)
+from hmrec.evaluation.segments import SEGMENT_SCHEMA, combine_segments, customer_segments, segment_breakdown
+from hmrec.models.base import Recommender, available, check_k, create
+from hmrec.progress import console
+
+#: the quality columns of a leaderboard row (those that get a ``_std`` with backtest)
+QUALITY = (*METRICS, "coverage")
+TIMING = ("fit_seconds", "recommend_seconds")
+#: columns of a leaderboard row, in the order of the JSON and the CSV
+ROW_FIELDS = ("model", *QUALITY, *TIMING)
+WEEK_FIELDS = ("model", "train_end", "test_start", "test_end", "customers_scored", *QUALITY, *TIMING)
+DEFAULT_CURVE_K = 100
+
+WEEK_SCHEMA: dict[str, pl.DataType] = {
+    "model": pl.String(),
+    "train_end": pl.Date(),
+    "test_start": pl.Date(),
+    "test_end": pl.Date(),
+    "customers_scored": pl.Int64(),
+    **{name: pl.Float64() for name in (*QUALITY, *TIMING)},
+}
+CURVE_SCHEMA: dict[str, pl.DataType] = {"model": pl.String(), "k": pl.Int64(), "recall": pl.Float64()}
+SKIPPED_SCHEMA: dict[str, pl.DataType] = {
+    "model": pl.String(),
+    "test_start": pl.Date(),
+    "reason": pl.String(),
+}
+
+
+@dataclass
+class Leaderboard:
+    """Results of :func:`evaluate`.
+
+    Attributes:
+        k: the cut-off of the metrics.
+        train_end, test_start, test_end: the split's dates; with backtest the span of all windows
+            (``test_start`` of the oldest, ``test_end`` of the newest, ``train_end`` of the oldest).
+        customers_scored: customers who bought in the test window (summed over windows with backtest).
+        weeks: one row per (model, window) that ran: ``WEEK_FIELDS``.
+        segments: the segment breakdown (:mod:`hmrec.evaluation.segments`), pooled over windows.
+        recall_curve: ``model, k, recall`` for ``k = 1..curve_k`` (mean over windows).
+        skipped: ``model, test_start, reason`` for each model that could not run on a window.
+        backtest: the number of windows.
+    """
+
+    k: int
+    train_end: dt.date
+    test_start: dt.date
+    test_end: dt.date
+    customers_scored: int
+    weeks: pl.DataFrame
+    segments: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SEGMENT_SCHEMA))
+    recall_curve: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=CURVE_SCHEMA))
+    skipped: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SKIPPED_SCHEMA))
+    backtest: int = 1
+
+    # ------------------------------------------------------------------ tables
+    def to_frame(self) -> pl.DataFrame:
+        """One row per model (``ROW_FIELDS``, plus ``<metric>_std`` with backtest), best MAP@k first."""
+        if self.weeks.height == 0:
+            schema = {name: (pl.String() if name == "model" else pl.Float64()) for name in ROW_FIELDS}
+            return pl.DataFrame(schema=schema)
+        aggs: list[pl.Expr] = [pl.col(name).mean() for name in (*QUALITY, *TIMING)]
+        if self.backtest > 1:
+            aggs += [pl.col(name).std(ddof=1).alias(f"{name}_std") for name in QUALITY]
+        order = {m: i for i, m in enumerate(dict.fromkeys(self.weeks["model"].to_list()))}
+        frame = self.weeks.group_by("model").agg(aggs)
+        frame = frame.with_columns(
+            pl.col("model").replace_strict(order, return_dtype=pl.Int64).alias("_order")
+        )
+        # best first; ties keep the order the models were given in
+        frame = frame.sort(["map_at_k", "_order"], descending=[True, False], nulls_last=True).drop("_order")
+        columns = list(ROW_FIELDS) + ([f"{name}_std" for name in QUALITY] if self.backtest > 1 else [])
+        return frame.select(columns)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document: dates as YYYY-MM-DD, NaN as null (shape documented in the module)."""
+        out: dict[str, Any] = {
+            "k": self.k,
+            "train_end": self.train_end.isoformat(),
+            "test_start": self.test_start.isoformat(),
+            "test_end": self.test_end.isoformat(),
+            "customers_scored": int(self.customers_scored),
+            "models": [_clean(row) for row in self.to_frame().iter_rows(named=True)],
+        }
+        if self.backtest > 1:
+            out["weeks"] = [_clean(row) for row in self.weeks.select(WEEK_FIELDS).iter_rows(named=True)]
+        if self.skipped.height:
+            out["skipped"] = [_clean(row) for row in self.skipped.iter_rows(named=True)]
+        return out
+
+    def best_model(self, exclude: Sequence[str] = ()) -> str:
+        """The model with the highest MAP@k, leaving out ``exclude`` (e.g. the oracle)."""
+        frame = self.to_frame().filter(
+            ~pl.col("model").is_in(list(exclude)) & pl.col("map_at_k").is_not_nan()
+        )
+        if frame.height == 0:
+            raise ParameterError(
+                "no model was evaluated successfully (fix: check the models and the test window)"
+            )
+        return str(frame["model"][0])
+
+    # ------------------------------------------------------------------ output
+    def write(self, out_dir: Path | str, *, report: bool = True) -> dict[str, Path]:
+        """Write ``leaderboard.csv``, ``leaderboard.json``, ``segments.csv`` and ``recall_curve.csv``.
+
+        Each file is written to a temporary name in ``out_dir`` and renamed, so a reader never sees half a
+        file. With ``report``, the results report is written too when :mod:`hmrec.reports.results` exists.
+        Returns the paths written by name.
+        """
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = {
+            "leaderboard.csv": _atomic_write(out / "leaderboard.csv", _csv(self.to_frame())),
+            "leaderboard.json": _atomic_write(
+                out / "leaderboard.json", json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n"
+            ),
+            "segments.csv": _atomic_write(out / "segments.csv", _csv(self.segments)),
+            "recall_curve.csv": _atomic_write(out / "recall_curve.csv", _csv(self.recall_curve)),
+        }
+        if report:
+            writer = results_report_writer()
+            if writer is not None:
+                result = writer(self, out)
+                if isinstance(result, (str, Path)):
+                    paths["report"] = Path(result)
+        return paths
+
+    def render(self) -> Table:
+        """The leaderboard as a rich table (``± std`` across windows with backtest)."""
+        k = self.k
+        windows_note = f", {self.backtest} windows" if self.backtest > 1 else ""
+        table = Table(
+            title=f"Leaderboard: train until {self.train_end}, test {self.test_start} to {self.test_end}"
+            f"{windows_note}, {self.customers_scored:,} customers scored",
+            title_justify="left",
+        )
+        table.add_column("model", no_wrap=True)
+        for header in (f"MAP@{k}", f"P@{k}", f"R@{k}", f"HR@{k}", f"NDCG@{k}", "coverage"):
+            table.add_column(header, justify="right", no_wrap=True)
+        table.add_column("fit s", justify="right", no_wrap=True)
+        table.add_column("rec s", justify="right", no_wrap=True)
+        for row in self.to_frame().iter_rows(named=True):
+            cells = [str(row["model"])]
+            for name in QUALITY:
+                cell = _fmt(row[name], 4 if name != "coverage" else 3)
+                std = row.get(f"{name}_std")
+                if self.backtest > 1 and name == "map_at_k" and std is not None and not math.isnan(std):
+                    cell += f" ± {std:.4f}"
+                cells.append(cell)
+            cells += [_fmt(row["fit_seconds"], 2), _fmt(row["recommend_seconds"], 2)]
+            table.add_row(*cells)
+        if self.skipped.height:
+            per_model = self.skipped.group_by("model", "reason", maintain_order=True).agg(pl.len())
+            notes = "; ".join(
+                f"{row['model']} skipped ({row['len']} of {self.backtest} window"
+                f"{'s' if self.backtest > 1 else ''}): {row['reason']}"
+                for row in per_model.iter_rows(named=True)
+            )
+            table.caption = notes
+            table.caption_justify = "left"
+        return table
+
+    def __rich__(self) -> Table:
+        return self.render()
+
+    def print(self, console: Console | None = None) -> None:
+        """Print the table (to stdout by default: it is the command's output, not a status line)."""
+        if console is None:
+            console = Console()
+            if not console.is_terminal:  # piped or redirected: do not squeeze the table into 80 columns
+                console = Console(width=160)
+        console.print(self.render())
+
+
+# ---------------------------------------------------------------------- the loop
+def evaluate(
+    dataset: Dataset,
+    models: Sequence[str],
+    *,
+    k: int = 12,
+    test_days: int = 7,
+    test_end: dt.date | str | None = None,
+    backtest: int = 1,
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+    curve_k: int = DEFAULT_CURVE_K,
+    progress: bool = True,
+    seed: int | None = None,
+) -> Leaderboard:
+    """Evaluate ``models`` on the last ``test_days`` days (``backtest`` consecutive windows) of ``dataset``.
+
+    Args:
+        dataset: the full data; each window's split is cut from it (one at a time, to bound memory).
+        models: registry names.
+        k: cut-off of the metrics (>= 1).
+        test_days: length of a test window in days.
+        test_end: last day of the newest window (default: the data's last day).
+        backtest: number of consecutive windows, oldest first.
+        params: hyperparameters by model name, e.g. ``{"popularity": {"days": 14}}``.
+        curve_k: depth of the recall curve (0 = no curve); models recommend ``max(k, curve_k)`` articles.
+        progress: show a progress bar.
+        seed: passed to every model that has a ``seed`` parameter, unless ``params`` sets it.
+
+    Raises:
+        UnknownModelError, ParameterError: unknown model or parameter, k < 1, a window outside the data,
+            a window in which nobody bought anything.
+    """
+    k = check_k(k)
+    if not isinstance(curve_k, (int, np.integer)) or isinstance(curve_k, bool) or curve_k < 0:
+        raise ParameterError(
+            f"curve_k must be an integer >= 0, got {curve_k!r} (fix: e.g. 100, or 0 for none)"
+        )
+    names = check_models(models, params, seed)
+    params = {name: dict(values) for name, values in (params or {}).items()}
+    depth = max(k, curve_k)
+    plan = windows(dataset, backtest, test_days, test_end)
+
+    week_rows: list[dict[str, Any]] = []
+    segment_frames: list[pl.DataFrame] = []
+    curves: list[pl.DataFrame] = []
+    skipped: list[dict[str, Any]] = []
+    scored_total = 0
+    # Status lines rather than a live bar: models show their own progress bars while fitting, and two
+    # live displays on one terminal garble each other.
+    status = console() if progress else None
+    for window in plan:
+        split = split_at(dataset, window)
+        customers, truth, n_truth = _scored(split.test, window)
+        scored_total += int(customers.size)
+        segments = customer_segments(split.train, customers)
+        if status:
+            status.print(
+                f"Test {window.test_start} to {window.test_end} (train until {window.train_end}): "
+                f"{customers.size:,} customers scored",
+                markup=False,
+                soft_wrap=True,
+            )
+        for name in names:
+            model = _make(name, params, seed)
+            started = time.perf_counter()
+            try:
+                model.fit(split.train)
+            except UnknownModelError:
+                raise
+            except ParameterError as exc:  # the model cannot run on this window: note it, go on
+                skipped.append({"model": name, "test_start": window.test_start, "reason": str(exc)})
+                if status:
+                    status.print(f"  {name:<22} skipped: {exc}", markup=False, soft_wrap=True)
+                continue
+            fit_seconds = time.perf_counter() - started
+            started = time.perf_counter()
+            ids, _ = model.recommend(customers, depth)
+            recommend_seconds = time.perf_counter() - started
+            del model  # the fitted state can be large; the lists are all we need now
+            ids = np.asarray(ids)
+            if ids.ndim != 2 or ids.shape[0] != customers.size:
+                raise RuntimeError(
+                    f"model '{name}' returned recommendations of shape {ids.shape} for "
+                    f"{customers.size} customers"
+                )
+            hits = hit_matrix(ids, truth, depth)
+            cov = coverage(ids[:, :k], dataset.n_articles)
+            del ids
+            rows = rows_from_hits(hits, n_truth, k)
+            week_rows.append(
+                {
+                    "model": name,
+                    "train_end": window.train_end,
+                    "test_start": window.test_start,
+                    "test_end": window.test_end,
+                    "customers_scored": int(customers.size),
+                    **{metric: float(np.nanmean(values)) for metric, values in rows.items()},
+                    "coverage": cov,
+                    "fit_seconds": fit_seconds,
+                    "recommend_seconds": recommend_seconds,
+                }
+            )
+            segment_frames.append(segment_breakdown(name, segments, rows))
+            if curve_k:
+                curve = curve_from_hits(hits, n_truth, curve_k)
+                curves.append(
+                    pl.DataFrame(
+                        {"model": name, "k": np.arange(1, curve_k + 1, dtype=np.int64), "recall": curve},
+                        schema=CURVE_SCHEMA,
+                    )
+                )
+            if status:
+                status.print(
+                    f"  {name:<22} MAP@{k} {week_rows[-1]['map_at_k']:.4f}  fit {fit_seconds:.1f} s  "
+                    f"recommend {recommend_seconds:.1f} s",
+                    markup=False,
+                    soft_wrap=True,
+                )
+            del hits, rows
+        del split, truth
+
+    order = {name: i for i, name in enumerate(names)}
+    if curves:
+        recall = (
+            pl.concat(curves)
+            .group_by("model", "k")
+            .agg(pl.col("recall").mean())
+            .with_columns(pl.col("model").replace_strict(order, return_dtype=pl.Int64).alias("_o"))
+            .sort("_o", "k")
+            .drop("_o")
+        )
+    else:
+        recall = pl.DataFrame(schema=CURVE_SCHEMA)
+    return Leaderboard(
+        k=k,
+        train_end=plan[0].train_end,
+        test_start=plan[0].test_start,
+        test_end=plan[-1].test_end,
+        customers_scored=scored_total,
+        weeks=pl.DataFrame(week_rows, schema=WEEK_SCHEMA),
+        segments=combine_segments(segment_frames),
+        recall_curve=recall,
+        skipped=pl.DataFrame(skipped, schema=SKIPPED_SCHEMA),
+        backtest=len(plan),
+    )
+
+
+def check_models(
+    models: Sequence[str], params: Mapping[str, Mapping[str, Any]] | None = None, seed: int | None = None
+) -> list[str]:
+    """Validate model names and their ``params`` (by creating each model once); return the distinct names.
+
+    Cheap (constructors only store hyperparameters), so callers can fail fast before loading data.
+
+    Raises:
+        UnknownModelError: a name not in the registry.
+        ParameterError: no model, a parameter for a model not in ``models``, or one the model refuses.
+    """
+    names = list(dict.fromkeys(m.strip() for m in models if m.strip()))
+    if not names:
+        raise ParameterError("no model to evaluate (fix: pass --models, e.g. --models popularity,repurchase)")
+    params = params or {}
+    registry = available()
+    for name in names:
+        if name not in registry:
+            raise UnknownModelError(
+                f"unknown model '{name}' (fix: choose one of {', '.join(registry)}; "
+                f"`hmrec models` lists them)"
+            )
+    stray = sorted(set(params) - set(names))
+    if stray:
+        raise ParameterError(
+            f"--param given for model '{stray[0]}', which is not evaluated "
+            f"(fix: add it to --models or drop the parameter)"
+        )
+    for name in names:  # fail on a bad hyperparameter now, not after fitting the other models
+        _make(name, params, seed)
+    return names
+
+
+def _make(name: str, params: Mapping[str, Mapping[str, Any]], seed: int | None) -> Recommender:
+    """A fresh model; ``seed`` goes to models that take one, unless the user set it for that model."""
+    own = dict(params.get(name, {}))
+    model = create(name, **own)
+    if seed is not None and "seed" not in own and "seed" in model.param_names():
+        model.set_params(seed=seed)
+    return model
+
+
+def _scored(test: Dataset, window: Window) -> tuple[np.ndarray, Any, np.ndarray]:
+    """The customers who bought in the window, their truth rows (CSR) and |truth| per customer."""
+    everyone = test.interactions(binary=True)
+    customers = np.flatnonzero(np.diff(everyone.indptr)).astype(np.int32)
+    if customers.size == 0:
+        raise ParameterError(
+            f"nobody bought anything from {window.test_start} to {window.test_end}, so there is nothing to "
+            f"score (fix: choose another --test-end or more --test-days)"
+        )
+    truth = everyone[customers]
+    return customers, truth, truth_counts(truth)
+
+
+# ---------------------------------------------------------------------- writing helpers
+def results_report_writer() -> Any:
+    """``hmrec.reports.results.write_results_report`` when that module is installed, else None."""
+    try:
+        spec = importlib.util.find_spec("hmrec.reports.results")
+    except ModuleNotFoundError:  # the hmrec.reports package itself is absent
+        spec = None
+    if spec is None:
+        return None
+    from importlib import import_module
+
+    return getattr(import_module("hmrec.reports.results"), "write_results_report", None)
+
+
+def _clean(row: Mapping[str, Any]) -> dict[str, Any]:
+    """JSON-ready values: dates as strings, NaN as None, numpy scalars as Python ones."""
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if isinstance(value, dt.date):
+            value = value.isoformat()
+        elif isinstance(value, (float, np.floating)):
+            value = None if math.isnan(value) else float(value)
+        elif isinstance(value, np.integer):
+            value = int(value)
+        out[key] = value
+    return out
+
+
+def _csv(frame: pl.DataFrame) -> str:
+    return frame.write_csv()
+
+
+def _atomic_write(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` via a temporary file in the same directory and a rename."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _fmt(value: float | None, digits: int) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.{digits}f}"
+
+
+__all__ = [
+    "DEFAULT_CURVE_K",
+    "QUALITY",
+    "ROW_FIELDS",
+    "WEEK_FIELDS",
+    "Leaderboard",
+    "check_models",
+    "evaluate",
+]

@@ -1,0 +1,511 @@
+"""numba kernels of the matrix-factorization models (private; plain numpy twins live in ``_reference.py``).
+
+Every kernel works on float32 factors and a CSR matrix given as ``(indptr, indices, data)``. Parallel kernels
+split the rows into *work-balanced chunks* (about the same number of non-zeros plus a per-row constant in
+each) and run the chunks with ``prange``; a chunk allocates its scratch vectors once, so the per-row loop
+never allocates. Rows are independent in ALS, so the result does not depend on the number of threads.
+
+The ALS kernels follow implicit's CPU solver (benfred/implicit, ``cpu/_als.pyx``): the normal equations of
+customer ``u`` are
+
+    (YᵀY + λI + Yᵀ(Cᵤ − I)Y) xᵤ = YᵀCᵤpᵤ
+
+where only the rows of ``Y`` the customer bought enter ``Yᵀ(Cᵤ − I)Y`` (``Cᵤ − I`` is zero elsewhere) and
+``YᵀCᵤpᵤ = Σᵢ cᵤᵢ yᵢ`` over those rows. ``YᵀY + λI`` is computed once per half-iteration and passed in.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+# ---------------------------------------------------------------------------------------------- chunking
+
+
+def balanced_chunks(indptr: np.ndarray, n_chunks: int, row_cost: int) -> np.ndarray:
+    """Row boundaries ``b`` (length ``c + 1``) cutting the rows into ``c <= n_chunks`` runs of similar work.
+
+    Work of row ``r`` is ``nnz(r) + row_cost``: ALS pays a dense ``f x f`` product per row and ``f``-long
+    dots per non-zero, so ``row_cost`` is about ``f`` (in units of one non-zero).
+    """
+    n = indptr.size - 1
+    if n == 0:
+        return np.zeros(1, dtype=np.int64)
+    work = np.asarray(indptr, dtype=np.int64) + row_cost * np.arange(n + 1, dtype=np.int64)
+    targets = np.linspace(0, work[-1], max(1, n_chunks) + 1)
+    bounds = np.searchsorted(work, targets, side="left").astype(np.int64)
+    bounds[0], bounds[-1] = 0, n
+    return np.unique(bounds)
+
+
+# ------------------------------------------------------------------------------------------ small dense ops
+
+
+@njit(fastmath=True, cache=True, inline="always")
+def _dot(a: np.ndarray, b: np.ndarray) -> np.float32:
+    s = np.float32(0.0)
+    for k in range(a.shape[0]):
+        s += a[k] * b[k]
+    return s
+
+
+@njit(fastmath=True, cache=True, inline="always")
+def _symv(a: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
+    # out = A x for a small dense (f, f) matrix; the inner loop is contiguous and vectorizes
+    f = x.shape[0]
+    for j in range(f):
+        s = np.float32(0.0)
+        for k in range(f):
+            s += a[j, k] * x[k]
+        out[j] = s
+
+
+@njit(fastmath=True, cache=True, inline="always")
+def _axpy(alpha: np.float32, x: np.ndarray, y: np.ndarray) -> None:
+    for k in range(x.shape[0]):
+        y[k] += alpha * x[k]
+
+
+# ---------------------------------------------------------------------------------------------- ALS, CG
+
+
+@njit(fastmath=True, cache=True)
+def _cg_row(
+    lo: int,
+    hi: int,
+    indices: np.ndarray,
+    conf: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    yty: np.ndarray,
+    cg_steps: int,
+    r: np.ndarray,
+    p: np.ndarray,
+    ap: np.ndarray,
+) -> None:
+    one = np.float32(1.0)
+    # residual r = b - A x = Σ cᵢ yᵢ - (YᵀY + λI) x - Σ (cᵢ - 1)(yᵢ·x) yᵢ
+    _symv(yty, x, r)
+    for k in range(r.shape[0]):
+        r[k] = -r[k]
+    for idx in range(lo, hi):
+        yi = y[indices[idx]]
+        c = conf[idx]
+        _axpy(c - (c - one) * _dot(yi, x), yi, r)
+    for k in range(r.shape[0]):
+        p[k] = r[k]
+    rsold = _dot(r, r)
+    if rsold < 1e-20:
+        return
+    for _ in range(cg_steps):
+        # Ap = (YᵀY + λI) p + Σ (cᵢ - 1)(yᵢ·p) yᵢ, without forming the matrix
+        _symv(yty, p, ap)
+        for idx in range(lo, hi):
+            yi = y[indices[idx]]
+            _axpy((conf[idx] - one) * _dot(yi, p), yi, ap)
+        pap = _dot(p, ap)
+        if pap <= 0:
+            return
+        step = rsold / pap
+        _axpy(step, p, x)
+        _axpy(-step, ap, r)
+        rsnew = _dot(r, r)
+        if rsnew < 1e-20:
+            return
+        beta = rsnew / rsold
+        for k in range(p.shape[0]):
+            p[k] = r[k] + beta * p[k]
+        rsold = rsnew
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def als_cg(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    conf: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    yty: np.ndarray,
+    cg_steps: int,
+    bounds: np.ndarray,
+) -> None:
+    """Update every row of ``x`` in place by ``cg_steps`` conjugate-gradient steps (Takács et al. 2011).
+
+    Warm-started from the current ``x`` (as implicit does): after the first iterations the previous solution
+    is close, and three steps reach about the accuracy of the exact solve. ``conf`` holds the confidences
+    ``c = 1 + alpha * w`` of the non-zeros; ``yty`` is ``YᵀY + λI``. Rows without non-zeros are set to zero.
+    """
+    f = x.shape[1]
+    for chunk in prange(bounds.size - 1):
+        r = np.empty(f, dtype=np.float32)
+        p = np.empty(f, dtype=np.float32)
+        ap = np.empty(f, dtype=np.float32)
+        for u in range(bounds[chunk], bounds[chunk + 1]):
+            lo, hi = indptr[u], indptr[u + 1]
+            if lo == hi:
+                x[u, :] = 0.0
+                continue
+            _cg_row(lo, hi, indices, conf, x[u], y, yty, cg_steps, r, p, ap)
+
+
+# ---------------------------------------------------------------------------------------------- ALS, Cholesky
+
+
+@njit(fastmath=True, cache=True)
+def _cholesky_solve(a: np.ndarray, b: np.ndarray) -> None:
+    """Solve ``a z = b`` for symmetric positive definite ``a`` in place: ``a`` becomes L, ``b`` becomes z."""
+    f = b.shape[0]
+    for j in range(f):
+        s = a[j, j]
+        for k in range(j):
+            s -= a[j, k] * a[j, k]
+        d = np.sqrt(s) if s > 0 else 1e-12
+        a[j, j] = d
+        for i in range(j + 1, f):
+            s = a[i, j]
+            for k in range(j):
+                s -= a[i, k] * a[j, k]
+            a[i, j] = s / d
+    for i in range(f):  # L w = b
+        s = b[i]
+        for k in range(i):
+            s -= a[i, k] * b[k]
+        b[i] = s / a[i, i]
+    for i in range(f - 1, -1, -1):  # Lᵀ z = w
+        s = b[i]
+        for k in range(i + 1, f):
+            s -= a[k, i] * b[k]
+        b[i] = s / a[i, i]
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def als_cholesky(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    conf: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    yty: np.ndarray,
+    bounds: np.ndarray,
+) -> None:
+    """Exact ALS update of every row of ``x``: form ``YᵀY + λI + Yᵀ(Cᵤ − I)Y`` and solve by Cholesky.
+
+    Costs ``f²`` per non-zero plus ``f³/3`` per row (against ``~4·2f`` per non-zero for CG); accumulated in
+    float64 so that it is the accurate reference the CG solver is measured against.
+    """
+    f = x.shape[1]
+    for chunk in prange(bounds.size - 1):
+        a = np.empty((f, f), dtype=np.float64)
+        b = np.empty(f, dtype=np.float64)
+        for u in range(bounds[chunk], bounds[chunk + 1]):
+            lo, hi = indptr[u], indptr[u + 1]
+            if lo == hi:
+                x[u, :] = 0.0
+                continue
+            for j in range(f):
+                b[j] = 0.0
+                for k in range(f):
+                    a[j, k] = yty[j, k]
+            for idx in range(lo, hi):
+                yi = y[indices[idx]]
+                c = np.float64(conf[idx])
+                for j in range(f):
+                    yj = np.float64(yi[j])
+                    b[j] += c * yj
+                    w = (c - 1.0) * yj
+                    for k in range(j + 1):  # lower triangle only: that is all the factorization reads
+                        a[j, k] += w * yi[k]
+            _cholesky_solve(a, b)
+            for j in range(f):
+                x[u, j] = b[j]
+
+
+# ---------------------------------------------------------------------------------------------- ALS, loss
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def als_loss_terms(
+    indptr_t: np.ndarray,
+    indices_t: np.ndarray,
+    conf_t: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    xtx: np.ndarray,
+    bounds: np.ndarray,
+) -> np.ndarray:
+    """Per-row part of the weighted squared loss ``Σᵤᵢ cᵤᵢ (pᵤᵢ − xᵤ·yᵢ)²``, one term per row of ``y``.
+
+    Written for rows ``i`` of ``y`` against the columns' factors ``x`` (call it with the roles of the two
+    factor matrices as needed): row ``i`` contributes ``yᵢᵀ(XᵀX)yᵢ`` (every column as if ``p = 0, c = 1``)
+    corrected on its stored entries: ``+ (c − 1)s² − 2cs + c`` with ``s = xᵤ·yᵢ`` (that is
+    ``c(1 − s)² − s²``). ``indptr_t`` etc. are the confidence matrix with one row per row of ``y``;
+    ``xtx = XᵀX`` without regularization. Costs ``f²`` per row and ``f`` per non-zero. Returns float64
+    terms, summed by the caller in a fixed order (deterministic).
+    """
+    n, f = y.shape
+    out = np.zeros(n, dtype=np.float64)
+    for chunk in prange(bounds.size - 1):
+        tmp = np.empty(f, dtype=np.float32)
+        for i in range(bounds[chunk], bounds[chunk + 1]):
+            yi = y[i]
+            _symv(xtx, yi, tmp)
+            total = np.float64(_dot(yi, tmp))
+            for idx in range(indptr_t[i], indptr_t[i + 1]):
+                c = np.float64(conf_t[idx])
+                s = np.float64(_dot(x[indices_t[idx]], yi))
+                total += (c - 1.0) * s * s - 2.0 * c * s + c
+            out[i] = total
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- top-k
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def factor_top_k(
+    p: np.ndarray,
+    customers: np.ndarray,
+    q: np.ndarray,
+    q_ids: np.ndarray,
+    q_norms: np.ndarray,
+    k: int,
+    tile_rows: int,
+    tile_cols: int,
+    exclude_indptr: np.ndarray,
+    exclude_indices: np.ndarray,
+    position: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exact top ``k`` of ``p[c]·q[j]`` over the rows ``j`` of ``q`` for each customer ``c``, best first.
+
+    ``q`` holds the candidates' factors sorted by decreasing norm ``q_norms``; ``q_ids`` are their article
+    indices (returned in ``ids``; ties go to the lower article index). Each thread takes ``tile_rows``
+    customers and walks the candidates in tiles of ``tile_cols``: one small ``sgemm`` per tile (BLAS, one
+    thread), whose scores are still in cache when they are merged into the running top-``k`` buffers.
+
+    Pruning (exact): by Cauchy-Schwarz no candidate after position ``j`` can score above ``‖p‖·q_norms[j]``;
+    once every customer of the tile has ``k`` scores at least that high, the remaining candidates are skipped.
+    With factor models, whose popular articles have the largest norms, this often skips most of the catalogue.
+
+    ``exclude_indptr``/``exclude_indices`` (a CSR over all customers; empty ``indptr`` = no exclusion) list
+    articles never to return; ``position[a]`` is the row of article ``a`` in ``q`` (-1 if not a candidate).
+    Also returns, per customer tile, how many candidates were scored (for measuring the pruning).
+    """
+    n = customers.size
+    m, f = q.shape
+    ids = np.full((n, k), -1, dtype=np.int32)
+    vals = np.full((n, k), -np.inf, dtype=np.float32)
+    n_tiles = (n + tile_rows - 1) // tile_rows
+    scored = np.zeros(n_tiles, dtype=np.int64)
+    use_exclude = exclude_indptr.size > 0
+    for t in prange(n_tiles):
+        lo = t * tile_rows
+        rows = min(n, lo + tile_rows) - lo
+        pb = np.empty((rows, f), dtype=np.float32)
+        norms = np.empty(rows, dtype=np.float32)
+        for r in range(rows):
+            pb[r] = p[customers[lo + r]]
+            norms[r] = np.sqrt(_dot(pb[r], pb[r]))
+        block = np.empty((rows, tile_cols), dtype=np.float32)
+        c0 = 0
+        while c0 < m:
+            c1 = min(m, c0 + tile_cols)
+            width = c1 - c0
+            if width == tile_cols:
+                np.dot(pb, q[c0:c1].T, block)
+                s = block
+            else:
+                s = np.dot(pb, q[c0:c1].T)
+            scored[t] += width
+            for r in range(rows):
+                rv = vals[lo + r]
+                ri = ids[lo + r]
+                if use_exclude:
+                    u = customers[lo + r]
+                    for idx in range(exclude_indptr[u], exclude_indptr[u + 1]):
+                        pos = position[exclude_indices[idx]]
+                        if c0 <= pos < c1:
+                            s[r, pos - c0] = -np.inf
+                for j in range(width):
+                    v = s[r, j]
+                    col = q_ids[c0 + j]
+                    if v > rv[k - 1] or (v == rv[k - 1] and v > -np.inf and col < ri[k - 1]):
+                        pos = k - 1
+                        while pos > 0 and (v > rv[pos - 1] or (v == rv[pos - 1] and col < ri[pos - 1])):
+                            rv[pos] = rv[pos - 1]
+                            ri[pos] = ri[pos - 1]
+                            pos -= 1
+                        rv[pos] = v
+                        ri[pos] = col
+            c0 = c1
+            if c0 < m:
+                done = True
+                for r in range(rows):
+                    # strictly above the bound (a tie could still win on the article index), with a margin
+                    # for float32 rounding of the computed scores and norms
+                    if not vals[lo + r, k - 1] > norms[r] * q_norms[c0] * 1.0001 + 1e-6:
+                        done = False
+                        break
+                if done:
+                    break
+    return ids, vals, scored
+
+
+# ---------------------------------------------------------------------------------------------- SGD
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+@njit(cache=True, inline="always")
+def splitmix64(z: np.uint64) -> np.uint64:
+    """SplitMix64 finalizer: a counter-based random number, so sample ``t`` of an epoch is the same for any
+    number of threads and the numpy reference can recompute it."""
+    z = z + _GOLDEN
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(cache=True, inline="always")
+def _contains(indices: np.ndarray, lo: int, hi: int, col: int) -> bool:
+    # binary search in a sorted CSR row
+    while lo < hi:
+        mid = (lo + hi) // 2
+        v = indices[mid]
+        if v == col:
+            return True
+        if v < col:
+            lo = mid + 1
+        else:
+            hi = mid
+    return False
+
+
+@njit(fastmath=True, cache=True)
+def _sgd_range(
+    t_lo: int,
+    t_hi: int,
+    key: np.uint64,
+    loss_kind: int,
+    rows: np.ndarray,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    conf: np.ndarray,
+    pool: np.ndarray,
+    p: np.ndarray,
+    q: np.ndarray,
+    lr: np.float32,
+    reg: np.float32,
+    neg_samples: int,
+    grad: np.ndarray,
+) -> float:
+    """SGD steps for samples ``t_lo <= t < t_hi`` of one epoch; returns the summed sample loss (pre-update).
+
+    Sample ``t``: ``h = splitmix64(key + t)``; the positive is non-zero ``h % nnz`` (customer ``u``, article
+    ``i``); negative ``n`` is ``pool[splitmix64(h + n + 1) % len(pool)]``, skipped when ``u`` bought it.
+
+    * BPR (``loss_kind == 0``), per negative ``j``: ``s = xᵤ·(yᵢ − yⱼ)``, loss ``−log σ(s)``, ascent step
+      with ``g = σ(−s)``: ``xᵤ += lr (g (yᵢ − yⱼ) − λxᵤ)``, ``yᵢ += lr (g xᵤ − λyᵢ)``,
+      ``yⱼ += lr (−g xᵤ − λyⱼ)``.
+    * weighted squared (``loss_kind == 1``): ``c (1 − xᵤ·yᵢ)² + Σⱼ (xᵤ·yⱼ)²``, each term a gradient step
+      ``xᵤ += lr (e yₐ − λxᵤ)``, ``yₐ += lr (e xᵤ − λyₐ)`` with error ``e = c(1 − s)`` or ``−s``.
+    """
+    nnz = np.uint64(indices.size)
+    npool = np.uint64(pool.size)
+    one = np.float32(1.0)
+    f = p.shape[1]
+    total = np.float64(0.0)
+    for t in range(t_lo, t_hi):
+        h = splitmix64(key + np.uint64(t))
+        e = np.int64(h % nnz)
+        u = rows[e]
+        i = indices[e]
+        xu = p[u]
+        yi = q[i]
+        lo, hi = indptr[u], indptr[u + 1]
+        if loss_kind == 1:
+            c = conf[e]
+            s = _dot(xu, yi)
+            err = c * (one - s)
+            total += c * (one - s) * (one - s)
+            for k in range(f):
+                grad[k] = err * yi[k] - reg * xu[k]
+                yi[k] += lr * (err * xu[k] - reg * yi[k])
+            _axpy(lr, grad, xu)
+        for n in range(neg_samples):
+            j = pool[np.int64(splitmix64(h + np.uint64(n + 1)) % npool)]
+            if j == i or _contains(indices, lo, hi, j):
+                continue
+            yj = q[j]
+            if loss_kind == 0:
+                s = _dot(xu, yi) - _dot(xu, yj)
+                # -log σ(s) = log(1 + e^{-s}), written to stay finite for large |s|
+                total += np.log1p(np.exp(-s)) if s > -30 else -s
+                g = one / (one + np.exp(s)) if s < 30 else np.float32(0.0)
+                for k in range(f):
+                    grad[k] = g * (yi[k] - yj[k]) - reg * xu[k]
+                    yi[k] += lr * (g * xu[k] - reg * yi[k])
+                    yj[k] += lr * (-g * xu[k] - reg * yj[k])
+                _axpy(lr, grad, xu)
+            else:
+                s = _dot(xu, yj)
+                total += s * s
+                for k in range(f):
+                    grad[k] = -s * yj[k] - reg * xu[k]
+                    yj[k] += lr * (-s * xu[k] - reg * yj[k])
+                _axpy(lr, grad, xu)
+    return total
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def sgd_epoch_parallel(
+    key: np.uint64,
+    loss_kind: int,
+    n_samples: int,
+    n_chunks: int,
+    rows: np.ndarray,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    conf: np.ndarray,
+    pool: np.ndarray,
+    p: np.ndarray,
+    q: np.ndarray,
+    lr: np.float32,
+    reg: np.float32,
+    neg_samples: int,
+) -> float:
+    """One Hogwild epoch (Recht et al. 2011): chunks of samples run on all threads without locks; the rare
+    concurrent writes to the same factor row are tolerated, so the result depends on thread timing."""
+    per = (n_samples + n_chunks - 1) // n_chunks
+    losses = np.zeros(n_chunks, dtype=np.float64)
+    for c in prange(n_chunks):
+        grad = np.empty(p.shape[1], dtype=np.float32)
+        lo = c * per
+        hi = min(n_samples, lo + per)
+        if lo < hi:
+            losses[c] = _sgd_range(lo, hi, key, loss_kind, rows, indptr, indices, conf, pool, p, q, lr, reg,
+                                   neg_samples, grad)
+    return losses.sum()
+
+
+@njit(fastmath=True, cache=True)
+def sgd_epoch_serial(
+    key: np.uint64,
+    loss_kind: int,
+    n_samples: int,
+    rows: np.ndarray,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    conf: np.ndarray,
+    pool: np.ndarray,
+    p: np.ndarray,
+    q: np.ndarray,
+    lr: np.float32,
+    reg: np.float32,
+    neg_samples: int,
+) -> float:
+    """One epoch on one thread, samples in order: deterministic, the mode the tests compare to numpy."""
+    grad = np.empty(p.shape[1], dtype=np.float32)
+    return _sgd_range(0, n_samples, key, loss_kind, rows, indptr, indices, conf, pool, p, q, lr, reg,
+                      neg_samples, grad)

@@ -1,0 +1,272 @@
+"""Implicit-feedback matrix factorization by alternating least squares (``als``, ``als+repurchase``).
+
+Hu, Koren & Volinsky (2008), "Collaborative Filtering for Implicit Feedback Datasets". With ``w`` the
+customers x articles purchase matrix (counts, optionally time-decayed), preference ``p = 1`` where ``w > 0``
+(else 0) and confidence ``c = 1 + alpha * w`` (else 1), ALS minimizes
+
+    L(X, Y) = Σᵤᵢ cᵤᵢ (pᵤᵢ − xᵤ·yᵢ)² + reg (‖X‖² + ‖Y‖²)
+
+by alternating: with ``Y`` fixed each customer's row is a regularized least-squares problem with the normal
+equations ``(YᵀY + reg·I + Yᵀ(Cᵤ − I)Y) xᵤ = YᵀCᵤpᵤ``; ``YᵀY`` is shared by all customers and
+``Cᵤ − I`` is non-zero only on the articles ``u`` bought, so a row costs ``O(nnz(u)·f)`` beyond the shared
+part. Then the same for the articles with ``X`` fixed.
+
+Two solvers: ``cholesky`` forms and factorizes each row's ``f x f`` matrix (exact, ``O(nnz·f² + f³)`` per
+row); ``cg`` (default) takes ``cg_steps`` conjugate-gradient steps warm-started from the previous iteration's
+factors (Takács, Pilászy & Tikk 2011), never forming the matrix. The kernels are numba ``prange`` loops in
+``hmrec.models._kernels``; the tests compare them with the numpy reference in ``hmrec.models._reference``.
+"""
+
+from __future__ import annotations
+
+from typing import Self
+
+import numpy as np
+import scipy.sparse as sp
+
+from hmrec.data.dataset import Dataset
+from hmrec.errors import ParameterError
+from hmrec.models import _kernels
+from hmrec.models.base import register
+from hmrec.models.candidates import check_positive
+from hmrec.models.history import DEFAULT_OWN_HALF_LIFE_DAYS
+from hmrec.models.popularity import DEFAULT_HALF_LIFE_DAYS
+from hmrec.models.scoring import (
+    DEFAULT_RECENT_WEEKS,
+    FactorRecommender,
+    check_int,
+    numba_threads,
+    resolve_threads,
+)
+from hmrec.progress import progress_bar
+
+SOLVERS = ("cg", "cholesky")
+#: chunks per thread: enough for the work-balanced chunks to even out cache effects between threads
+CHUNKS_PER_THREAD = 16
+#: scale of the uniform random initial factors (as implicit: U[0, 1) * 0.01)
+INIT_SCALE = 0.01
+
+
+def confidence_matrix(weights: sp.csr_matrix, alpha: float) -> sp.csr_matrix:
+    """``c = 1 + alpha * w`` on the non-zeros of ``weights`` (a new float32 CSR; the input is unchanged)."""
+    data = (1.0 + float(alpha) * weights.data.astype(np.float64)).astype(np.float32)
+    conf = sp.csr_matrix((data, weights.indices.copy(), weights.indptr.copy()), shape=weights.shape)
+    conf.sort_indices()
+    return conf
+
+
+def gram(factors: np.ndarray, reg: float) -> np.ndarray:
+    """``FᵀF + reg·I`` as float32 (accumulated in float64: it sums over up to millions of rows)."""
+    f64 = factors.astype(np.float64, copy=False)
+    return (f64.T @ f64 + reg * np.eye(factors.shape[1])).astype(np.float32)
+
+
+class ALSSolver:
+    """The training loop on a confidence matrix, independent of Dataset (the benchmark and tests use it).
+
+    Args:
+        conf: customers x articles confidences ``1 + alpha * w`` (float32 CSR, sorted indices).
+        factors, reg, solver, cg_steps, threads: as in :class:`ALS`.
+        seed: seeds the initial factors ``U[0, 1) * 0.01`` (customers first, then articles).
+    """
+
+    def __init__(
+        self,
+        conf: sp.csr_matrix,
+        *,
+        factors: int,
+        reg: float,
+        solver: str,
+        cg_steps: int,
+        threads: int,
+        seed: int,
+    ) -> None:
+        self.conf = conf
+        self.conf_t = conf.T.tocsr()
+        self.conf_t.sort_indices()
+        self.reg = float(reg)
+        self.solver = solver
+        self.cg_steps = int(cg_steps)
+        self.threads = threads
+        rng = np.random.default_rng(seed)
+        n_users, n_items = conf.shape
+        self.x = rng.random((n_users, factors), dtype=np.float32) * np.float32(INIT_SCALE)
+        self.y = rng.random((n_items, factors), dtype=np.float32) * np.float32(INIT_SCALE)
+        chunks = threads * CHUNKS_PER_THREAD
+        self.user_bounds = _kernels.balanced_chunks(conf.indptr, chunks, factors)
+        self.item_bounds = _kernels.balanced_chunks(self.conf_t.indptr, chunks, factors)
+        # normalizer of the loss: total confidence over all cells, as implicit reports it
+        self.total_confidence = float(conf.data.sum(dtype=np.float64)) + n_users * n_items - conf.nnz
+
+    def _half(self, m: sp.csr_matrix, x: np.ndarray, y: np.ndarray, bounds: np.ndarray) -> None:
+        yty = gram(y, self.reg)
+        if self.solver == "cg":
+            _kernels.als_cg(m.indptr, m.indices, m.data, x, y, yty, self.cg_steps, bounds)
+        else:
+            _kernels.als_cholesky(m.indptr, m.indices, m.data, x, y, yty.astype(np.float64), bounds)
+
+    def iterate(self) -> None:
+        """One ALS iteration: every customer's factors, then every article's."""
+        with numba_threads(self.threads):
+            self._half(self.conf, self.x, self.y, self.user_bounds)
+            self._half(self.conf_t, self.y, self.x, self.item_bounds)
+
+    def loss(self) -> float:
+        """``L(X, Y)`` (see the module docstring) divided by the total confidence ``Σ cᵤᵢ`` over all cells.
+
+        Summed over customers: rows of ``X`` are read in order and the rows of ``Y`` they touch are few
+        enough to stay in cache (the article side would jump around the much larger ``X``: ~2x slower).
+        """
+        with numba_threads(self.threads):
+            y64 = self.y.astype(np.float64)
+            yty = (y64.T @ y64).astype(np.float32)
+            c = self.conf
+            terms = _kernels.als_loss_terms(c.indptr, c.indices, c.data, self.y, self.x, yty, self.user_bounds)
+        penalty = self.reg * (float(np.square(self.x, dtype=np.float64).sum())
+                              + float(np.square(self.y, dtype=np.float64).sum()))
+        return (float(terms.sum()) + penalty) / self.total_confidence
+
+
+@register("als", "Matrix factorization by implicit-feedback ALS (conjugate gradient), top articles by P·Qᵀ.")
+class ALS(FactorRecommender):
+    """Implicit-feedback ALS (see the module docstring), scored over recent candidate articles.
+
+    Args:
+        factors: latent dimensions ``f``.
+        reg: L2 regularization ``reg`` on both factor matrices.
+        alpha: confidence slope: ``c = 1 + alpha * w``.
+        iterations: ALS iterations (one customers step plus one articles step each).
+        solver: ``"cg"`` (conjugate gradient, default, fast) or ``"cholesky"`` (exact).
+        cg_steps: conjugate-gradient steps per row and iteration.
+        half_life_days: time decay of the purchase weights ``w`` (None: plain counts).
+        seed: seeds the initial factors.
+        threads: numba threads (0: all).
+        track_loss: compute the training loss after every iteration (about 10% more time); shown on the
+            progress bar and kept in ``loss_history_``.
+        recent_weeks: candidates are the articles sold in the last ``recent_weeks`` weeks (None: all).
+        filter_bought: never recommend an article the customer already bought.
+        fallback_half_life_days: decay of the popularity given to customers without history.
+    """
+
+    loss_history_: np.ndarray
+
+    def __init__(
+        self,
+        factors: int = 64,
+        reg: float = 0.01,
+        alpha: float = 10.0,
+        iterations: int = 15,
+        solver: str = "cg",
+        cg_steps: int = 3,
+        half_life_days: float | None = None,
+        seed: int = 0,
+        threads: int = 0,
+        track_loss: bool = True,
+        recent_weeks: float | None = DEFAULT_RECENT_WEEKS,
+        filter_bought: bool = False,
+        fallback_half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
+    ) -> None:
+        self.factors = factors
+        self.reg = reg
+        self.alpha = alpha
+        self.iterations = iterations
+        self.solver = solver
+        self.cg_steps = cg_steps
+        self.half_life_days = half_life_days
+        self.seed = seed
+        self.threads = threads
+        self.track_loss = track_loss
+        self.recent_weeks = recent_weeks
+        self.filter_bought = filter_bought
+        self.fallback_half_life_days = fallback_half_life_days
+
+    def _validate(self) -> int:
+        check_int("factors", self.factors, model=self.name)
+        check_int("iterations", self.iterations, model=self.name)
+        check_int("cg_steps", self.cg_steps, model=self.name)
+        check_int("seed", self.seed, model=self.name, low=0)
+        if isinstance(self.reg, bool) or not isinstance(self.reg, (int, float)) or self.reg < 0:
+            raise ParameterError(f"{self.name}: parameter 'reg' must be a number >= 0, got {self.reg!r}")
+        check_positive("alpha", self.alpha, model=self.name)
+        check_positive("half_life_days", self.half_life_days, model=self.name, allow_none=True)
+        if self.solver not in SOLVERS:
+            raise ParameterError(
+                f"{self.name}: parameter 'solver' must be one of {', '.join(SOLVERS)}, got {self.solver!r}"
+            )
+        if not isinstance(self.track_loss, bool):
+            raise ParameterError(
+                f"{self.name}: parameter 'track_loss' must be true or false, got {self.track_loss!r}"
+            )
+        self._check_scoring_params()
+        return resolve_threads(self.threads, self.name)
+
+    def fit(self, train: Dataset) -> Self:
+        """Learn the factors from all of ``train``'s transactions (a refit starts from new random factors)."""
+        threads = self._validate()
+        self._reset()
+        weights = train.interactions(half_life_days=self.half_life_days)
+        solver = ALSSolver(
+            confidence_matrix(weights, self.alpha),
+            factors=self.factors,
+            reg=self.reg,
+            solver=self.solver,
+            cg_steps=self.cg_steps,
+            threads=threads,
+            seed=self.seed,
+        )
+        losses: list[float] = []
+        with progress_bar() as bar:
+            task = bar.add_task(f"{self.name}: ALS iterations", total=self.iterations, info="")
+            for _ in range(self.iterations):
+                solver.iterate()
+                if self.track_loss:
+                    losses.append(solver.loss())
+                    bar.update(task, info=f"loss {losses[-1]:.6g}")
+                bar.advance(task)
+        self.user_factors_ = solver.x
+        self.item_factors_ = solver.y
+        self.loss_history_ = np.asarray(losses, dtype=np.float64)
+        self._fit_scoring(train, weights)
+        return self
+
+
+@register(
+    "als+repurchase",
+    "The customer's own past purchases (time-decayed frequency) first, then the ALS list.",
+)
+class ALSRepurchase(ALS):
+    """:class:`ALS` after the customer's likely repurchases (the ``repurchase`` model's ranking).
+
+    Args (beyond :class:`ALS`'s):
+        repurchase_half_life_days: time decay of the customer's own purchases.
+        repurchase_max_weeks: only own purchases of the last ``repurchase_max_weeks`` weeks (None: all).
+    """
+
+    blend_repurchase = True
+
+    def __init__(
+        self,
+        factors: int = 64,
+        reg: float = 0.01,
+        alpha: float = 10.0,
+        iterations: int = 15,
+        solver: str = "cg",
+        cg_steps: int = 3,
+        half_life_days: float | None = None,
+        seed: int = 0,
+        threads: int = 0,
+        track_loss: bool = True,
+        recent_weeks: float | None = DEFAULT_RECENT_WEEKS,
+        filter_bought: bool = False,
+        fallback_half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
+        repurchase_half_life_days: float = DEFAULT_OWN_HALF_LIFE_DAYS,
+        repurchase_max_weeks: float | None = None,
+    ) -> None:
+        super().__init__(
+            factors=factors, reg=reg, alpha=alpha, iterations=iterations, solver=solver, cg_steps=cg_steps,
+            half_life_days=half_life_days, seed=seed, threads=threads, track_loss=track_loss,
+            recent_weeks=recent_weeks, filter_bought=filter_bought,
+            fallback_half_life_days=fallback_half_life_days,
+        )
+        self.repurchase_half_life_days = repurchase_half_life_days
+        self.repurchase_max_weeks = repurchase_max_weeks

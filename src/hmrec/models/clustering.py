@@ -1,0 +1,393 @@
+"""Cluster recommenders: k-means segments of customers, or of articles, turned into ranked lists.
+
+- ``kmeans-customers``: customers are clustered on :func:`hmrec.features.customer_features` (demographics,
+  purchase mix, price level, channel, activity); a customer gets what sells best lately *to their cluster*.
+  Customers without history join the cluster nearest on demographics alone, so a new 22-year-old gets what
+  the young segment buys, not the global best sellers.
+- ``kmeans-customers+repurchase``: the customer's own likely repurchases first (the ``repurchase`` model's
+  ranking), then the cluster's list.
+- ``kmeans-articles``: articles are clustered on :func:`hmrec.features.article_features`; a customer's
+  time-decayed share of purchases in each article cluster weighs the currently popular articles of that
+  cluster.
+
+Every list is filled up with the global time-decayed popularity when it runs short. ``k = None`` chooses the
+number of clusters with :func:`hmrec.clustering.choose_k` (Kneedle elbow + silhouette) over
+``k_min..k_max``; an integer fixes it.
+"""
+
+from __future__ import annotations
+
+from typing import Self
+
+import numpy as np
+
+from hmrec.clustering.choose_k import DEFAULT_SCAN_SAMPLE, Clustering, fit_clusters
+from hmrec.data.dataset import Dataset
+from hmrec.errors import ParameterError
+from hmrec.features.articles import article_features
+from hmrec.features.customers import customer_features
+from hmrec.models.base import BLOCK_ROWS, DEFAULT_K, Recommender, check_k, merge_ranked, register, top_k
+from hmrec.models.candidates import (
+    article_sales,
+    check_customers,
+    check_positive,
+    csr_row_top_k,
+    group_recommend,
+    ranked_articles,
+    stack_ranked,
+)
+from hmrec.models.history import DEFAULT_OWN_HALF_LIFE_DAYS, Repurchase
+from hmrec.models.popularity import DEFAULT_HALF_LIFE_DAYS
+
+#: articles kept from each cluster's ranking (a longer list is filled from the global ranking)
+LIST_DEPTH = 200
+
+
+def _check_k_param(model: str, k: object, k_min: object, k_max: object, sample: object, seed: object) -> None:
+    """Validate the clustering hyperparameters, naming the offending one."""
+    if k is not None and (isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1):
+        raise ParameterError(f"{model}: parameter 'k' must be an integer >= 1 or null (choose), got {k!r}")
+    for name, value, low in (
+        ("k_min", k_min, 2),
+        ("k_max", k_max, 2),
+        ("sample", sample, 3),
+        ("seed", seed, 0),
+    ):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise ParameterError(f"{model}: parameter '{name}' must be an integer >= {low}, got {value!r}")
+    if int(k_max) < int(k_min):  # type: ignore[call-overload]
+        raise ParameterError(f"{model}: parameter 'k_max' ({k_max}) must be >= 'k_min' ({k_min})")
+
+
+def _global_list(train: Dataset, half_life_days: float) -> np.ndarray:
+    """The ``popularity-decay`` ranking (article indices, best first), the fallback of every model here."""
+    ids, _ = ranked_articles(article_sales(train, half_life_days=half_life_days))
+    return ids[:LIST_DEPTH]
+
+
+def _fill(ids: np.ndarray, scores: np.ndarray, fallback: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Fill the padded tails of ranked lists with ``fallback``; rows already full keep their own scores.
+
+    Filled rows get :func:`merge_ranked`'s rank-based scores (``k - rank``), their two parts being on
+    different scales.
+    """
+    short = np.flatnonzero((ids < 0).any(axis=1))
+    if short.size:
+        merged_ids, merged_scores = merge_ranked(ids[short], fallback[: 2 * k], k)
+        ids = ids.copy()
+        scores = scores.copy()
+        ids[short] = merged_ids
+        scores[short] = merged_scores
+    return ids, scores
+
+
+class _ClusteredModel(Recommender):
+    """Shared hyperparameter handling of the cluster models."""
+
+    k: int | None
+    k_min: int
+    k_max: int
+    sample: int
+    seed: int
+    half_life_days: float
+
+    k_: int
+    chosen_reason_: str
+    n_customers_: int
+    n_articles_: int
+    fallback_ids_: np.ndarray
+
+    def _validate(self) -> None:
+        _check_k_param(self.name, self.k, self.k_min, self.k_max, self.sample, self.seed)
+        check_positive("half_life_days", self.half_life_days, model=self.name)
+
+    def _record(self, clustering: Clustering) -> None:
+        self.k_ = int(clustering.k)
+        self.chosen_reason_ = (
+            clustering.choice.reason if clustering.choice is not None else f"k fixed at {self.k}"
+        )
+
+
+@register(
+    "kmeans-customers",
+    "Customers clustered by k-means (demographics, purchase mix, price, channel, activity); "
+    "each gets the time-decayed best sellers of their cluster.",
+)
+class KMeansCustomers(_ClusteredModel):
+    """What sells best lately in the customer's k-means cluster.
+
+    ``score(u, a) = sum over purchase rows r of a by customers of cluster(u) of
+    0.5 ** ((end - t_dat_r) / half_life_days)``, ``end`` being the last day of train. Customers without
+    history are placed in the cluster nearest on their demographics; short lists (a small cluster that bought
+    fewer than ``k`` articles) are filled with the global time-decayed popularity.
+
+    Args:
+        k: number of clusters (None: chosen by the elbow + silhouette rule over ``k_min..k_max``).
+        half_life_days: time decay of the sales counted for each cluster.
+        k_min, k_max: the range scanned when ``k`` is None.
+        sample: rows the k scan fits on.
+        seed: seeds the samples and k-means.
+    """
+
+    labels_: np.ndarray
+    centers_: np.ndarray
+    ranked_ids_: np.ndarray
+    ranked_scores_: np.ndarray
+
+    def __init__(
+        self,
+        k: int | None = None,
+        half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
+        k_min: int = 2,
+        k_max: int = 16,
+        sample: int = DEFAULT_SCAN_SAMPLE,
+        seed: int = 0,
+    ) -> None:
+        self.k = k
+        self.half_life_days = half_life_days
+        self.k_min = k_min
+        self.k_max = k_max
+        self.sample = sample
+        self.seed = seed
+
+    def _fit_clusters(self, train: Dataset) -> Clustering:
+        features = customer_features(train)
+        return fit_clusters(
+            features, self.k, seed=self.seed, k_min=self.k_min, k_max=self.k_max, sample=self.sample
+        )
+
+    def fit(self, train: Dataset) -> Self:
+        self._validate()
+        self._reset()
+        self.n_customers_ = train.n_customers
+        self.n_articles_ = train.n_articles
+        clustering = self._fit_clusters(train)
+        self._record(clustering)
+        self.labels_ = clustering.labels.astype(np.int32)
+        self.centers_ = clustering.centers
+        sales = article_sales(
+            train, half_life_days=float(self.half_life_days), groups=self.labels_, n_groups=clustering.k
+        )
+        # One ranked list per cluster (a few dozen clusters: a loop over clusters, not customers).
+        lists = [ranked_articles(row) for row in sales]
+        ids, scores = stack_ranked([(i[:LIST_DEPTH], s[:LIST_DEPTH]) for i, s in lists])
+        self.ranked_ids_, self.ranked_scores_ = ids, scores
+        self.fallback_ids_ = _global_list(train, float(self.half_life_days))
+        return self
+
+    def _cluster_lists(self, customers: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        ids, scores = group_recommend(
+            self.ranked_ids_, self.ranked_scores_, self.labels_[customers].astype(np.int64), k
+        )
+        return _fill(ids, scores, self.fallback_ids_, k)
+
+    def recommend(self, customers: np.ndarray, k: int = DEFAULT_K) -> tuple[np.ndarray, np.ndarray]:
+        self._check_fitted()
+        k = check_k(k)
+        customers = check_customers(customers, self.n_customers_, self.name)
+        return self._cluster_lists(customers, k)
+
+
+@register(
+    "kmeans-customers+repurchase",
+    "The customer's own likely repurchases first (repurchase's ranking), then kmeans-customers' list.",
+)
+class KMeansCustomersRepurchase(KMeansCustomers):
+    """``repurchase``'s ranking of the customer's own purchases, then the cluster's best sellers.
+
+    The own part is the ``repurchase`` model's: purchases ranked by ``sum_r 0.5 ** ((end - t_dat_r) /
+    repurchase_half_life_days)`` over the last ``repurchase_weeks`` weeks; the rest of the list comes from
+    ``kmeans-customers`` (duplicates skipped, see :func:`merge_ranked`; scores are rank based).
+
+    Args:
+        repurchase_half_life_days: time decay of the customer's own purchases.
+        repurchase_weeks: only own purchases of the last weeks count (None: all of train).
+        The others as for ``kmeans-customers``.
+    """
+
+    own_indptr_: np.ndarray
+    own_indices_: np.ndarray
+    own_data_: np.ndarray
+
+    def __init__(
+        self,
+        k: int | None = None,
+        half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
+        k_min: int = 2,
+        k_max: int = 16,
+        sample: int = DEFAULT_SCAN_SAMPLE,
+        seed: int = 0,
+        repurchase_half_life_days: float = DEFAULT_OWN_HALF_LIFE_DAYS,
+        repurchase_weeks: float | None = None,
+    ) -> None:
+        super().__init__(
+            k=k, half_life_days=half_life_days, k_min=k_min, k_max=k_max, sample=sample, seed=seed
+        )
+        self.repurchase_half_life_days = repurchase_half_life_days
+        self.repurchase_weeks = repurchase_weeks
+
+    def fit(self, train: Dataset) -> Self:
+        check_positive("repurchase_half_life_days", self.repurchase_half_life_days, model=self.name)
+        check_positive("repurchase_weeks", self.repurchase_weeks, model=self.name, allow_none=True)
+        super().fit(train)
+        own = Repurchase(half_life_days=self.repurchase_half_life_days, max_weeks=self.repurchase_weeks).fit(
+            train
+        )
+        self.own_indptr_ = own.own_indptr_
+        self.own_indices_ = own.own_indices_
+        self.own_data_ = own.own_data_
+        return self
+
+    def recommend(self, customers: np.ndarray, k: int = DEFAULT_K) -> tuple[np.ndarray, np.ndarray]:
+        self._check_fitted()
+        k = check_k(k)
+        customers = check_customers(customers, self.n_customers_, self.name)
+        import scipy.sparse as sp
+
+        own = sp.csr_matrix(
+            (self.own_data_, self.own_indices_, self.own_indptr_), shape=(self.n_customers_, self.n_articles_)
+        )
+        own_ids, _ = csr_row_top_k(own, customers, k)
+        # k own ids plus 2k cluster ids always hold k distinct articles (or the cluster list is exhausted)
+        cluster_ids, _ = self._cluster_lists(customers, 2 * k)
+        return merge_ranked(own_ids, cluster_ids, k)
+
+
+@register(
+    "kmeans-articles",
+    "Articles clustered by k-means (type, colour, index, price, description, co-purchases); each customer's "
+    "share of purchases per cluster weighs that cluster's popular articles.",
+)
+class KMeansArticles(_ClusteredModel):
+    """Current best sellers of the article clusters a customer buys from.
+
+    With ``c(a)`` the cluster of article ``a``, ``pop(a) = sum_r 0.5 ** ((end - t_dat_r) / half_life_days)``
+    its time-decayed sales, ``p(a) = pop(a) / sum_{a': c(a') = c(a)} pop(a')`` its popularity within its
+    cluster, and ``share(u, c)`` the customer's purchases in cluster ``c`` (each weighed
+    ``0.5 ** (age / share_half_life_days)``) divided by all of them::
+
+        score(u, a) = sum_c share(u, c) * [c(a) = c] * p(a) = share(u, c(a)) * p(a)
+
+    i.e. the product ``S @ P`` of the customers x clusters shares and the clusters x articles within-cluster
+    popularity, computed in row blocks on the top ``k`` articles of each cluster (within a cluster the score
+    follows ``p``, so no other article can reach the top ``k``). A customer without history gets the clusters' shares of all sales, which ranks
+    articles by global popularity.
+
+    Args:
+        k: number of article clusters (None: chosen over ``k_min..k_max``).
+        half_life_days: time decay of the article popularity.
+        share_half_life_days: time decay of the customer's own purchases in the shares.
+        text_components, copurchase_components: sizes of the article embeddings (see article_features).
+        k_min, k_max, sample, seed: as for ``kmeans-customers``.
+    """
+
+    article_labels_: np.ndarray
+    shares_: np.ndarray
+    default_share_: np.ndarray
+    candidate_ids_: np.ndarray
+    candidate_scores_: np.ndarray
+    candidate_cluster_: np.ndarray
+
+    def __init__(
+        self,
+        k: int | None = None,
+        half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
+        share_half_life_days: float = 60.0,
+        k_min: int = 2,
+        k_max: int = 30,
+        sample: int = DEFAULT_SCAN_SAMPLE,
+        seed: int = 0,
+        text_components: int = 16,
+        copurchase_components: int = 8,
+    ) -> None:
+        self.k = k
+        self.half_life_days = half_life_days
+        self.share_half_life_days = share_half_life_days
+        self.k_min = k_min
+        self.k_max = k_max
+        self.sample = sample
+        self.seed = seed
+        self.text_components = text_components
+        self.copurchase_components = copurchase_components
+
+    def fit(self, train: Dataset) -> Self:
+        self._validate()
+        check_positive("share_half_life_days", self.share_half_life_days, model=self.name)
+        self._reset()
+        self.n_customers_ = train.n_customers
+        self.n_articles_ = train.n_articles
+        features = article_features(
+            train,
+            text_components=self.text_components,
+            copurchase_components=self.copurchase_components,
+            seed=self.seed,
+        )
+        clustering = fit_clusters(
+            features, self.k, seed=self.seed, k_min=self.k_min, k_max=self.k_max, sample=self.sample
+        )
+        self._record(clustering)
+        labels = clustering.labels.astype(np.int32)
+        n_clusters = clustering.k
+        self.article_labels_ = labels
+        pop = article_sales(train, half_life_days=float(self.half_life_days)).astype(np.float64)
+        cluster_pop = np.bincount(labels, weights=pop, minlength=n_clusters)
+        within = np.divide(pop, cluster_pop[labels], out=np.zeros_like(pop), where=cluster_pop[labels] > 0)
+        # Candidates: the top LIST_DEPTH articles of every cluster by within-cluster popularity.
+        ranked = [ranked_articles(np.where(labels == c, within, 0.0)) for c in range(n_clusters)]
+        ids, scores = stack_ranked([(i[:LIST_DEPTH], s[:LIST_DEPTH]) for i, s in ranked])
+        self.candidate_ids_ = ids
+        self.candidate_scores_ = scores
+        self.candidate_cluster_ = np.repeat(np.arange(n_clusters, dtype=np.int32), ids.shape[1]).reshape(
+            ids.shape
+        )
+        # Customers x clusters purchase shares: one sparse product (customers x articles) @ onehot(labels).
+        import scipy.sparse as sp
+
+        decayed = train.interactions(half_life_days=float(self.share_half_life_days))
+        onehot = sp.csr_matrix(
+            (np.ones(labels.size, dtype=np.float32), (np.arange(labels.size), labels)),
+            shape=(labels.size, n_clusters),
+        )
+        shares = np.asarray((decayed @ onehot).toarray(), dtype=np.float32)
+        totals = shares.sum(axis=1, keepdims=True)
+        np.divide(shares, totals, out=shares, where=totals > 0)
+        self.shares_ = shares
+        self.default_share_ = (
+            cluster_pop / cluster_pop.sum()
+            if cluster_pop.sum() > 0
+            else np.full(n_clusters, 1.0 / n_clusters)
+        ).astype(np.float32)
+        self.fallback_ids_ = _global_list(train, float(self.half_life_days))
+        return self
+
+    def recommend(self, customers: np.ndarray, k: int = DEFAULT_K) -> tuple[np.ndarray, np.ndarray]:
+        self._check_fitted()
+        k = check_k(k)
+        customers = check_customers(customers, self.n_customers_, self.name)
+        # Within a cluster a customer's scores follow p(a), so the top k overall lie among each cluster's top k.
+        depth = min(k, self.candidate_ids_.shape[1])
+        flat_ids = self.candidate_ids_[:, :depth].ravel()
+        valid = flat_ids >= 0
+        cand_ids = flat_ids[valid]
+        cand_p = self.candidate_scores_[:, :depth].ravel()[valid]
+        cand_c = self.candidate_cluster_[:, :depth].ravel()[valid]
+        out_ids = np.full((customers.size, k), -1, dtype=np.int32)
+        out_scores = np.full((customers.size, k), -np.inf, dtype=np.float32)
+        # rows per block so that the (rows x candidates) score block stays near 64 MB
+        step = max(1, min(BLOCK_ROWS, (1 << 24) // max(1, cand_ids.size)))
+        for lo in range(0, customers.size, step):
+            rows = customers[lo : lo + step]
+            share = self.shares_[rows]
+            cold = share.sum(axis=1) == 0
+            share[cold] = self.default_share_
+            # score = share(u, c(a)) * p(a): S @ P with P's single non-zero per candidate column
+            block = share[:, cand_c] * cand_p[None, :]
+            block[block <= 0] = -np.inf
+            pos, sc = top_k(block, k)
+            got = pos >= 0
+            out_ids[lo : lo + rows.size] = np.where(got, cand_ids[np.maximum(pos, 0)], -1)
+            out_scores[lo : lo + rows.size] = sc
+        return _fill(out_ids, out_scores, self.fallback_ids_, k)
+
+
+__all__ = ["LIST_DEPTH", "KMeansArticles", "KMeansCustomers", "KMeansCustomersRepurchase"]

@@ -1,0 +1,360 @@
+"""Popularity baselines: what sells, recently, for everyone or for the customer's age group; and random.
+
+All of them score articles once at ``fit`` (a polars group-by over the transactions) and rank the same list
+for a whole group of customers, so recommending for every customer costs a gather of ``k`` columns, plus a
+vectorized look-up of the customer's purchases when ``filter_bought`` is on.
+"""
+
+from __future__ import annotations
+
+from typing import Self
+
+import numpy as np
+import scipy.sparse as sp
+
+from hmrec.data.dataset import Dataset
+from hmrec.data.schema import ARTICLE_IDX
+from hmrec.errors import ParameterError
+from hmrec.models.base import DEFAULT_K, Recommender, check_k, merge_ranked, register
+from hmrec.models.candidates import (
+    article_sales,
+    check_bool,
+    check_customers,
+    check_positive,
+    csr_from_arrays,
+    csr_to_arrays,
+    group_recommend,
+    ranked_articles,
+    recent_articles,
+    seen_matrix,
+    splitmix64,
+    stack_ranked,
+    top_k_excluding,
+)
+
+#: default half-life of the time decay, in days; chosen on the small synthetic data set (see popularity-decay)
+DEFAULT_HALF_LIFE_DAYS = 7.0
+
+
+class SeenMixin:
+    """Keeps the customers x articles "already bought" matrix as plain arrays (saved with the model)."""
+
+    seen_indptr_: np.ndarray
+    seen_indices_: np.ndarray
+    n_articles_: int
+    _seen_cache: tuple[int, sp.csr_matrix] | None = None
+
+    def _reset(self) -> None:
+        # the cached matrix belongs to the learned state: a refit or a restore must not reuse it
+        self._seen_cache = None
+        super()._reset()  # type: ignore[misc]
+
+    def _store_seen(self, train: Dataset) -> None:
+        for key, value in csr_to_arrays(seen_matrix(train), "seen").items():
+            setattr(self, key, value)
+
+    def _seen(self) -> sp.csr_matrix:
+        # rebuilt once per fitted/restored state; keyed by the identity of the stored arrays
+        key = id(self.seen_indptr_)
+        if self._seen_cache is None or self._seen_cache[0] != key:
+            self._seen_cache = (key, csr_from_arrays(self.seen_indptr_, self.seen_indices_, self.n_articles_))
+        return self._seen_cache[1]
+
+
+class GroupPopularity(SeenMixin, Recommender):
+    """Shared machinery: one ranked list per customer group (a single group for the global models).
+
+    Learned: ``ranked_ids_``/``ranked_scores_`` ``(G, depth)``, ``group_of_`` (customer_idx -> group),
+    ``n_customers_``, ``n_articles_`` and, with ``filter_bought``, the seen matrix.
+    """
+
+    filter_bought: bool
+    recent_weeks: float | None
+
+    ranked_ids_: np.ndarray
+    ranked_scores_: np.ndarray
+    group_of_: np.ndarray
+    n_customers_: int
+
+    def _group_lists(self, train: Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(ranked_ids, ranked_scores, group_of)`` for ``train``; implemented by each model."""
+        raise NotImplementedError
+
+    def _validate(self) -> None:
+        check_bool("filter_bought", self.filter_bought, model=self.name)
+        check_positive("recent_weeks", self.recent_weeks, model=self.name, allow_none=True)
+
+    def _restrict(self, scores: np.ndarray, train: Dataset) -> np.ndarray:
+        """Zero the scores of articles not sold in the last ``recent_weeks`` weeks (no-op without it)."""
+        mask = recent_articles(train, self.recent_weeks)
+        return scores if mask is None else np.where(mask, scores, 0).astype(np.float32)
+
+    def fit(self, train: Dataset) -> Self:
+        self._validate()
+        self._reset()
+        self.n_customers_ = train.n_customers
+        self.n_articles_ = train.n_articles
+        self.ranked_ids_, self.ranked_scores_, group_of = self._group_lists(train)
+        self.group_of_ = group_of.astype(np.int16)
+        if self.filter_bought:
+            self._store_seen(train)
+        return self
+
+    def recommend(self, customers: np.ndarray, k: int = DEFAULT_K) -> tuple[np.ndarray, np.ndarray]:
+        self._check_fitted()
+        k = check_k(k)
+        customers = check_customers(customers, self.n_customers_, self.name)
+        exclude = self._seen()[customers] if self.filter_bought else None
+        return group_recommend(
+            self.ranked_ids_,
+            self.ranked_scores_,
+            self.group_of_[customers].astype(np.int64),
+            k,
+            exclude=exclude,
+        )
+
+
+@register("popularity", "Most sold articles of the last `days` days (default 7); the same list for everyone.")
+class Popularity(GroupPopularity):
+    """Score of article ``a`` = number of purchase rows of ``a`` in the last ``days`` days of train.
+
+    Args:
+        days: length of the counting window, ending on train's last day.
+        filter_bought: skip articles the customer already bought (the list is filled from further down).
+        recent_weeks: only articles sold in the last ``recent_weeks`` weeks (None: no extra limit).
+    """
+
+    def __init__(
+        self, days: float = 7, filter_bought: bool = False, recent_weeks: float | None = None
+    ) -> None:
+        self.days = days
+        self.filter_bought = filter_bought
+        self.recent_weeks = recent_weeks
+
+    def _validate(self) -> None:
+        super()._validate()
+        check_positive("days", self.days, model=self.name)
+
+    def _group_lists(self, train: Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        scores = self._restrict(article_sales(train, days=self.days), train)
+        ids, ranked = stack_ranked([ranked_articles(scores)])
+        return ids, ranked, np.zeros(train.n_customers, dtype=np.int16)
+
+
+@register(
+    "popularity-decay",
+    "Time-decayed sales, weight 0.5 ** (age_days / half_life_days); the same list for everyone.",
+)
+class PopularityDecay(GroupPopularity):
+    """Score of article ``a`` = ``sum_r 0.5 ** ((end - t_dat_r) / half_life_days)`` over its purchases ``r``.
+
+    ``end`` is train's last day, so a sale today counts 1, one ``half_life_days`` ago 1/2, two ago 1/4.
+    Unlike a hard window this keeps a long tail of still-selling articles and ranks them smoothly.
+
+    Args:
+        half_life_days: days after which a sale counts half (default 7, best of 3/7/14/28 on the small
+            synthetic data set).
+        days: only the last ``days`` days are counted (None: all of train; older sales weigh ~0 anyway).
+        filter_bought, recent_weeks: as for ``popularity``.
+    """
+
+    def __init__(
+        self,
+        half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
+        days: float | None = None,
+        filter_bought: bool = False,
+        recent_weeks: float | None = None,
+    ) -> None:
+        self.half_life_days = half_life_days
+        self.days = days
+        self.filter_bought = filter_bought
+        self.recent_weeks = recent_weeks
+
+    def _validate(self) -> None:
+        super()._validate()
+        check_positive("half_life_days", self.half_life_days, model=self.name)
+        check_positive("days", self.days, model=self.name, allow_none=True)
+
+    def _group_lists(self, train: Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        scores = article_sales(train, days=self.days, half_life_days=self.half_life_days)
+        ids, ranked = stack_ranked([ranked_articles(self._restrict(scores, train))])
+        return ids, ranked, np.zeros(train.n_customers, dtype=np.int16)
+
+
+def age_groups(ages: np.ndarray, buckets: int | str) -> tuple[np.ndarray, np.ndarray]:
+    """Bucket every customer by age: ``(group_of, edges)``, group -1 for an unknown age.
+
+    ``buckets`` is a width in years (``5``: 15-19, 20-24, ...; group = ``floor(age / width)`` renumbered
+    from 0) or ``"deciles"`` / ``"quintiles"`` / ``"quartiles"`` (equal-count groups of the known ages).
+    ``edges`` are the lower bounds of the groups (the first one is -inf for quantile buckets).
+    """
+    ages = np.asarray(ages, dtype=np.float64)
+    known = np.isfinite(ages)
+    group_of = np.full(ages.size, -1, dtype=np.int64)
+    quantiles = {"deciles": 10, "quintiles": 5, "quartiles": 4}
+    if isinstance(buckets, str):
+        if buckets not in quantiles:
+            raise ParameterError(
+                f"popularity-age: parameter 'buckets' must be a width in years (>= 1) or one of "
+                f"{', '.join(quantiles)}, got {buckets!r}"
+            )
+        if not known.any():
+            return group_of, np.array([-np.inf])
+        cuts = np.unique(np.quantile(ages[known], np.linspace(0, 1, quantiles[buckets] + 1)[1:-1]))
+        edges = np.concatenate([[-np.inf], cuts])
+        group_of[known] = np.searchsorted(cuts, ages[known], side="right")
+        return group_of, edges
+    if isinstance(buckets, bool) or not isinstance(buckets, (int, np.integer)) or buckets < 1:
+        raise ParameterError(
+            f"popularity-age: parameter 'buckets' must be a width in years (>= 1) or one of "
+            f"{', '.join(quantiles)}, got {buckets!r}"
+        )
+    if not known.any():
+        return group_of, np.array([-np.inf])
+    raw = np.floor(ages[known] / buckets).astype(np.int64)
+    lowest = int(raw.min())
+    group_of[known] = raw - lowest
+    edges = (np.arange(int(raw.max()) - lowest + 1) + lowest) * float(buckets)
+    return group_of, edges
+
+
+@register(
+    "popularity-age",
+    "Time-decayed popularity within the customer's age bucket, filled from the global list.",
+)
+class PopularityAge(GroupPopularity):
+    """Per age bucket ``b``: ``score_b(a) = sum over purchase rows of a by customers in b of
+    0.5 ** (age_days / half_life_days)``; each bucket's ranked list is followed by the global
+    (``popularity-decay``) list for articles the bucket did not buy. Customers with an unknown age get the
+    global list. Scores are rank based (``depth - rank``) because the two parts are not on one scale.
+
+    Args:
+        buckets: width of an age bucket in years, or ``"deciles"``/``"quintiles"``/``"quartiles"``.
+        half_life_days: time decay of a sale, as for ``popularity-decay``.
+        filter_bought, recent_weeks: as for ``popularity``.
+    """
+
+    edges_: np.ndarray
+
+    def __init__(
+        self,
+        buckets: int | str = 5,
+        half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
+        filter_bought: bool = False,
+        recent_weeks: float | None = None,
+    ) -> None:
+        self.buckets = buckets
+        self.half_life_days = half_life_days
+        self.filter_bought = filter_bought
+        self.recent_weeks = recent_weeks
+
+    def _validate(self) -> None:
+        super()._validate()
+        check_positive("half_life_days", self.half_life_days, model=self.name)
+
+    def _group_lists(self, train: Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if "age" in train.customers.columns:
+            ages = train.customers["age"].cast(float).fill_null(np.nan).to_numpy()
+        else:
+            ages = np.full(train.n_customers, np.nan)
+        group_of, self.edges_ = age_groups(ages, self.buckets)
+        n_groups = int(group_of.max(initial=-1)) + 1
+        global_ids, _ = ranked_articles(
+            self._restrict(article_sales(train, half_life_days=self.half_life_days), train)
+        )
+        per_group = article_sales(
+            train, half_life_days=self.half_life_days, groups=group_of, n_groups=n_groups
+        )
+        mask = recent_articles(train, self.recent_weeks)
+        if mask is not None:
+            per_group[:, ~mask] = 0
+        primary, _ = stack_ranked([ranked_articles(row) for row in per_group])
+        depth = max(global_ids.size, 1)
+        merged, merged_scores = merge_ranked(primary, global_ids, depth)
+        # the last group is "unknown age": the global list alone
+        glob, glob_scores = merge_ranked(np.empty((1, 0), dtype=np.int32), global_ids, depth)
+        ids = np.concatenate([merged, glob])
+        scores = np.concatenate([merged_scores, glob_scores])
+        group_of = np.where(group_of < 0, n_groups, group_of)
+        return ids, scores, group_of
+
+
+@register("random", "Uniformly random articles among those sold in the last `recent_weeks` weeks (seeded).")
+class RandomModel(SeenMixin, Recommender):
+    """A floor for every metric: ``k`` distinct articles drawn for each customer from the recently sold ones.
+
+    The draw for customer ``c`` depends only on ``(seed, c)``: with ``C`` candidates, ``a = unit(hash)``
+    coprime to ``C`` and ``b = hash' mod C``, positions ``(a * j + b) mod C`` for ``j = 0..k-1`` are distinct,
+    each one uniform over the candidates. So a customer's list is the same alone or in a batch.
+
+    Args:
+        recent_weeks: candidates are the articles sold in the last ``recent_weeks`` weeks (None: ever sold).
+        filter_bought: skip articles the customer already bought.
+        seed: the random seed.
+    """
+
+    candidates_: np.ndarray
+    units_: np.ndarray
+    n_customers_: int
+
+    def __init__(self, recent_weeks: float | None = 1, filter_bought: bool = False, seed: int = 0) -> None:
+        self.recent_weeks = recent_weeks
+        self.filter_bought = filter_bought
+        self.seed = seed
+
+    def fit(self, train: Dataset) -> Self:
+        check_positive("recent_weeks", self.recent_weeks, model=self.name, allow_none=True)
+        check_bool("filter_bought", self.filter_bought, model=self.name)
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+            raise ParameterError(f"random: parameter 'seed' must be an integer >= 0, got {self.seed!r}")
+        self._reset()
+        self.n_customers_ = train.n_customers
+        self.n_articles_ = train.n_articles
+        mask = recent_articles(train, self.recent_weeks)
+        if mask is None:
+            mask = np.zeros(train.n_articles, dtype=bool)
+            mask[train.transactions[ARTICLE_IDX].unique().to_numpy()] = True
+        self.candidates_ = np.flatnonzero(mask).astype(np.int32)
+        c = self.candidates_.size
+        # multipliers coprime to C make j -> (a j + b) mod C a permutation of the candidates
+        self.units_ = np.flatnonzero(np.gcd(np.arange(c, dtype=np.int64), c) == 1).astype(np.int64)
+        if self.units_.size == 0:  # no candidates (or C = 1, where gcd(0, 1) = 1 already gives [0])
+            self.units_ = np.ones(1, dtype=np.int64)
+        if self.filter_bought:
+            self._store_seen(train)
+        return self
+
+    def _lists(self, customers: np.ndarray, depth: int) -> np.ndarray:
+        """``(n, depth)`` distinct candidate indices per customer (depth <= C)."""
+        c = self.candidates_.size
+        key = splitmix64(customers.astype(np.uint64) * np.uint64(2) + (np.uint64(self.seed) << np.uint64(33)))
+        key2 = splitmix64(key)
+        a = self.units_[(key % np.uint64(self.units_.size)).astype(np.int64)]
+        b = (key2 % np.uint64(c)).astype(np.int64)
+        pos = (a[:, None] * np.arange(depth, dtype=np.int64)[None, :] + b[:, None]) % c
+        return self.candidates_[pos]
+
+    def recommend(self, customers: np.ndarray, k: int = DEFAULT_K) -> tuple[np.ndarray, np.ndarray]:
+        self._check_fitted()
+        k = check_k(k)
+        customers = check_customers(customers, self.n_customers_, self.name)
+        n, c = customers.size, self.candidates_.size
+        ids = np.full((n, k), -1, dtype=np.int32)
+        scores = np.full((n, k), -np.inf, dtype=np.float32)
+        if c == 0 or n == 0:
+            return ids, scores
+        rank_score = (1.0 - np.arange(k, dtype=np.float32) / k)[None, :]
+        if not self.filter_bought:
+            depth = min(k, c)
+            ids[:, :depth] = self._lists(customers, depth)
+            scores[:, :depth] = np.broadcast_to(rank_score[:, :depth], (n, depth))
+            return ids, scores
+        seen = self._seen()[customers]
+
+        def make_lists(rows: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray]:
+            lists = self._lists(customers[rows], depth)
+            return lists, np.broadcast_to(np.arange(depth, 0, -1, dtype=np.float32), lists.shape)
+
+        ids, _ = top_k_excluding(make_lists, n, k, c, seen)
+        scores = np.where(ids >= 0, rank_score, -np.inf).astype(np.float32)
+        return ids, scores

@@ -1,0 +1,258 @@
+"""Recommending from learned factors: tiled ``P·Qᵀ`` over candidate articles, top-k, fallbacks, blends.
+
+Shared by every matrix-factorization model (``als``, ``sgd-*`` and their ``+repurchase`` blends). The score of
+customer ``u`` for candidate article ``a`` is ``pᵤ·qₐ``; a numba kernel scores tiles of customers against
+tiles of candidates (one small BLAS ``sgemm`` each, the scores still in cache when the running top ``k`` is
+updated) and skips the candidates that provably cannot enter a customer's top ``k``. Candidates are, by
+default, the articles sold in the last ``recent_weeks`` weeks of train (fashion articles live a few weeks,
+and it makes scoring several times cheaper than the whole catalogue).
+
+Customers without any purchase in train have all-zero factors; they get the time-decayed popularity of the
+candidates (``sum over purchase rows of 0.5 ** (age_days / fallback_half_life_days)``), best first.
+
+The ``+repurchase`` blends put the customer's own past purchases first, ranked by time-decayed frequency
+(``own(u, a) = sum over u's purchases of a in the last max_weeks weeks of 0.5 ** (age_days / half_life)``,
+the ``repurchase`` model's score), then the factor model's list, skipping duplicates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, ClassVar
+
+import numba
+import numpy as np
+import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
+
+from hmrec.data.dataset import Dataset
+from hmrec.errors import ParameterError
+from hmrec.models import _kernels
+from hmrec.models.base import DEFAULT_K, Recommender, check_k, merge_ranked
+from hmrec.models.candidates import (
+    article_sales,
+    check_bool,
+    check_positive,
+    csr_row_top_k,
+    ranked_articles,
+    recent_articles,
+    window_start,
+)
+from hmrec.models.popularity import SeenMixin, check_customers
+
+#: customers per scoring tile and candidates per tile: a 128 x 1024 float32 block (512 KB) stays in L2
+TILE_CUSTOMERS = 128
+TILE_CANDIDATES = 1024
+#: default candidate window: articles sold in the last 2 weeks of train (chosen on the small data set)
+DEFAULT_RECENT_WEEKS: float | None = 2
+
+
+# ---------------------------------------------------------------------- threads
+def resolve_threads(threads: int, model: str) -> int:
+    """``threads`` (0 = every numba thread) as a count in ``[1, numba's maximum]``."""
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 0:
+        raise ParameterError(
+            f"{model}: parameter 'threads' must be an integer >= 0 (0 = all), got {threads!r}"
+        )
+    top = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
+    return top if threads == 0 else min(int(threads), top)
+
+
+@contextmanager
+def numba_threads(threads: int) -> Iterator[None]:
+    """Run numba kernels on ``threads`` threads with BLAS limited to one thread meanwhile.
+
+    The kernels keep every core busy; a BLAS thread pool woken between them (for ``YᵀY``) would compete for
+    the same cores (implicit warns about the same trap), so BLAS is single-threaded inside this block.
+    """
+    previous = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    try:
+        with threadpool_limits(limits=1, user_api="blas"):
+            yield
+    finally:
+        numba.set_num_threads(previous)
+
+
+def check_int(name: str, value: Any, *, model: str, low: int = 1) -> int:
+    """``value`` as an int ``>= low``, else a ParameterError naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ParameterError(f"{model}: parameter '{name}' must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+# ---------------------------------------------------------------------- candidates and scoring
+def candidate_articles(train: Dataset, recent_weeks: float | None) -> np.ndarray:
+    """Sorted article indices sold in the last ``recent_weeks`` weeks of ``train``; all articles for None
+    (and when that window sold nothing)."""
+    mask = recent_articles(train, recent_weeks)
+    if mask is None or not mask.any():
+        return np.arange(train.n_articles, dtype=np.int32)
+    return np.flatnonzero(mask).astype(np.int32)
+
+
+def score_top_k(
+    user_factors: np.ndarray,
+    item_factors: np.ndarray,
+    customers: np.ndarray,
+    candidates: np.ndarray,
+    k: int,
+    *,
+    exclude: sp.csr_matrix | None = None,
+    threads: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top ``k`` candidates of ``user_factors[c] · item_factors[a]`` for every customer ``c``, best first.
+
+    Exact, with Cauchy-Schwarz pruning: candidates are visited by decreasing norm ``‖qₐ‖`` in tiles, and a
+    tile of customers stops as soon as each has ``k`` scores above ``‖pᵤ‖·‖qₐ‖`` of the next candidate
+    (see ``_kernels.factor_top_k``). On ALS factors about 15% of the candidates get scored.
+
+    Args:
+        user_factors, item_factors: ``(n_customers, f)`` and ``(n_articles, f)`` float32.
+        customers: customer indices to score.
+        candidates: article indices that may be recommended.
+        k: list length; rows are padded with -1 / -inf when there are fewer candidates.
+        exclude: optional customers x articles matrix (all customers' rows) whose non-zeros are skipped.
+        threads: numba threads (0: all).
+
+    Returns:
+        ``(ids, scores)``, ``(len(customers), k)`` int32 / float32. Ties go to the lower article index.
+    """
+    customers = np.asarray(customers, dtype=np.int64)
+    candidates = np.asarray(candidates, dtype=np.int32)
+    n, m = customers.size, candidates.size
+    if n == 0 or m == 0:
+        return np.full((n, k), -1, dtype=np.int32), np.full((n, k), -np.inf, dtype=np.float32)
+    q = item_factors[candidates].astype(np.float32, copy=False)
+    norms = np.sqrt(np.square(q, dtype=np.float64).sum(axis=1)).astype(np.float32)
+    order = np.lexsort((candidates, -norms))  # decreasing norm, then article index
+    position = np.full(item_factors.shape[0], -1, dtype=np.int64)
+    position[candidates[order]] = np.arange(m)
+    if exclude is not None:
+        ex_indptr, ex_indices = exclude.indptr.astype(np.int64), exclude.indices.astype(np.int32)
+    else:
+        ex_indptr, ex_indices = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int32)
+    with numba_threads(resolve_threads(threads, "scoring")):
+        ids, scores, _ = _kernels.factor_top_k(
+            np.ascontiguousarray(user_factors, dtype=np.float32), customers, np.ascontiguousarray(q[order]),
+            candidates[order], norms[order], k, TILE_CUSTOMERS, TILE_CANDIDATES, ex_indptr, ex_indices,
+            position,
+        )
+    return ids, scores
+
+
+def own_purchases(train: Dataset, half_life_days: float, max_weeks: float | None) -> sp.csr_matrix:
+    """Customers x articles ``own(u, a)``: time-decayed purchase counts of the last ``max_weeks`` weeks.
+
+    The same score as the ``repurchase`` model (``hmrec.models.history``), so the blends rank a customer's
+    repurchases exactly as that model does.
+    """
+    end = train.end_date
+    start = window_start(train, 7 * max_weeks) if max_weeks is not None else None
+    return train.interactions(start, end, half_life_days=float(half_life_days), reference=end)
+
+
+# ---------------------------------------------------------------------- the shared base class
+class FactorRecommender(SeenMixin, Recommender):
+    """Base of the factor models: candidates, popularity fallback, ``filter_bought`` and the repurchase blend.
+
+    Subclasses learn ``user_factors_`` and ``item_factors_`` in ``fit`` and then call :meth:`_fit_scoring`.
+    Their constructors define ``recent_weeks``, ``filter_bought``, ``fallback_half_life_days`` and, for a
+    blend (``blend_repurchase = True``), ``repurchase_half_life_days`` and ``repurchase_max_weeks``.
+
+    Learned (besides the factors): ``candidates_`` (article indices), ``has_history_`` (bool per customer),
+    ``fallback_ids_``/``fallback_scores_`` (candidates by decayed popularity), the seen matrix with
+    ``filter_bought``, and the ``own_*`` CSR arrays of the repurchase scores for a blend.
+    """
+
+    blend_repurchase: ClassVar[bool] = False
+
+    threads: int
+    recent_weeks: float | None
+    filter_bought: bool
+    fallback_half_life_days: float
+    repurchase_half_life_days: float
+    repurchase_max_weeks: float | None
+
+    user_factors_: np.ndarray
+    item_factors_: np.ndarray
+    candidates_: np.ndarray
+    has_history_: np.ndarray
+    fallback_ids_: np.ndarray
+    fallback_scores_: np.ndarray
+    n_customers_: int
+    n_articles_: int
+    own_indptr_: np.ndarray
+    own_indices_: np.ndarray
+    own_data_: np.ndarray
+
+    def _check_scoring_params(self) -> None:
+        check_positive("recent_weeks", self.recent_weeks, model=self.name, allow_none=True)
+        check_bool("filter_bought", self.filter_bought, model=self.name)
+        check_positive("fallback_half_life_days", self.fallback_half_life_days, model=self.name)
+        if self.blend_repurchase:
+            check_positive("repurchase_half_life_days", self.repurchase_half_life_days, model=self.name)
+            check_positive(
+                "repurchase_max_weeks", self.repurchase_max_weeks, model=self.name, allow_none=True
+            )
+
+    def _fit_scoring(self, train: Dataset, history: sp.csr_matrix) -> None:
+        """Everything ``recommend`` needs besides the factors; ``history`` is the training matrix."""
+        self.n_customers_ = train.n_customers
+        self.n_articles_ = train.n_articles
+        self.candidates_ = candidate_articles(train, self.recent_weeks)
+        self.has_history_ = np.diff(history.indptr) > 0
+        sales = article_sales(train, half_life_days=self.fallback_half_life_days)
+        in_candidates = np.zeros(train.n_articles, dtype=bool)
+        in_candidates[self.candidates_] = True
+        self.fallback_ids_, self.fallback_scores_ = ranked_articles(np.where(in_candidates, sales, 0))
+        if self.filter_bought:
+            self._store_seen(train)
+        if self.blend_repurchase:
+            own = own_purchases(train, self.repurchase_half_life_days, self.repurchase_max_weeks)
+            self.own_indptr_ = own.indptr.astype(np.int64)
+            self.own_indices_ = own.indices.astype(np.int32)
+            self.own_data_ = own.data.astype(np.float32)
+
+    def _factor_top_k(self, customers: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The factor model's own list: blocked scoring for customers with history, popularity otherwise."""
+        n = customers.size
+        ids = np.full((n, k), -1, dtype=np.int32)
+        scores = np.full((n, k), -np.inf, dtype=np.float32)
+        warm = self.has_history_[customers]
+        warm_pos = np.flatnonzero(warm)
+        if warm_pos.size:
+            exclude = self._seen() if self.filter_bought else None
+            ids[warm_pos], scores[warm_pos] = score_top_k(
+                self.user_factors_, self.item_factors_, customers[warm_pos], self.candidates_, k,
+                exclude=exclude, threads=resolve_threads(self.threads, self.name),
+            )
+        cold_pos = np.flatnonzero(~warm)
+        depth = min(k, self.fallback_ids_.size)
+        if cold_pos.size and depth:
+            ids[cold_pos[:, None], np.arange(depth)] = self.fallback_ids_[:depth]
+            scores[cold_pos[:, None], np.arange(depth)] = self.fallback_scores_[:depth]
+        # a warm list cut short (fewer candidates than k once bought articles are removed) is filled with
+        # the popularity ranking; the scores of those rows become rank based, as in merge_ranked
+        short = np.flatnonzero(warm & (ids[:, -1] < 0))
+        if short.size and self.fallback_ids_.size:
+            ids[short], scores[short] = merge_ranked(ids[short], self.fallback_ids_[: 2 * k], k)
+        return ids, scores
+
+    def _own(self) -> sp.csr_matrix:
+        return sp.csr_matrix(
+            (self.own_data_, self.own_indices_, self.own_indptr_), shape=(self.n_customers_, self.n_articles_)
+        )
+
+    def recommend(self, customers: np.ndarray, k: int = DEFAULT_K) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` articles per customer; see the module docstring for the scoring and fallbacks."""
+        self._check_fitted()
+        k = check_k(k)
+        customers = check_customers(customers, self.n_customers_, self.name)
+        ids, scores = self._factor_top_k(customers, k)
+        if self.blend_repurchase:
+            own_ids, _ = csr_row_top_k(self._own(), customers, k)
+            return merge_ranked(own_ids, ids, k)
+        return ids, scores
+

@@ -1,0 +1,346 @@
+"""Matrix factorization learned by stochastic gradient descent (``sgd-bpr``, ``sgd-mse``, ``sgd+repurchase``).
+
+Customer factors ``xᵤ`` and article factors ``yᵢ`` score ``xᵤ·yᵢ``. Each epoch draws ``nnz`` samples: a
+purchase ``(u, i)`` uniformly among the non-zeros of the training matrix and ``neg_samples`` articles ``j``
+uniformly among the articles sold in train (a ``j`` the customer bought is skipped). Two losses:
+
+* **BPR** (Rendle et al. 2009): a bought article should score above a sampled one,
+  ``Σ −log σ(xᵤ·yᵢ − xᵤ·yⱼ) + reg (‖xᵤ‖² + ‖yᵢ‖² + ‖yⱼ‖²)`` per sample.
+* **weighted squared loss with sampled negatives**: ``c (1 − xᵤ·yᵢ)² + Σⱼ (xᵤ·yⱼ)²`` with confidence
+  ``c = 1 + alpha * w`` — the ALS objective, with the zeros estimated by sampling instead of ``YᵀY``.
+
+The step size of epoch ``e`` (0-based) is ``learning_rate / (1 + lr_decay * e)``. With ``threads=1`` the
+samples run in order on one thread (deterministic, and equal to the numpy reference of the tests); otherwise
+Hogwild (lock-free parallel SGD, Recht et al. 2011) on all threads, faster but dependent on thread timing.
+The samples themselves come from a counter-based hash of ``(seed, epoch, sample number)``.
+
+Early stopping (``validation_days``): the last ``validation_days`` days of train are held out, the model is
+trained on the rest and MAP@12 on the held-out purchases is measured after every epoch; training stops when
+it has not improved for ``patience`` epochs. The model is then refit on all of train for the best number of
+epochs (so the final model has seen the most recent days, which matter most in fashion).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import ClassVar, Self
+
+import numpy as np
+import scipy.sparse as sp
+
+from hmrec.data.dataset import Dataset
+from hmrec.errors import ParameterError
+from hmrec.evaluation.metrics import map_at_k
+from hmrec.models import _kernels
+from hmrec.models.base import DEFAULT_K, register
+from hmrec.models.candidates import check_positive
+from hmrec.models.history import DEFAULT_OWN_HALF_LIFE_DAYS
+from hmrec.models.popularity import DEFAULT_HALF_LIFE_DAYS
+from hmrec.models.scoring import (
+    DEFAULT_RECENT_WEEKS,
+    FactorRecommender,
+    check_int,
+    numba_threads,
+    resolve_threads,
+)
+from hmrec.progress import progress_bar
+
+LOSS_BPR = 0
+LOSS_MSE = 1
+#: standard deviation of the initial factors (normal), divided by sqrt(factors) so that scores start ~0.1²
+INIT_STD = 0.1
+#: sample chunks per thread in Hogwild mode
+CHUNKS_PER_THREAD = 64
+#: customers whose held-out purchases are scored for early stopping (a fixed random subset)
+VALIDATION_CUSTOMERS = 20_000
+
+
+class SGDTrainer:
+    """Epochs of SGD on one weight matrix (independent of Dataset, reused by the early-stopping refit)."""
+
+    def __init__(
+        self,
+        weights: sp.csr_matrix,
+        *,
+        loss_kind: int,
+        factors: int,
+        alpha: float,
+        reg: float,
+        neg_samples: int,
+        threads: int,
+        seed: int,
+    ) -> None:
+        self.loss_kind = loss_kind
+        conf = weights.copy()
+        conf.sort_indices()
+        conf.data = (1.0 + alpha * conf.data.astype(np.float64)).astype(np.float32)
+        self.conf = conf
+        self.rows = np.repeat(np.arange(conf.shape[0], dtype=np.int32), np.diff(conf.indptr))
+        self.pool = np.flatnonzero(np.bincount(conf.indices, minlength=conf.shape[1])).astype(np.int32)
+        self.reg = np.float32(reg)
+        self.neg_samples = int(neg_samples)
+        self.threads = threads
+        self.seed = int(seed)
+        rng = np.random.default_rng(seed)
+        scale = np.float32(INIT_STD / np.sqrt(factors))
+        self.x = rng.standard_normal((conf.shape[0], factors), dtype=np.float32) * scale
+        self.y = rng.standard_normal((conf.shape[1], factors), dtype=np.float32) * scale
+
+    def epoch_key(self, epoch: int) -> np.uint64:
+        """Key of an epoch's sample stream: sample ``t`` hashes ``key + t``."""
+        mixed = _kernels.splitmix64(np.uint64(self.seed) * np.uint64(1_000_003) + np.uint64(epoch))
+        return np.uint64(mixed)
+
+    def epoch(self, epoch: int, lr: float) -> float:
+        """One epoch of ``nnz`` samples; returns the mean per-sample loss (measured before each step)."""
+        n = self.conf.nnz
+        if n == 0 or self.pool.size == 0:
+            return 0.0
+        key = self.epoch_key(epoch)
+        c = self.conf
+        with numba_threads(self.threads):
+            if self.threads == 1:
+                total = _kernels.sgd_epoch_serial(
+                    key, self.loss_kind, n, self.rows, c.indptr, c.indices, c.data, self.pool, self.x, self.y,
+                    np.float32(lr), self.reg, self.neg_samples,
+                )
+            else:
+                total = _kernels.sgd_epoch_parallel(
+                    key, self.loss_kind, n, self.threads * CHUNKS_PER_THREAD, self.rows, c.indptr, c.indices,
+                    c.data, self.pool, self.x, self.y, np.float32(lr), self.reg, self.neg_samples,
+                )
+        return float(total) / n
+
+
+class SGDModel(FactorRecommender):
+    """Matrix factorization by SGD (see the module docstring); subclasses fix the loss.
+
+    Args:
+        factors: latent dimensions.
+        epochs: passes over the data (each draws ``nnz`` samples); the maximum with early stopping.
+        learning_rate: step size of the first epoch.
+        lr_decay: the step size of epoch ``e`` is ``learning_rate / (1 + lr_decay * e)``.
+        reg: L2 regularization, applied to the factors a step touches.
+        neg_samples: sampled negative articles per positive.
+        alpha: confidence slope ``c = 1 + alpha * w`` (weighted squared loss only).
+        half_life_days: time decay of the purchase weights ``w`` (None: counts).
+        seed: seeds the initial factors and the samples.
+        threads: 1 = deterministic single thread; 0 = Hogwild on all threads; n = Hogwild on n threads.
+        validation_days: hold out the last days of train for early stopping (None: no early stopping).
+        patience: epochs without improvement of the held-out MAP@12 before stopping.
+        recent_weeks, filter_bought, fallback_half_life_days: scoring, as for ``als``.
+    """
+
+    loss_kind: ClassVar[int]
+
+    loss_history_: np.ndarray
+    validation_history_: np.ndarray
+    epochs_: int
+
+    def __init__(
+        self,
+        factors: int = 64,
+        epochs: int = 20,
+        learning_rate: float = 0.05,
+        lr_decay: float = 0.1,
+        reg: float = 0.002,
+        neg_samples: int = 1,
+        alpha: float = 1.0,
+        half_life_days: float | None = None,
+        seed: int = 0,
+        threads: int = 0,
+        validation_days: int | None = None,
+        patience: int = 2,
+        recent_weeks: float | None = DEFAULT_RECENT_WEEKS,
+        filter_bought: bool = False,
+        fallback_half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
+    ) -> None:
+        self.factors = factors
+        self.epochs = epochs
+        self.learning_rate = learning_rate
+        self.lr_decay = lr_decay
+        self.reg = reg
+        self.neg_samples = neg_samples
+        self.alpha = alpha
+        self.half_life_days = half_life_days
+        self.seed = seed
+        self.threads = threads
+        self.validation_days = validation_days
+        self.patience = patience
+        self.recent_weeks = recent_weeks
+        self.filter_bought = filter_bought
+        self.fallback_half_life_days = fallback_half_life_days
+
+    # ------------------------------------------------------------------ validation
+    def _validate(self) -> int:
+        check_int("factors", self.factors, model=self.name)
+        check_int("epochs", self.epochs, model=self.name)
+        check_int("neg_samples", self.neg_samples, model=self.name)
+        check_int("seed", self.seed, model=self.name, low=0)
+        check_int("patience", self.patience, model=self.name)
+        check_positive("learning_rate", self.learning_rate, model=self.name)
+        check_positive("alpha", self.alpha, model=self.name)
+        check_positive("half_life_days", self.half_life_days, model=self.name, allow_none=True)
+        if self.validation_days is not None:
+            check_int("validation_days", self.validation_days, model=self.name)
+        for name in ("lr_decay", "reg"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ParameterError(f"{self.name}: parameter '{name}' must be a number >= 0, got {value!r}")
+        self._check_scoring_params()
+        return resolve_threads(self.threads, self.name)
+
+    def _trainer(self, weights: sp.csr_matrix, threads: int) -> SGDTrainer:
+        return SGDTrainer(
+            weights, loss_kind=self.loss_kind, factors=self.factors, alpha=float(self.alpha),
+            reg=float(self.reg), neg_samples=self.neg_samples, threads=threads, seed=self.seed,
+        )
+
+    def _lr(self, epoch: int) -> float:
+        return float(self.learning_rate) / (1.0 + float(self.lr_decay) * epoch)
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, train: Dataset) -> Self:
+        """Learn the factors from ``train`` (a refit starts from new random factors)."""
+        threads = self._validate()
+        self._reset()
+        epochs = self.epochs
+        validation: list[float] = []
+        if self.validation_days is not None:
+            epochs, validation = self._early_stopping(train, threads)
+        weights = train.interactions(half_life_days=self.half_life_days)
+        trainer = self._trainer(weights, threads)
+        losses: list[float] = []
+        with progress_bar() as bar:
+            task = bar.add_task(f"{self.name}: SGD epochs", total=epochs, info="")
+            for epoch in range(epochs):
+                losses.append(trainer.epoch(epoch, self._lr(epoch)))
+                bar.update(task, advance=1, info=f"loss {losses[-1]:.5g}")
+        self.user_factors_ = trainer.x
+        self.item_factors_ = trainer.y
+        self.loss_history_ = np.asarray(losses, dtype=np.float64)
+        self.validation_history_ = np.asarray(validation, dtype=np.float64)
+        self.epochs_ = epochs
+        self._fit_scoring(train, weights)
+        return self
+
+    def _early_stopping(self, train: Dataset, threads: int) -> tuple[int, list[float]]:
+        """Best epoch count by MAP@12 on the last ``validation_days`` days held out, and MAP per epoch."""
+        end = train.end_date
+        if end is None:
+            return self.epochs, []
+        cut = end - dt.timedelta(days=int(self.validation_days or 0))
+        inner, held_out = train.between(None, cut), train.between(cut + dt.timedelta(days=1), end)
+        if inner.n_transactions == 0 or held_out.n_transactions == 0:
+            span = (end - train.start_date).days + 1 if train.start_date else 0
+            raise ParameterError(
+                f"{self.name}: validation_days={self.validation_days} leaves no training or validation "
+                f"purchases (fix: choose fewer days than the {span} days of train, or null)"
+            )
+        truth = held_out.interactions(binary=True)
+        buyers = np.flatnonzero(np.diff(truth.indptr) > 0)
+        rng = np.random.default_rng(self.seed)
+        if buyers.size > VALIDATION_CUSTOMERS:
+            buyers = np.sort(rng.choice(buyers, VALIDATION_CUSTOMERS, replace=False))
+        truth_rows = truth[buyers]
+        weights = inner.interactions(half_life_days=self.half_life_days)
+        trainer = self._trainer(weights, threads)
+        self._fit_scoring(inner, weights)
+        scores: list[float] = []
+        best, best_epoch, waited = -np.inf, 0, 0
+        with progress_bar() as bar:
+            task = bar.add_task(f"{self.name}: early stopping", total=self.epochs, info="")
+            for epoch in range(self.epochs):
+                trainer.epoch(epoch, self._lr(epoch))
+                self.user_factors_, self.item_factors_ = trainer.x, trainer.y
+                ids, _ = self._factor_top_k(buyers, DEFAULT_K)
+                scores.append(map_at_k(ids, truth_rows, DEFAULT_K))
+                bar.update(task, advance=1, info=f"MAP@12 {scores[-1]:.5f}")
+                if scores[-1] > best:
+                    best, best_epoch, waited = scores[-1], epoch + 1, 0
+                else:
+                    waited += 1
+                    if waited >= self.patience:
+                        break
+        self._reset()  # the final fit starts from scratch on all of train
+        return max(1, best_epoch), scores
+
+
+@register("sgd-bpr", "Matrix factorization by SGD on the BPR pairwise loss (bought above a sampled article).")
+class SGDBPR(SGDModel):
+    """:class:`SGDModel` with the BPR loss."""
+
+    loss_kind = LOSS_BPR
+
+
+@register("sgd-mse", "Matrix factorization by SGD on a weighted squared loss with sampled negatives.")
+class SGDMSE(SGDModel):
+    """:class:`SGDModel` with the weighted squared loss; 4 sampled negatives per purchase by default."""
+
+    loss_kind = LOSS_MSE
+
+    def __init__(
+        self,
+        factors: int = 64,
+        epochs: int = 20,
+        learning_rate: float = 0.02,
+        lr_decay: float = 0.1,
+        reg: float = 0.002,
+        neg_samples: int = 4,
+        alpha: float = 1.0,
+        half_life_days: float | None = None,
+        seed: int = 0,
+        threads: int = 0,
+        validation_days: int | None = None,
+        patience: int = 2,
+        recent_weeks: float | None = DEFAULT_RECENT_WEEKS,
+        filter_bought: bool = False,
+        fallback_half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
+    ) -> None:
+        super().__init__(
+            factors=factors, epochs=epochs, learning_rate=learning_rate, lr_decay=lr_decay, reg=reg,
+            neg_samples=neg_samples, alpha=alpha, half_life_days=half_life_days, seed=seed, threads=threads,
+            validation_days=validation_days, patience=patience, recent_weeks=recent_weeks,
+            filter_bought=filter_bought, fallback_half_life_days=fallback_half_life_days,
+        )
+
+
+@register("sgd+repurchase", "The customer's own past purchases first, then the sgd-bpr list.")
+class SGDRepurchase(SGDBPR):
+    """:class:`SGDBPR` after the customer's likely repurchases (the ``repurchase`` model's ranking).
+
+    Args (beyond :class:`SGDModel`'s):
+        repurchase_half_life_days: time decay of the customer's own purchases.
+        repurchase_max_weeks: only own purchases of the last ``repurchase_max_weeks`` weeks (None: all).
+    """
+
+    blend_repurchase = True
+
+    def __init__(
+        self,
+        factors: int = 64,
+        epochs: int = 20,
+        learning_rate: float = 0.05,
+        lr_decay: float = 0.1,
+        reg: float = 0.002,
+        neg_samples: int = 1,
+        alpha: float = 1.0,
+        half_life_days: float | None = None,
+        seed: int = 0,
+        threads: int = 0,
+        validation_days: int | None = None,
+        patience: int = 2,
+        recent_weeks: float | None = DEFAULT_RECENT_WEEKS,
+        filter_bought: bool = False,
+        fallback_half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
+        repurchase_half_life_days: float = DEFAULT_OWN_HALF_LIFE_DAYS,
+        repurchase_max_weeks: float | None = None,
+    ) -> None:
+        super().__init__(
+            factors=factors, epochs=epochs, learning_rate=learning_rate, lr_decay=lr_decay, reg=reg,
+            neg_samples=neg_samples, alpha=alpha, half_life_days=half_life_days, seed=seed, threads=threads,
+            validation_days=validation_days, patience=patience, recent_weeks=recent_weeks,
+            filter_bought=filter_bought, fallback_half_life_days=fallback_half_life_days,
+        )
+        self.repurchase_half_life_days = repurchase_half_life_days
+        self.repurchase_max_weeks = repurchase_max_weeks

@@ -1,0 +1,288 @@
+"""Plotting helpers: one consistent matplotlib (Agg) style for every figure in hmrec's reports.
+
+Every figure gets a title, labelled axes with units, and is rendered to PNG bytes; :func:`save_png` writes
+those bytes atomically (temporary file + rename) so that a report directory never holds a half-written image.
+Helpers take plain numpy arrays or sequences, never data frames, so that they stay independent of how the
+numbers were computed.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: reports are written on servers and in CI
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from cycler import cycler  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter  # noqa: E402
+
+# One palette for every report (colour-blind safe, Okabe-Ito order), so a model or category keeps its colour.
+PALETTE = (
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#D55E00",
+    "#CC79A7",
+    "#56B4E9",
+    "#F0E442",
+    "#000000",
+    "#999999",
+    "#8C564B",
+    "#7F7F7F",
+    "#BCBD22",
+)
+ACCENT = PALETTE[0]
+OTHER = "#c8c8c8"
+HIGHLIGHT = PALETTE[3]
+DPI = 100
+SIZE = (7.0, 4.0)  # inches: 700 x 400 px at DPI, two per row in the HTML grid
+WIDE = (14.0, 4.0)
+
+_STYLE: dict[str, Any] = {
+    "font.size": 10,
+    "axes.titlesize": 12,
+    "axes.titleweight": "bold",
+    "axes.labelsize": 10,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.prop_cycle": cycler(color=list(PALETTE)),
+    "legend.fontsize": 8,
+    "legend.frameon": False,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "figure.dpi": DPI,
+    "savefig.dpi": DPI,
+}
+
+
+@contextmanager
+def figure(
+    title: str, xlabel: str, ylabel: str, *, size: tuple[float, float] = SIZE
+) -> Iterator[tuple[Figure, Axes]]:
+    """A figure with one axes in the report style, titled and labelled (labels should carry units)."""
+    with plt.rc_context(_STYLE):  # type: ignore[arg-type]
+        fig, ax = plt.subplots(figsize=size)
+        ax.set_title(title)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        try:
+            yield fig, ax
+        finally:
+            plt.close(fig)
+
+
+def to_png(fig: Figure) -> bytes:
+    """Render a figure to PNG bytes (tight layout so that long labels are not cut)."""
+    buffer = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def write_atomic(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same directory and an atomic rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def save_png(fig: Figure, path: Path) -> bytes:
+    """Render ``fig`` and write it atomically to ``path``; returns the PNG bytes for embedding."""
+    data = to_png(fig)
+    write_atomic(path, data)
+    return data
+
+
+# ---------------------------------------------------------------------------------------------- formatting
+def thousands(ax: Axes, axis: str = "y", *, integer: bool = False) -> None:
+    """Tick labels as 1,234 / 12k / 1.2M, readable at any scale; ``integer`` keeps ticks on whole numbers
+    (for counts, so that a small data set shows no 0.5 ticks)."""
+
+    def fmt(value: float, _pos: int) -> str:
+        magnitude = abs(value)
+        if magnitude >= 1e6:
+            return f"{value / 1e6:.3g}M"
+        if magnitude >= 1e4:
+            return f"{value / 1e3:.3g}k"
+        return f"{value:,.0f}" if float(value).is_integer() else f"{value:.3g}"
+
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_formatter(FuncFormatter(fmt))
+    if integer:
+        target.set_major_locator(MaxNLocator(integer=True))
+
+
+def percent(ax: Axes, axis: str = "y", xmax: float = 1.0) -> None:
+    """Tick labels as percentages of ``xmax`` (fractions by default)."""
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_formatter(PercentFormatter(xmax=xmax, decimals=0))
+
+
+def note_empty(ax: Axes, message: str = "no data") -> None:
+    """Say so in the plot instead of drawing an empty frame."""
+    ax.text(0.5, 0.5, message, transform=ax.transAxes, ha="center", va="center", color="#666666", fontsize=12)
+
+
+# ---------------------------------------------------------------------------------------------- charts
+def bar_chart(
+    ax: Axes,
+    labels: Sequence[str],
+    values: Sequence[float] | np.ndarray,
+    *,
+    horizontal: bool = False,
+    value_format: str = "{:,.0f}",
+    color: str = ACCENT,
+) -> None:
+    """Bars with their value written at the end; horizontal bars list the first label at the top."""
+    values = np.asarray(values, dtype=float)
+    if values.size == 0:
+        note_empty(ax)
+        return
+    positions = np.arange(values.size)
+    texts = [value_format.format(v) for v in values]
+    if horizontal:
+        bars = ax.barh(positions, values, color=color)
+        ax.set_yticks(positions, [str(label) for label in labels])
+        ax.invert_yaxis()
+        ax.grid(axis="y", visible=False)
+        ax.bar_label(bars, texts, padding=3, fontsize=8)
+        ax.set_xlim(0, values.max() * 1.18 if values.max() > 0 else 1)
+    else:
+        bars = ax.bar(positions, values, color=color)
+        rotate = max((len(str(label)) for label in labels), default=0) * values.size > 60
+        ax.set_xticks(
+            positions,
+            [str(label) for label in labels],
+            rotation=30 if rotate else 0,
+            ha="right" if rotate else "center",
+        )
+        ax.grid(axis="x", visible=False)
+        ax.bar_label(bars, texts, padding=2, fontsize=8)
+        ax.set_ylim(0, values.max() * 1.15 if values.max() > 0 else 1)
+
+
+def stacked_shares(
+    ax: Axes, x: np.ndarray, shares: np.ndarray, labels: Sequence[str], *, legend_title: str | None = None
+) -> None:
+    """Stacked areas of shares (rows of ``shares`` are categories, columns follow ``x``; columns sum to 1)."""
+    if shares.size == 0:
+        note_empty(ax)
+        return
+    # "other" is a remainder, not a category: always grey, so that it never looks like a leader.
+    colours = [
+        OTHER if str(label) == "other" else PALETTE[i % len(PALETTE)] for i, label in enumerate(labels)
+    ]
+    ax.stackplot(x, shares, labels=[str(label) for label in labels], colors=colours, alpha=0.9)
+    ax.set_ylim(0, 1)
+    ax.set_xlim(x.min(), x.max())
+    percent(ax)
+    ax.legend(
+        loc="center left",
+        bbox_to_anchor=(1.01, 0.5),
+        title=legend_title,
+        fontsize=8,
+        title_fontsize=8,
+        reverse=True,
+    )
+
+
+def log_bins(values: np.ndarray, bins: int = 60) -> np.ndarray:
+    """Logarithmically spaced bin edges covering the positive ``values``."""
+    positive = values[values > 0]
+    if positive.size == 0:
+        return np.array([1.0, 10.0])
+    low, high = np.log10(positive.min()), np.log10(positive.max())
+    if high <= low:
+        high = low + 1.0
+    return np.logspace(low, high, bins + 1)
+
+
+def lorenz(ax: Axes, counts: np.ndarray) -> float:
+    """Draw the Lorenz curve of ``counts`` (share of items vs share of sales) and return the Gini coefficient.
+
+    With counts sorted ascending ``c_1 <= ... <= c_n`` and cumulative shares ``L_i = sum_{j<=i} c_j / sum c``,
+    ``G = 1 - sum_i (L_{i-1} + L_i) / n`` (trapezoids under the curve; 0 = equal sales, 1 = one item sells
+    everything).
+    """
+    gini_value, x, y = lorenz_points(counts)
+    ax.plot(x, y, color=ACCENT, linewidth=2, label=f"articles (Gini = {gini_value:.3f})")
+    ax.plot([0, 1], [0, 1], color="#999999", linestyle="--", linewidth=1, label="equal sales")
+    ax.fill_between(x, y, x, color=ACCENT, alpha=0.1)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    percent(ax, "x")
+    percent(ax, "y")
+    ax.legend(loc="upper left")
+    return gini_value
+
+
+def lorenz_points(counts: np.ndarray, points: int = 1001) -> tuple[float, np.ndarray, np.ndarray]:
+    """Gini coefficient and a down-sampled Lorenz curve (``points`` points) of non-negative ``counts``."""
+    sorted_counts = np.sort(np.asarray(counts, dtype=np.float64))
+    n = sorted_counts.size
+    total = sorted_counts.sum()
+    if n == 0 or total <= 0:
+        grid = np.linspace(0.0, 1.0, points)
+        return 0.0, grid, grid
+    cumulative = np.concatenate([[0.0], np.cumsum(sorted_counts) / total])
+    gini_value = float(1.0 - (cumulative[:-1] + cumulative[1:]).sum() / n)
+    grid = np.linspace(0.0, 1.0, points)
+    return gini_value, grid, np.interp(grid * n, np.arange(n + 1), cumulative)
+
+
+def date_axis(ax: Axes) -> None:
+    """Concise date ticks (month names, the year where it changes)."""
+    import matplotlib.dates as mdates
+
+    locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
+def legend_outside(ax: Axes, title: str | None = None) -> None:
+    """Legend to the right of the axes, so that it never hides data."""
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), title=title, fontsize=8, title_fontsize=8)
+
+
+__all__ = [
+    "ACCENT",
+    "HIGHLIGHT",
+    "OTHER",
+    "PALETTE",
+    "SIZE",
+    "WIDE",
+    "bar_chart",
+    "date_axis",
+    "figure",
+    "legend_outside",
+    "log_bins",
+    "lorenz",
+    "lorenz_points",
+    "note_empty",
+    "percent",
+    "save_png",
+    "stacked_shares",
+    "thousands",
+    "to_png",
+    "write_atomic",
+]

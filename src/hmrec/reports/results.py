@@ -1,0 +1,341 @@
+"""The results report of ``hmrec evaluate``: one self-contained ``report.html`` in the output directory.
+
+It shows the leaderboard table, MAP@k per model as bars (the ``oracle``, which knows the test week, drawn as a
+line: the ceiling of the metric rather than a competitor), the metrics per customer segment (with and without
+history, age, activity), recall@j for j = 1..100 per model (how deep a candidate list must go to find the
+purchases: the case for candidate generation + re-ranking) and, when k-means ran, its elbow plot.
+
+The leaderboard is duck-typed on :class:`hmrec.evaluation.evaluate.Leaderboard`: ``k``, ``train_end``,
+``test_start``, ``test_end``, ``customers_scored``, ``backtest``, ``to_frame()``, ``segments``,
+``recall_curve``, ``skipped``, ``weeks``, and optionally ``k_choice`` (a
+:class:`hmrec.clustering.choose_k.KChoice`).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from hmrec.reports import plots
+from hmrec.reports.html import FigureWriter, Report
+
+REPORT_NAME = "report.html"
+ORACLE = "oracle"
+ELBOW_FILE = "elbow.png"
+CHOOSE_K_FILE = "choose_k.csv"
+SECTIONS = (
+    ("Leaderboard", "leaderboard"),
+    ("Segments", "segments"),
+    ("Recall curve", "recall-curve"),
+    ("Choosing k for k-means", "k-means"),
+)
+SEGMENT_TITLES = {
+    "history": "with and without purchase history",
+    "age": "by age group (years)",
+    "activity": "by activity (purchases in the training data)",
+}
+HEADERS = {
+    "model": "model",
+    "map_at_k": "MAP@{k}",
+    "precision_at_k": "P@{k}",
+    "recall_at_k": "R@{k}",
+    "hit_rate_at_k": "HR@{k}",
+    "ndcg_at_k": "NDCG@{k}",
+    "coverage": "coverage",
+    "fit_seconds": "fit (s)",
+    "recommend_seconds": "recommend (s)",
+}
+
+
+def _colours(models: list[str]) -> dict[str, str]:
+    """One colour per model, stable across the report's plots (the oracle in grey)."""
+    others = [m for m in models if m != ORACLE]
+    colours = {m: plots.PALETTE[i % len(plots.PALETTE)] for i, m in enumerate(others)}
+    colours[ORACLE] = "#777777"
+    return colours
+
+
+def _frame(value: Any) -> pl.DataFrame:
+    return value if isinstance(value, pl.DataFrame) else pl.DataFrame()
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not math.isnan(float(value))
+
+
+def map_chart_data(frame: pl.DataFrame) -> tuple[pl.DataFrame, float | None]:
+    """The models drawn as MAP bars (every evaluated model but the oracle) and the oracle's MAP, if any.
+
+    The oracle knows the test week, so it is the metric's ceiling, not a competitor: it is drawn as a line.
+    """
+    if frame.height == 0:
+        return frame, None
+    bars = frame.filter((pl.col("model") != ORACLE) & pl.col("map_at_k").is_not_nan())
+    oracle = frame.filter(pl.col("model") == ORACLE)["map_at_k"].to_list()
+    return bars, (float(oracle[0]) if oracle and _finite(oracle[0]) else None)
+
+
+def _section_leaderboard(
+    report: Report, writer: FigureWriter, board: Any, frame: pl.DataFrame, colours: dict[str, str]
+) -> None:
+    k = board.k
+    sec = report.section(*SECTIONS[0])
+    windows = int(getattr(board, "backtest", 1) or 1)
+    sec.note(
+        f"Trained on the data until {board.train_end}, tested on {board.test_start} to {board.test_end}"
+        + (f" ({windows} weekly windows, metrics averaged over them)" if windows > 1 else "")
+        + f"; {int(board.customers_scored):,} customers scored (those who bought in the test window, the "
+        f"competition's rule). Metrics at k = {k}; coverage is the share of the catalogue recommended at "
+        "least once. The best model other than the oracle is highlighted."
+    )
+    columns = [c for c in HEADERS if c in frame.columns]
+    header = [HEADERS[c].format(k=k) for c in columns]
+    rows = frame.select(columns).rows()
+    if windows > 1 and "map_at_k_std" in frame.columns:
+        header.append(f"MAP@{k} std")
+        rows = [(*r, s) for r, s in zip(rows, frame["map_at_k_std"].to_list(), strict=True)]
+    models = frame["model"].to_list() if "model" in frame.columns else []
+    best = next((i for i, m in enumerate(models) if m != ORACLE and _finite(frame["map_at_k"][i])), None)
+    sec.table(rows, header, highlight=best)
+
+    skipped = _frame(getattr(board, "skipped", None))
+    for row in skipped.iter_rows(named=True):
+        sec.note(
+            f"{row.get('model')} was skipped for the window starting {row.get('test_start')}: "
+            f"{row.get('reason')}"
+        )
+
+    bars, oracle_level = map_chart_data(frame)
+
+    def draw(ax: Any) -> None:
+        if bars.height == 0:
+            plots.note_empty(ax, "no model was evaluated")
+            return
+        names = bars["model"].to_list()
+        values = bars["map_at_k"].to_numpy()
+        positions = np.arange(len(names))
+        errors = (
+            bars["map_at_k_std"].fill_nan(0).fill_null(0).to_numpy()
+            if "map_at_k_std" in bars.columns
+            else None
+        )
+        rects = ax.barh(positions, values, xerr=errors, color=[colours[m] for m in names], capsize=3)
+        ax.bar_label(rects, [f"{v:.4f}" for v in values], padding=4, fontsize=8)
+        ax.set_yticks(positions, names)
+        ax.invert_yaxis()
+        ax.grid(axis="y", visible=False)
+        high = float(values.max()) if values.size else 0.0
+        if oracle_level is not None:
+            ax.axvline(
+                oracle_level,
+                color=colours[ORACLE],
+                linestyle="--",
+                linewidth=1.5,
+                label=f"oracle (knows the test week) = {oracle_level:.4f}",
+            )
+            ax.legend(loc="lower right")
+            # the oracle can be far above the models: keep the bars readable, note the level instead
+            if oracle_level <= 3 * max(high, 1e-9):
+                high = max(high, oracle_level)
+            else:
+                ax.get_legend().remove()
+                ax.text(
+                    0.98,
+                    0.02,
+                    f"oracle = {oracle_level:.4f} (off scale)",
+                    transform=ax.transAxes,
+                    ha="right",
+                    va="bottom",
+                    fontsize=9,
+                    color=colours[ORACLE],
+                )
+        ax.set_xlim(0, max(high, 1e-6) * 1.25)
+
+    height = max(3.0, 0.35 * bars.height + 1.5)
+    writer.add(
+        sec,
+        "results_map",
+        f"MAP@{k} by model",
+        f"MAP@{k} (mean average precision, 0 to 1)",
+        "model",
+        draw,
+        f"Mean over the scored customers of AP@{k}, which divides by min(purchases, {k}).",
+        height=height,
+    )
+
+
+def _section_segments(report: Report, writer: FigureWriter, board: Any, colours: dict[str, str]) -> None:
+    k = board.k
+    sec = report.section(*SECTIONS[1])
+    segments = _frame(getattr(board, "segments", None))
+    if segments.height == 0:
+        sec.note("No segment breakdown was computed.")
+        return
+    sec.note(
+        f"MAP@{k} of each model within groups of scored customers (the oracle is left out of the charts: it "
+        "would flatten them). Customers without history can only get a fallback such as popularity."
+    )
+    present = set(segments["model"].to_list())
+    # bars in leaderboard order (best first), like the MAP chart; colours as everywhere in the report
+    models = [m for m in colours if m in present and m != ORACLE]
+    models += [m for m in dict.fromkeys(segments["model"].to_list()) if m not in models and m != ORACLE]
+    for kind in dict.fromkeys(segments["segment_kind"].to_list()):
+        part = segments.filter(pl.col("segment_kind") == kind)
+        labels = list(dict.fromkeys(part["segment"].to_list()))
+        sizes = part.group_by("segment").agg(pl.col("customers").max())
+        size_of = dict(zip(sizes["segment"].to_list(), sizes["customers"].to_list(), strict=True))
+
+        def draw(
+            ax: Any, part: pl.DataFrame = part, labels: list[str] = labels, size_of: dict[str, int] = size_of
+        ) -> None:
+            if not models or not labels:
+                plots.note_empty(ax)
+                return
+            width = 0.8 / len(models)
+            x = np.arange(len(labels))
+            for i, model in enumerate(models):
+                rows = part.filter(pl.col("model") == model)
+                value = dict(zip(rows["segment"].to_list(), rows["map_at_k"].to_list(), strict=True))
+                ax.bar(
+                    x - 0.4 + (i + 0.5) * width,
+                    [value.get(s, np.nan) for s in labels],
+                    width=width,
+                    color=colours.get(model, plots.ACCENT),
+                    label=model,
+                )
+            ax.set_xticks(x, [f"{s}\nn={size_of.get(s, 0):,}" for s in labels], fontsize=8)
+            ax.grid(axis="x", visible=False)
+            plots.legend_outside(ax, "model")
+
+        title = SEGMENT_TITLES.get(kind, kind)
+        writer.add(
+            sec,
+            f"results_segments_{kind}",
+            f"MAP@{k} {title}",
+            f"segment ({kind})",
+            f"MAP@{k} within the segment",
+            draw,
+            f"Segment kind '{kind}'; n = customers in the segment.",
+        )
+    table = segments.filter(pl.col("model") != ORACLE) if "model" in segments.columns else segments
+    pivot = table.pivot(
+        on="model",
+        index=["segment_kind", "segment", "customers"],
+        values="map_at_k",
+        aggregate_function="first",
+    ).select("segment_kind", "segment", "customers", *models)
+    sec.table(
+        pivot.rows(),
+        [*pivot.columns[:3], *[f"{m} MAP@{k}" for m in pivot.columns[3:]]],
+        caption=f"MAP@{k} per segment and model",
+    )
+
+
+def _section_recall(report: Report, writer: FigureWriter, board: Any, colours: dict[str, str]) -> None:
+    k = board.k
+    sec = report.section(*SECTIONS[2])
+    curve = _frame(getattr(board, "recall_curve", None))
+    if curve.height == 0:
+        sec.note("No recall curve was computed (--curve-k 0).")
+        return
+    present = set(curve["model"].to_list())
+    order = [m for m in colours if m in present]  # leaderboard order, the oracle last
+    order += [m for m in dict.fromkeys(curve["model"].to_list()) if m not in order]
+    depth = int(curve["k"].cast(pl.Int64).max() or 1)  # type: ignore[arg-type]
+
+    def draw(ax: Any) -> None:
+        for model in order:
+            rows = curve.filter(pl.col("model") == model).sort("k")
+            style = "--" if model == ORACLE else "-"
+            ax.plot(
+                rows["k"].to_numpy(),
+                rows["recall"].to_numpy(),
+                style,
+                label=model,
+                color=colours.get(model, plots.ACCENT),
+                linewidth=1.8,
+            )
+        ax.axvline(k, color="#999999", linestyle=":", linewidth=1.2)
+        ax.text(
+            k, 0.02, f" k = {k}", transform=ax.get_xaxis_transform(), va="bottom", fontsize=8, color="#666666"
+        )
+        ax.set_xlim(1, depth)
+        ax.set_ylim(0, None)
+        plots.percent(ax)
+        plots.legend_outside(ax, "model")
+
+    writer.add(
+        sec,
+        "results_recall_curve",
+        f"Recall@j for j = 1..{depth} (candidate-source curve)",
+        "length j of the recommendation list (articles)",
+        "recall@j (share of purchases found, %)",
+        draw,
+        f"Share of each customer's test-week purchases found in the first j recommendations, mean over "
+        f"customers. A source whose curve keeps rising past k = {k} is a good candidate generator for a "
+        "re-ranker.",
+        wide=True,
+    )
+    at = [j for j in (12, 24, 50, 100) if j <= depth]
+    wide_table = curve.filter(pl.col("k").is_in(at)).pivot(
+        on="k", index="model", values="recall", aggregate_function="first"
+    )
+    rank = {m: i for i, m in enumerate(order)}
+    wide_table = wide_table.sort(pl.col("model").replace_strict(rank, return_dtype=pl.Int64))
+    sec.table(wide_table.rows(), ["model", *[f"recall@{j}" for j in wide_table.columns[1:]]])
+
+
+def _section_kmeans(report: Report, writer: FigureWriter, board: Any, out_dir: Path) -> None:
+    """The elbow plot: drawn from the leaderboard's k-choice if it has one, else an existing elbow.png."""
+    choice = getattr(board, "k_choice", None)
+    elbow = out_dir / ELBOW_FILE
+    png: bytes | None = None
+    if choice is not None and hasattr(choice, "ks"):
+        from hmrec.clustering.choose_k import plot_elbow
+
+        png = plot_elbow(choice, elbow)
+    elif elbow.is_file():
+        png = elbow.read_bytes()
+    if png is None:
+        return
+    sec = report.section(*SECTIONS[3])
+    reason = getattr(choice, "reason", None)
+    sec.figures(
+        [(png, "k-means elbow plot", reason or "Inertia and silhouette against k; the choice marked.")]
+    )
+    choose_k = out_dir / CHOOSE_K_FILE
+    if choice is not None and hasattr(choice, "to_frame"):
+        sec.frame(choice.to_frame())
+    elif choose_k.is_file():
+        sec.frame(pl.read_csv(choose_k))
+
+
+def write_results_report(leaderboard: Any, out_dir: Path | str) -> Path:
+    """Write ``report.html`` (self-contained) and its plots as PNG into ``out_dir``; returns its path."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    frame = leaderboard.to_frame()
+    models = frame["model"].to_list() if "model" in frame.columns else []
+    curve = _frame(getattr(leaderboard, "recall_curve", None))
+    if curve.height:
+        models += [m for m in dict.fromkeys(curve["model"].to_list()) if m not in models]
+    colours = _colours(models)
+    report = Report(
+        title="hmrec: evaluation results",
+        subtitle=f"test {leaderboard.test_start} to {leaderboard.test_end}, "
+        f"trained until {leaderboard.train_end}, "
+        f"{int(leaderboard.customers_scored):,} customers scored, k = {leaderboard.k}",
+    )
+    writer = FigureWriter(out)
+    _section_leaderboard(report, writer, leaderboard, frame, colours)
+    _section_segments(report, writer, leaderboard, colours)
+    _section_recall(report, writer, leaderboard, colours)
+    _section_kmeans(report, writer, leaderboard, out)
+    return report.write(out / REPORT_NAME)
+
+
+__all__ = ["REPORT_NAME", "SECTIONS", "map_chart_data", "write_results_report"]

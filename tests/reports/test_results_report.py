@@ -1,0 +1,181 @@
+"""The results report of ``hmrec evaluate``: structure, the oracle line, segments, recall curve, k-means."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import struct
+from base64 import b64decode
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from hmrec.data.dataset import Dataset
+from hmrec.evaluation.evaluate import CURVE_SCHEMA, WEEK_SCHEMA, Leaderboard
+from hmrec.evaluation.segments import SEGMENT_SCHEMA
+from hmrec.reports.results import SECTIONS, map_chart_data, write_results_report
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+TEST_START, TEST_END, TRAIN_END = dt.date(2020, 9, 16), dt.date(2020, 9, 22), dt.date(2020, 9, 15)
+MAP = {"oracle": 0.9, "repurchase": 0.021, "popularity": 0.008}
+
+
+def week_row(model: str, map_at_k: float) -> dict[str, object]:
+    return {
+        "model": model,
+        "train_end": TRAIN_END,
+        "test_start": TEST_START,
+        "test_end": TEST_END,
+        "customers_scored": 500,
+        "map_at_k": map_at_k,
+        "precision_at_k": map_at_k / 2,
+        "recall_at_k": map_at_k * 1.5,
+        "hit_rate_at_k": map_at_k * 3,
+        "ndcg_at_k": map_at_k * 1.2,
+        "coverage": 0.1,
+        "fit_seconds": 0.5,
+        "recommend_seconds": 0.25,
+    }
+
+
+def board(models: dict[str, float] = MAP) -> Leaderboard:
+    """A leaderboard as :func:`evaluate` returns it, with segments and a recall curve for every model."""
+    segments = pl.DataFrame(
+        [
+            {
+                "model": model,
+                "segment_kind": kind,
+                "segment": segment,
+                "customers": customers,
+                "map_at_k": value * factor,
+                "recall_at_k": value * factor,
+                "hit_rate_at_k": value * factor,
+            }
+            for model, value in models.items()
+            for kind, segment, customers, factor in (
+                ("history", "with history", 400, 1.2),
+                ("history", "without history", 100, 0.2),
+                ("age", "<25", 200, 1.0),
+                ("age", "25-34", 300, 1.0),
+                ("activity", "0", 100, 0.2),
+                ("activity", "1-4", 400, 1.2),
+            )
+        ],
+        schema=SEGMENT_SCHEMA,
+    )
+    ks = np.arange(1, 101)
+    curve = pl.concat(
+        [
+            pl.DataFrame({"model": model, "k": ks, "recall": 1 - np.exp(-ks * value)}, schema=CURVE_SCHEMA)
+            for model, value in models.items()
+        ]
+    )
+    return Leaderboard(
+        k=12,
+        train_end=TRAIN_END,
+        test_start=TEST_START,
+        test_end=TEST_END,
+        customers_scored=500,
+        weeks=pl.DataFrame([week_row(m, v) for m, v in models.items()], schema=WEEK_SCHEMA),
+        segments=segments,
+        recall_curve=curve,
+    )
+
+
+def images(html: str) -> list[bytes]:
+    found = [b64decode(x) for x in re.findall(r'<img src="data:image/png;base64,([^"]+)"', html)]
+    for data in found:
+        assert data[:8] == PNG_SIGNATURE and data[12:16] == b"IHDR"
+        width, height = struct.unpack(">II", data[16:24])
+        assert width >= 300 and height >= 200
+    return found
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The report of the default board, written once for the tests that only read it."""
+    out = tmp_path_factory.mktemp("results")
+    path = write_results_report(board(), out)
+    assert path == out / "report.html"
+    return out, path.read_text(encoding="utf-8")
+
+
+def test_report_has_every_section_and_real_pngs(written: tuple[Path, str]) -> None:
+    tmp_path, html = written
+    for title, anchor in SECTIONS[:3]:
+        assert f'<section id="{anchor}"><h2>{title}</h2>' in html
+    assert 'id="k-means"' not in html  # no k-means ran
+    # MAP bars + 3 segment kinds + recall curve
+    assert len(images(html)) == 5
+    assert len(list(tmp_path.glob("*.png"))) == 5
+    assert "http://" not in html and "https://" not in html
+
+
+def test_best_model_other_than_the_oracle_is_highlighted(written: tuple[Path, str]) -> None:
+    html = written[1]
+    best = re.search(r'<tr class="best"><td>([^<]+)</td>', html)
+    assert best is not None and best.group(1) == "repurchase"
+    assert "MAP@12" in html and "0.0210" in html
+
+
+def test_oracle_is_a_line_not_a_bar() -> None:
+    bars, oracle = map_chart_data(board().to_frame())
+    assert bars["model"].to_list() == ["repurchase", "popularity"]
+    assert oracle == pytest.approx(0.9)
+    bars, oracle = map_chart_data(board({"popularity": 0.01}).to_frame())
+    assert bars["model"].to_list() == ["popularity"] and oracle is None
+
+
+def test_segment_table_lists_each_segment_once_per_kind(written: tuple[Path, str]) -> None:
+    html = written[1]
+    assert html.count("<td>without history</td>") == 1
+    assert "<th>repurchase MAP@12</th>" in html and "<th>oracle MAP@12</th>" not in html
+
+
+def test_recall_table_reads_the_curve(tmp_path: Path) -> None:
+    html = write_results_report(board({"popularity": 0.01}), tmp_path).read_text(encoding="utf-8")
+    expected = 1 - np.exp(-12 * 0.01)
+    assert f'<td class="num">{expected:.4f}</td>' in html
+
+
+def test_elbow_png_in_the_output_directory_is_embedded(tmp_path: Path) -> None:
+    from hmrec.reports.plots import figure, save_png
+
+    with figure("Choosing k", "number of clusters k", "inertia") as (fig, ax):
+        ax.plot([2, 3, 4], [10.0, 5.0, 4.0])
+        elbow = save_png(fig, tmp_path / "elbow.png")
+    html = write_results_report(board(), tmp_path).read_text(encoding="utf-8")
+    assert '<section id="k-means">' in html
+    assert elbow in images(html)
+
+
+def test_empty_leaderboard_still_writes_a_report(tmp_path: Path) -> None:
+    empty = Leaderboard(
+        k=12,
+        train_end=TRAIN_END,
+        test_start=TEST_START,
+        test_end=TEST_END,
+        customers_scored=0,
+        weeks=pl.DataFrame(schema=WEEK_SCHEMA),
+    )
+    html = write_results_report(empty, tmp_path).read_text(encoding="utf-8")
+    assert "No segment breakdown" in html and "No recall curve" in html
+
+
+def test_evaluate_writes_the_report_next_to_the_leaderboard(tiny: Dataset, tmp_path: Path) -> None:
+    from hmrec.evaluation.evaluate import evaluate
+
+    result = evaluate(tiny, ["popularity", "oracle"], progress=False, curve_k=20)
+    paths = result.write(tmp_path)
+    assert paths.get("report") == tmp_path / "report.html"
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "<td>popularity</td>" in html
+    assert len(images(html)) >= 5
+
+
+@pytest.mark.parametrize("models", [{"popularity": 0.01}, {"oracle": 0.5}])
+def test_single_model_boards(tmp_path: Path, models: dict[str, float]) -> None:
+    html = write_results_report(board(models), tmp_path).read_text(encoding="utf-8")
+    assert len(images(html)) == 5
