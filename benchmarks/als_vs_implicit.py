@@ -15,7 +15,7 @@ conjugate-gradient solver with 3 steps, float32, BLAS limited to one thread duri
 
 Each side runs in its own subprocess (so that its peak memory is its own) and reports:
 fit seconds; seconds to recommend the top 12 for every customer (hmrec: over the candidates of the model,
-by default the articles sold in the last 2 weeks, plus its popularity fallback; implicit: ``recommend`` over
+by default the articles sold in the last week, plus its popularity fallback; implicit: ``recommend`` over
 the full catalogue); MAP@12 on the held-out purchases (hmrec also over the full catalogue); and peak RSS.
 
 Targets at full scale (1.37M x 105K, ~25M non-zeros, 2 cores): fit ours / implicit <= 1.0, top-12 for all

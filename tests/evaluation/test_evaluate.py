@@ -17,13 +17,12 @@ from hmrec.data.dataset import Dataset
 from hmrec.errors import ParameterError, UnknownModelError
 from hmrec.evaluation.evaluate import ROW_FIELDS, Leaderboard, evaluate, results_report_writer
 from hmrec.evaluation.segments import customer_segments, segment_breakdown
-from hmrec.models.base import DEFAULT_K, Recommender, check_k, register
+from hmrec.models.base import DEFAULT_K, Recommender, check_k, register, unregister
 
 DAY0 = dt.date(2020, 9, 1)
 
 
 # ---------------------------------------------------------------------- test models
-@register("test-fixed", "Recommends the same fixed list to everyone (tests only).")
 class FixedList(Recommender):
     """The same ``items`` for every customer; records what it was trained on."""
 
@@ -49,7 +48,6 @@ class FixedList(Recommender):
         return ids, scores
 
 
-@register("test-last-window-only", "Refuses every window but the last (tests only).")
 class LastWindowOnly(FixedList):
     """Like ``test-fixed`` but ``fit`` refuses training data that ends before ``train_end``."""
 
@@ -61,6 +59,16 @@ class LastWindowOnly(FixedList):
         if str(train.end_date) != self.train_end:
             raise ParameterError(f"test-last-window-only needs train to end {self.train_end}")
         return super().fit(train)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _test_models() -> Any:
+    """Register the test models for this module only, so other modules see the real registry."""
+    register("test-fixed", "Recommends the same fixed list to everyone (tests only).")(FixedList)
+    register("test-last-window-only", "Refuses every window but the last (tests only).")(LastWindowOnly)
+    yield
+    unregister("test-fixed")
+    unregister("test-last-window-only")
 
 
 # ---------------------------------------------------------------------- a hand-made data set

@@ -314,7 +314,8 @@ def test_model_parameter_errors(planted_data: tuple[Dataset, np.ndarray]) -> Non
 
 
 # ------------------------------------------------------------------------------------------ generated data
-#: measured ARI on tiny is ARI_TINY_MEASURED (seed 0, see the report); the floor leaves a margin below it
+#: Provisional floor: the generator was not in the tree when these tests were written, so the ARI on tiny
+#: could not be measured yet; raise it to the measured value minus a margin once it has been.
 ARI_FLOOR = 0.5
 
 
@@ -331,9 +332,27 @@ def test_customer_clusters_recover_generator_segments(tiny: Dataset, tiny_dir: P
 def test_cluster_command_writes_plot_and_tables(tiny_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "clusters"
     done = subprocess.run(
-        [sys.executable, "-m", "hmrec", "cluster", "--data", str(tiny_dir), "--what", "customers",
-         "--k-min", "2", "--k-max", "10", "--out", str(out), "--quiet"],
-        capture_output=True, text=True, timeout=300, check=False,
+        [
+            sys.executable,
+            "-m",
+            "hmrec",
+            "cluster",
+            "--data",
+            str(tiny_dir),
+            "--what",
+            "customers",
+            "--k-min",
+            "2",
+            "--k-max",
+            "10",
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert (out / "elbow.png").read_bytes().startswith(PNG_MAGIC)
@@ -348,9 +367,25 @@ def test_cluster_command_writes_plot_and_tables(tiny_dir: Path, tmp_path: Path) 
     assert "adjusted_rand_index" in summary and summary["adjusted_rand_index"] > ARI_FLOOR
     assert f"Chosen k = {summary['chosen_k']}" in done.stdout and "Kneedle" in done.stdout
     bad = subprocess.run(
-        [sys.executable, "-m", "hmrec", "cluster", "--data", str(tiny_dir), "--k-min", "9", "--k-max", "3",
-         "--out", str(tmp_path / "bad"), "--quiet"],
-        capture_output=True, text=True, timeout=300, check=False,
+        [
+            sys.executable,
+            "-m",
+            "hmrec",
+            "cluster",
+            "--data",
+            str(tiny_dir),
+            "--k-min",
+            "9",
+            "--k-max",
+            "3",
+            "--out",
+            str(tmp_path / "bad"),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert bad.returncode == 2 and bad.stderr.startswith("error:") and "k_max" in bad.stderr
 
@@ -368,3 +403,58 @@ def test_kmeans_customers_beats_popularity_on_small(small: Dataset) -> None:
         ids, _ = create(name).fit(split.train).recommend(customers, 12)
         scores[name] = map_at_k(ids, truth, 12)
     assert scores["kmeans-customers"] > scores["popularity"] * 1.05, scores
+
+
+def test_cluster_command_on_csv_files(tmp_path: Path) -> None:
+    """The command end to end through the real loader, on planted data written as the competition's CSVs."""
+    data, _ = planted(600, 120, seed=2)
+    src = tmp_path / "data"
+    src.mkdir()
+    data.articles.drop("article_idx").write_csv(src / "articles.csv")
+    data.customers.drop("customer_idx").write_csv(src / "customers.csv")
+    tx = data.transactions.with_columns(
+        pl.Series("customer_id", data.customer_ids[data.transactions["customer_idx"].to_numpy()]),
+        pl.Series("article_id", data.article_ids[data.transactions["article_idx"].to_numpy()]),
+    )
+    tx.select("t_dat", "customer_id", "article_id", "price", "sales_channel_id").write_csv(
+        src / "transactions_train.csv"
+    )
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hmrec",
+            "cluster",
+            "--data",
+            str(src),
+            "--what",
+            "articles",
+            "--k-min",
+            "2",
+            "--k-max",
+            "8",
+            "--out",
+            str(out),
+            "--quiet",
+            "--cache",
+            str(tmp_path / "cache"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (out / "elbow.png").read_bytes().startswith(PNG_MAGIC)
+    summary = json.loads((out / "summary.json").read_text())
+    profiles = pl.read_csv(out / "clusters.csv")
+    assert profiles.height == summary["chosen_k"] and profiles["articles"].sum() == 120
+    assert pl.read_csv(out / "choose_k.csv")["k"].to_list() == list(range(2, 9))
+    assert "adjusted_rand_index" not in summary  # no generator truth in a plain data directory
+    assert sorted(p.name for p in out.iterdir()) == [
+        "choose_k.csv",
+        "clusters.csv",
+        "elbow.png",
+        "summary.json",
+    ]

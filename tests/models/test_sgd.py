@@ -101,3 +101,8 @@ def test_errors(planted: Dataset) -> None:
         SGDBPR(threads=-1).fit(planted)
     with pytest.raises(ParameterError, match="validation_days"):
         SGDBPR(validation_days=400, epochs=1).fit(planted)
+
+
+def test_divergence_is_reported(planted: Dataset) -> None:
+    with pytest.raises(ParameterError, match="diverged.*fix: lower learning_rate"):
+        SGDMSE(factors=8, epochs=5, threads=1, learning_rate=50.0, alpha=20.0).fit(planted)

@@ -59,7 +59,9 @@ def _rich_table(title: str, frame: Any) -> Any:
     for row in frame.iter_rows():
         cells = []
         for value in row:
-            if isinstance(value, float):
+            if isinstance(value, bool):
+                cells.append("<-" if value else "")
+            elif isinstance(value, float):
                 cells.append(f"{value:,.4g}" if abs(value) < 1e4 else f"{value:,.0f}")
             else:
                 cells.append("" if value is None else f"{value:,}" if isinstance(value, int) else str(value))

@@ -5,19 +5,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
 import typer
 
 from hmrec.cli.main import QuietOption, SeedOption, app, resolve_data
-
-DEMO_MODELS = (
-    "oracle",
-    "random",
-    "popularity",
-    "popularity-decay",
-    "popularity-age",
-    "repurchase",
-)
-
 
 @app.command()
 def demo(
@@ -50,7 +41,7 @@ def demo(
     best = board.best_model(exclude=("oracle",))
     model = create(best, **({"seed": seed} if "seed" in create(best).get_params() else {}))
     model.fit(dataset)
-    ids, _ = model.recommend(dataset.customer_index_all(), 12)
+    ids, _ = model.recommend(np.arange(dataset.n_customers, dtype=np.int32), 12)
     path = write_submission(out / "submission.csv", dataset, ids)
     console().print(f"Best model: {best}; submission for {dataset.n_customers:,} customers written to {path}")
     typer.echo(f"Leaderboard and report in {out}/ ({time.perf_counter() - started:.0f} s)")

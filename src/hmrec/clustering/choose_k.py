@@ -13,9 +13,9 @@ The rule (:func:`choose_k`):
    The elbow alone depends on the range scanned: the chord of a k-means inertia curve (which decays like a
    power of ``k``) flattens as ``k_max`` grows, so the Kneedle elbow drifts to larger ``k`` (for ``1 / k``
    it moves from 4 with ``k_max = 10`` to 8 with ``k_max = 30``: hence the lower bound ``elbow / 2``); the
-   silhouette alone favours very few clusters (often ``k = 2``). The window takes the elbow's scale and lets the silhouette
-   settle the exact count. Without an elbow (a straight or concave curve) the best silhouette over the
-   whole range is chosen.
+   silhouette alone favours very few clusters (often ``k = 2``). The window takes the elbow's scale and
+   lets the silhouette settle the exact count. Without an elbow (a straight or concave curve) the best
+   silhouette over the whole range is chosen.
 
 The silhouette of point ``i`` is ``s(i) = (b(i) - a(i)) / max(a(i), b(i))``, with ``a(i)`` its mean distance
 to the other points of its cluster and ``b(i)`` the smallest mean distance to the points of another cluster
@@ -28,16 +28,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 import numpy as np
 import polars as pl
-from sklearn.cluster import KMeans
 
 from hmrec.data.dataset import Dataset
 from hmrec.data.schema import ARTICLE_IDX, CUSTOMER_IDX, PRICE
 from hmrec.errors import ParameterError
 from hmrec.features import FeatureSet
+
+if TYPE_CHECKING:
+    from sklearn.cluster import KMeans
 
 #: most points the silhouette is computed on (the distance matrix is sample^2 float32: 1.6 GB at 20,000)
 MAX_SILHOUETTE_SAMPLE = 20_000
@@ -156,6 +159,9 @@ def _check_int(name: str, value: object, low: int) -> int:
 
 
 def _kmeans(k: int, seed: int, n_init: int) -> KMeans:
+    # imported here: scikit-learn takes a second to import and most commands never cluster
+    from sklearn.cluster import KMeans
+
     return KMeans(n_clusters=k, n_init=n_init, random_state=seed, max_iter=200, tol=1e-4)
 
 

@@ -2,7 +2,8 @@
 
 from hmrec.models.base import Recommender, available, create, merge_ranked, rank_global, register, top_k
 
-# Baselines (registration order = listing order): oracle first as the ceiling, then random as the floor.
+# Baselines (registration order = listing order): the oracle (ceiling), popularity family and random (floor),
+# repurchase.
 from hmrec.models import oracle, popularity, history  # noqa: E402,F401,I001  isort: skip
 # Matrix factorization (ALS, SGD) and their repurchase blends.
 from hmrec.models import als, sgd  # noqa: E402,F401,I001  isort: skip

@@ -121,7 +121,9 @@ class ALSSolver:
             y64 = self.y.astype(np.float64)
             yty = (y64.T @ y64).astype(np.float32)
             c = self.conf
-            terms = _kernels.als_loss_terms(c.indptr, c.indices, c.data, self.y, self.x, yty, self.user_bounds)
+            terms = _kernels.als_loss_terms(
+                c.indptr, c.indices, c.data, self.y, self.x, yty, self.user_bounds
+            )
         penalty = self.reg * (float(np.square(self.x, dtype=np.float64).sum())
                               + float(np.square(self.y, dtype=np.float64).sum()))
         return (float(terms.sum()) + penalty) / self.total_confidence
@@ -144,7 +146,8 @@ class ALS(FactorRecommender):
         track_loss: compute the training loss after every iteration (about 10% more time); shown on the
             progress bar and kept in ``loss_history_``.
         recent_weeks: candidates are the articles sold in the last ``recent_weeks`` weeks (None: all).
-        filter_bought: never recommend an article the customer already bought.
+        filter_bought: never recommend an article the customer already bought. Off by default: customers
+            rebuy, and filtering halved MAP@12 on H&M-like synthetic data (0.0535 -> 0.0267).
         fallback_half_life_days: decay of the popularity given to customers without history.
     """
 

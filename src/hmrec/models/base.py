@@ -138,6 +138,11 @@ def register(name: str, description: str, *, needs_truth: bool = False) -> Calla
     return decorate
 
 
+def unregister(name: str) -> None:
+    """Remove ``name`` from the registry (for models registered temporarily, e.g. in tests)."""
+    _REGISTRY.pop(name, None)
+
+
 def _load_builtin_models() -> None:
     # Importing the model modules registers them; done lazily so that base has no import cycle.
     import hmrec.models  # noqa: F401

@@ -270,8 +270,8 @@ class KMeansArticles(_ClusteredModel):
 
     i.e. the product ``S @ P`` of the customers x clusters shares and the clusters x articles within-cluster
     popularity, computed in row blocks on the top ``k`` articles of each cluster (within a cluster the score
-    follows ``p``, so no other article can reach the top ``k``). A customer without history gets the clusters' shares of all sales, which ranks
-    articles by global popularity.
+    follows ``p``, so no other article can reach the top ``k``). A customer without history gets the
+    clusters' shares of all sales, which ranks articles by global popularity.
 
     Args:
         k: number of article clusters (None: chosen over ``k_min..k_max``).
@@ -364,7 +364,7 @@ class KMeansArticles(_ClusteredModel):
         self._check_fitted()
         k = check_k(k)
         customers = check_customers(customers, self.n_customers_, self.name)
-        # Within a cluster a customer's scores follow p(a), so the top k overall lie among each cluster's top k.
+        # Within a cluster a customer's scores follow p(a): the top k lie among each cluster's top k.
         depth = min(k, self.candidate_ids_.shape[1])
         flat_ids = self.candidate_ids_[:, :depth].ravel()
         valid = flat_ids >= 0

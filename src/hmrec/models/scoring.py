@@ -44,8 +44,10 @@ from hmrec.models.popularity import SeenMixin, check_customers
 #: customers per scoring tile and candidates per tile: a 128 x 1024 float32 block (512 KB) stays in L2
 TILE_CUSTOMERS = 128
 TILE_CANDIDATES = 1024
-#: default candidate window: articles sold in the last 2 weeks of train (chosen on the small data set)
-DEFAULT_RECENT_WEEKS: float | None = 2
+#: default candidate window: articles sold in the last week of train. Measured with ALS on H&M-like synthetic
+#: data (40K customers, 1.2M purchases, last week held out): MAP@12 0.0585 with 1 week, 0.0535 with 2, 0.0433
+#: with the whole catalogue.
+DEFAULT_RECENT_WEEKS: float | None = 1
 
 
 # ---------------------------------------------------------------------- threads
