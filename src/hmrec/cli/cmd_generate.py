@@ -29,7 +29,9 @@ def generate(
         "small", "--scale", help="Preset size: tiny (2K customers), small (50K), medium (300K), full (1.37M)."
     ),
     seed: int = SeedOption,
-    customers: int | None = typer.Option(None, "--customers", help="Number of customers (overrides the scale)."),
+    customers: int | None = typer.Option(
+        None, "--customers", help="Number of customers (overrides the scale)."
+    ),
     articles: int | None = typer.Option(None, "--articles", help="Number of articles (overrides the scale)."),
     start: str | None = typer.Option(None, "--start", help="First day, YYYY-MM-DD (default: the scale's)."),
     end: str | None = typer.Option(None, "--end", help="Last day, YYYY-MM-DD (default: 2020-09-22)."),

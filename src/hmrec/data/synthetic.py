@@ -9,12 +9,13 @@ The model (everything vectorized; the only Python loops run over weeks, segments
 * **Articles**: products (one product type, index, section, garment group, department, launch day, price,
   base popularity) in one or more colours (an article). In week ``w`` an article's popularity is
   ``pop_w(a) = base(a) * life(age)``: a ramp over ~10 days after launch, then exponential decay with a
-  time constant of a few weeks (most articles) or months (basics), floored at 1 % of the peak.
+  time constant of a few weeks (most articles) or months (basics), floored at 3 % of the peak.
 * **Customers**: a latent segment ``s`` (age, taste over index groups / product groups / colours, price
   elasticity ``gamma_s``, activity, online share), a join day, a churn day, a heavy-tailed visit rate
   ``lambda_c``, a repeat propensity ``rho_c``, three favourite categories with weight ``f_c``.
 * **Purchases**, week by week: visits ``~ Poisson(lambda_c * season_w * active_days / 7)`` (+ one first
-  visit on the join day); ``1 + Poisson(1.3)`` items per visit; each item is
+  visit: on the join day, or on a random active day for customers who joined before the start; 0.7 % of
+  customers never buy); ``1 + Poisson(1.3)`` items per visit; each item is
 
   - a *repeat* with probability ``rho_c`` (if the customer bought before this week): one of the last
     ``HISTORY`` items the customer bought, uniformly; the same article with probability ``SAME_ARTICLE``,
@@ -25,13 +26,14 @@ The model (everything vectorized; the only Python loops run over weeks, segments
     * pop_w(a)``, ``U_sw(g) = sum of u_sw over g``. The mix is ``m_sw(g) = ig_s(group(g)) * r / sum r``
     over the categories of the index group, ``r = taste_s(g) * season_w(type) * U_sw(g)^0.8``.
 
-  Each item is written ``1 + Bernoulli(0.075) * (1 + Poisson(0.35))`` times (the same item bought more than
-  once that day: exact duplicate rows), at the article's price that week (sometimes discounted).
+  Each item is written ``1 + Bernoulli(DUPLICATE_P) * (1 + Poisson(DUPLICATE_EXTRA))`` times (the same
+  item bought more than once that day: exact duplicate rows), at the article's price that week (sometimes
+  discounted).
 
 The truth of the final week (``truth_window``) is therefore, for customer ``c`` and article ``a``::
 
     E[rows(c, a)] = E_c * P_c(a),
-    P_c(a) = (1 - rho'_c) * [(1 - f_c) * m_s(g_a) * q_s(a) + f_c * n_fav(c, g_a) / 3 * q_s(a)] + rho'_c * R_c(a)
+    P_c(a) = (1 - rho'_c) * [(1 - f_c) * m_s(g_a) + f_c * n_fav(c, g_a) / 3] * q_s(a) + rho'_c * R_c(a)
 
 with ``E_c`` the expected number of rows of ``c`` that week, ``rho'_c = rho_c`` if ``c`` bought before
 (else 0) and ``R_c`` the repeat distribution over the customer's last purchases before the final week.
@@ -60,7 +62,6 @@ from hmrec.data.schema import (
     CUSTOMER_COLUMNS,
     CUSTOMERS_FILE,
     SAMPLE_SUBMISSION_FILE,
-    TRANSACTION_COLUMNS,
     TRANSACTIONS_FILE,
 )
 from hmrec.errors import DataError, ParameterError
@@ -75,8 +76,15 @@ TRUTH_META = "truth.json"
 MARKER_FILE = ".hmrec-generated.json"
 #: entries of an output directory that hmrec itself writes (anything else makes ``generate`` refuse)
 OWN_ENTRIES = frozenset(
-    {ARTICLES_FILE, CUSTOMERS_FILE, TRANSACTIONS_FILE, SAMPLE_SUBMISSION_FILE, TRUTH_DIRNAME, MARKER_FILE,
-     ".hmrec-cache"}
+    {
+        ARTICLES_FILE,
+        CUSTOMERS_FILE,
+        TRANSACTIONS_FILE,
+        SAMPLE_SUBMISSION_FILE,
+        TRUTH_DIRNAME,
+        MARKER_FILE,
+        ".hmrec-cache",
+    }
 )
 
 #: prices are multiples of 1/PRICE_UNITS (the real file's prices look like SEK / 590 with two decimals)
@@ -87,7 +95,7 @@ HISTORY = 8
 SAME_ARTICLE = 0.6
 N_FAVOURITES = 3
 BASKET_EXTRA = 1.3  # items per visit = 1 + Poisson(BASKET_EXTRA)
-DUPLICATE_P = 0.058  # an item is written more than once with this probability ...
+DUPLICATE_P = 0.068  # an item is written more than once with this probability ...
 DUPLICATE_EXTRA = 0.35  # ... 1 + Poisson(DUPLICATE_EXTRA) extra times
 ROWS_PER_ITEM = 1.0 + DUPLICATE_P * (1.0 + DUPLICATE_EXTRA)
 ITEMS_PER_VISIT = 1.0 + BASKET_EXTRA
@@ -95,6 +103,8 @@ CATEGORY_ETA = 0.8  # how strongly a category's weekly popularity mass draws cus
 PRICE_SCALE = 1.34  # calibrates the mean price to the published 0.0278
 ARTICLES_PER_PRODUCT = 2.235  # 105,542 articles / 47,224 products
 NEVER_BUY = 0.007
+#: an old article keeps this fraction of its peak popularity (so that few articles are never sold)
+LIFE_FLOOR = 0.03
 WEEKDAY_WEIGHTS = np.array([0.9, 0.9, 1.0, 1.0, 1.15, 1.2, 0.85])  # Monday .. Sunday
 
 
@@ -145,13 +155,16 @@ def generate(
     plan = _plan(Path(out), scale, seed, customers, articles, start, end)
     from hmrec.progress import progress_bar
 
-    with progress_bar() as bar:
-        task_weeks = bar.add_task("simulating weeks", total=plan.n_weeks, info="", visible=progress)
+    if not progress:
+        summary = _Generator(plan).run(lambda info: None)
+    else:
+        with progress_bar() as bar:
+            task = bar.add_task("generating (weeks)", total=plan.n_weeks + 1, info="")
 
-        def tick(info: str) -> None:
-            bar.update(task_weeks, advance=1, info=info)
+            def tick(info: str) -> None:
+                bar.update(task, advance=1, info=info)
 
-        summary = _Generator(plan).run(tick)
+            summary = _Generator(plan).run(tick)
     summary["seconds"] = round(time.perf_counter() - started, 2)
     return summary
 
@@ -180,10 +193,10 @@ def true_scores(data_dir: Path, customers: np.ndarray) -> np.ndarray:
     prob = truth.new_part_dense(rows)
     rep_rows, rep_arts, rep_w = truth.repeat_pairs(rows)
     rho = truth.rho_effective(rows)
-    prob *= (1.0 - rho)[:, None]
-    np.add.at(prob, (rep_rows, rep_arts), rho[rep_rows] * rep_w)
-    prob *= truth.expected_rows[rows][:, None]
-    return prob.astype(np.float32)
+    prob *= (1.0 - rho).astype(np.float32)[:, None]
+    np.add.at(prob, (rep_rows, rep_arts), (rho[rep_rows] * rep_w).astype(np.float32))
+    prob *= truth.expected_rows[rows].astype(np.float32)[:, None]
+    return prob
 
 
 def true_top_k(data_dir: Path, customers: np.ndarray, k: int = 12) -> np.ndarray:
@@ -255,11 +268,14 @@ def _plan(
     if start is None and end is not None:  # keep the preset's length when only the end moves
         start_date = end_date - dt.timedelta(days=spec.days - 1)
     if start_date >= end_date:
-        raise ParameterError(f"--start {start_date} must be before --end {end_date} (fix: swap or widen them)")
+        raise ParameterError(
+            f"--start {start_date} must be before --end {end_date} (fix: swap or widen them)"
+        )
     n_days = (end_date - start_date).days + 1
     if n_days < 2 * TRUTH_DAYS:
         raise ParameterError(
-            f"--start {start_date} to --end {end_date} spans {n_days} days (fix: use at least {2 * TRUTH_DAYS})"
+            f"--start {start_date} to --end {end_date} spans {n_days} days "
+            f"(fix: use at least {2 * TRUTH_DAYS})"
         )
     rows = max(1, round(spec.rows * (n_customers / spec.customers) * (n_days / spec.days)))
     _check_out(out)
@@ -267,7 +283,7 @@ def _plan(
 
 
 def _check_out(out: Path) -> None:
-    """Refuse a file, or a directory holding anything hmrec did not write (e.g. the real competition files)."""
+    """Refuse a file, or a directory holding anything hmrec did not write (e.g. real competition files)."""
     if out.exists() and not out.is_dir():
         raise ParameterError(f"--out {out} is a file (fix: give a directory)")
     if not out.is_dir():
@@ -289,7 +305,9 @@ def _check_out(out: Path) -> None:
 @dataclass
 class _Articles:
     frame: pl.DataFrame
-    product: np.ndarray  # article -> product (articles are sorted by id, so a product's articles are contiguous)
+    product: (
+        np.ndarray
+    )  # article -> product (articles are sorted by id, so a product's articles are contiguous)
     product_start: np.ndarray  # product -> first article row
     product_count: np.ndarray  # product -> number of articles (colours)
     category: np.ndarray  # article -> category (index x product type)
@@ -372,16 +390,17 @@ class _Generator:
         truth_tmp = plan.out / ".hmrec-tmp-truth"
         try:
             arts = self._articles()
-            self._last_articles = arts
             custs = self._customers(arts)
             with tmp_paths[TRANSACTIONS_FILE].open("wb") as handle:
                 stats, truth = self._simulate(arts, custs, handle, tick)
             _write_csv(arts.frame, tmp_paths[ARTICLES_FILE])
             _write_csv(custs.frame, tmp_paths[CUSTOMERS_FILE])
             top = " ".join(arts.ids.gather(stats.pop("top_final")).to_list())
-            pl.DataFrame({"customer_id": custs.ids, "prediction": pl.repeat(top, custs.ids.len(), eager=True)}
-                         ).write_csv(tmp_paths[SAMPLE_SUBMISSION_FILE])
-            self._write_truth(truth_tmp, truth, custs)
+            pl.DataFrame(
+                {"customer_id": custs.ids, "prediction": pl.repeat(top, custs.ids.len(), eager=True)}
+            ).write_csv(tmp_paths[SAMPLE_SUBMISSION_FILE])
+            self._write_truth(truth_tmp, truth, arts, custs)
+            tick("files written")
             # everything is written: move it into place (each rename is atomic)
             final_truth = plan.out / TRUTH_DIRNAME
             if final_truth.exists():
@@ -391,9 +410,15 @@ class _Generator:
             os.replace(truth_tmp, final_truth)
             for name, tmp in tmp_paths.items():
                 os.replace(tmp, plan.out / name)
-            marker = {"generator": "hmrec.data.synthetic", "scale": plan.scale, "seed": plan.seed,
-                      "customers": plan.n_customers, "articles": plan.n_articles,
-                      "start": plan.start.isoformat(), "end": plan.end.isoformat()}
+            marker = {
+                "generator": "hmrec.data.synthetic",
+                "scale": plan.scale,
+                "seed": plan.seed,
+                "customers": plan.n_customers,
+                "articles": plan.n_articles,
+                "start": plan.start.isoformat(),
+                "end": plan.end.isoformat(),
+            }
             _atomic_text(plan.out / MARKER_FILE, json.dumps(marker, indent=2) + "\n")
         finally:
             for tmp in tmp_paths.values():
@@ -446,11 +471,15 @@ class _Generator:
             p_gg[mask] = options[rng.integers(0, options.size, int(mask.sum()))]
         kids = np.array([indices[i].kind == "k" for i in range(len(indices))])[p_index]
         girls = gg_names.index("Dresses/Skirts girls")
-        p_gg = np.where(kids & np.isin(p_gg, [gg_names.index("Dresses Ladies"), gg_names.index("Skirts")]),
-                        girls, p_gg)
+        p_gg = np.where(
+            kids & np.isin(p_gg, [gg_names.index("Dresses Ladies"), gg_names.index("Skirts")]), girls, p_gg
+        )
         baby = (p_index == [x.code for x in indices].index("G")) & np.isin(
-            np.array([t.group for t in types])[p_type], V.GARMENTS)
-        p_gg = np.where(baby & (rng.random(n_prod) < 0.5), gg_names.index("Woven/Jersey/Knitted mix Baby"), p_gg)
+            np.array([t.group for t in types])[p_type], V.GARMENTS
+        )
+        p_gg = np.where(
+            baby & (rng.random(n_prod) < 0.5), gg_names.index("Woven/Jersey/Knitted mix Baby"), p_gg
+        )
         p_gg = np.where(rng.random(n_prod) < 0.01, gg_names.index(V.SPECIAL_OFFERS), p_gg)
         group_of_type = np.array([t.group for t in types])
         p_group = group_of_type[p_type]
@@ -471,8 +500,13 @@ class _Generator:
         dept_gg = dept_keys % len(gg_names)
         # a department is named after its garment group (names repeat across sections, as in the real file)
         name_pick = rng.integers(0, 1 << 30, dept_keys.size)
-        dept_name = np.array([V.GARMENT_GROUPS[g][2][int(x) % len(V.GARMENT_GROUPS[g][2])]
-                              for g, x in zip(dept_gg, name_pick, strict=True)], dtype=object)
+        dept_name = np.array(
+            [
+                V.GARMENT_GROUPS[g][2][int(x) % len(V.GARMENT_GROUPS[g][2])]
+                for g, x in zip(dept_gg, name_pick, strict=True)
+            ],
+            dtype=object,
+        )
         # --- life cycle, popularity, price per product
         early = rng.random(n_prod) < 0.2
         launch = np.where(early, -rng.integers(1, 200, n_prod), rng.integers(0, self.n_days, n_prod))
@@ -505,7 +539,7 @@ class _Generator:
         a_colour = _sample(rng, colour_w / colour_w.sum(), n_art)
         gra_w = np.array([g[1] for g in V.GRAPHICAL_APPEARANCES])
         a_graphic = _sample(rng, gra_w / gra_w.sum(), n_art)
-        a_base = p_base[a_prod] * rng.lognormal(0.0, 0.7, n_art)
+        a_base = p_base[a_prod] * rng.lognormal(0.0, 0.6, n_art)
         a_price = np.clip(p_price[a_prod] * rng.lognormal(0.0, 0.05, n_art), 2e-4, 0.59)
         price_units = np.maximum(1, np.round(a_price * PRICE_UNITS)).astype(np.int64)
         a_launch = launch[a_prod] + np.where(a_variant > 1, rng.integers(0, 30, n_art), 0)  # later colours
@@ -531,7 +565,7 @@ class _Generator:
             for name, mult in seg.colours.items():
                 taste_master[s, master_names.index(name)] = mult
         type_group = np.array([group_pos[g] for g in group_of_type])
-        # the noise over all 10 x 69 possible categories, gathered, so that tastes do not depend on which exist
+        # noise over all 10 x 69 possible categories, gathered: tastes do not depend on which ones exist
         noise = srng.lognormal(0.0, 0.5, (n_seg, len(indices) * len(types)))
         category_taste = taste_group[:, type_group[cat_type]] * noise[:, cat_keys]
         colour_taste = taste_master[:, colour_master] * srng.lognormal(0.0, 0.3, (n_seg, len(V.COLOURS)))
@@ -540,18 +574,40 @@ class _Generator:
         static = colour_taste[:, a_colour] * rel_price[None, :] ** gamma[:, None]
         # --- the frame
         frame = self._article_frame(
-            rng, n_prod, p_code, p_type, p_index, p_section, p_gg, p_dept, dept_no, dept_name,
-            a_prod, a_variant, a_colour, a_graphic,
+            rng,
+            n_prod,
+            p_code,
+            p_type,
+            p_index,
+            p_section,
+            p_gg,
+            p_dept,
+            dept_no,
+            dept_name,
+            a_prod,
+            a_variant,
+            a_colour,
+            a_graphic,
         )
         product_start = np.empty(n_prod, dtype=np.int64)
         product_start[by_code] = start_sorted
         product_count = np.empty(n_prod, dtype=np.int64)
         product_count[by_code] = count
         return _Articles(
-            frame=frame, product=a_prod, product_start=product_start, product_count=product_count,
-            category=a_cat.astype(np.int64), category_group=cat_group, category_type=cat_type,
-            category_taste=category_taste, static=static, base=a_base, launch=a_launch, tau=tau[a_prod],
-            price_units=price_units, ids=frame["article_id"],
+            frame=frame,
+            product=a_prod,
+            product_start=product_start,
+            product_count=product_count,
+            category=a_cat.astype(np.int64),
+            category_group=cat_group,
+            category_type=cat_type,
+            category_taste=category_taste,
+            static=static,
+            base=a_base,
+            launch=a_launch,
+            tau=tau[a_prod],
+            price_units=price_units,
+            ids=frame["article_id"],
         )
 
     def _article_frame(
@@ -573,17 +629,19 @@ class _Generator:
     ) -> pl.DataFrame:
         """articles.csv in the published column order; names and descriptions composed from word lists."""
         types = V.PRODUCT_TYPES
-        words = pl.DataFrame({
-            "model": _words(V.MODEL_NAMES, rng.integers(0, len(V.MODEL_NAMES), n_prod)),
-            "mod": _words(V.NAME_MODIFIERS, rng.integers(0, len(V.NAME_MODIFIERS), n_prod)),
-            "type": _words([t.name for t in types], p_type),
-            "adj": _words(V.ADJECTIVES, rng.integers(0, len(V.ADJECTIVES), n_prod)),
-            "mat": _words(V.MATERIALS, rng.integers(0, len(V.MATERIALS), n_prod)),
-            "f1": _words(V.FEATURES, rng.integers(0, len(V.FEATURES), n_prod)),
-            "f2": _words(V.FEATURES, rng.integers(0, len(V.FEATURES), n_prod)),
-            "two": rng.random(n_prod) < 0.6,
-            "missing": rng.random(n_prod) < 0.009,
-        })
+        words = pl.DataFrame(
+            {
+                "model": _words(V.MODEL_NAMES, rng.integers(0, len(V.MODEL_NAMES), n_prod)),
+                "mod": _words(V.NAME_MODIFIERS, rng.integers(0, len(V.NAME_MODIFIERS), n_prod)),
+                "type": _words([t.name for t in types], p_type),
+                "adj": _words(V.ADJECTIVES, rng.integers(0, len(V.ADJECTIVES), n_prod)),
+                "mat": _words(V.MATERIALS, rng.integers(0, len(V.MATERIALS), n_prod)),
+                "f1": _words(V.FEATURES, rng.integers(0, len(V.FEATURES), n_prod)),
+                "f2": _words(V.FEATURES, rng.integers(0, len(V.FEATURES), n_prod)),
+                "two": rng.random(n_prod) < 0.6,
+                "missing": rng.random(n_prod) < 0.009,
+            }
+        )
         text = words.select(
             pl.when(pl.col("mod") == "")
             .then(pl.concat_str("model", "type", separator=" "))
@@ -592,11 +650,32 @@ class _Generator:
             pl.when(pl.col("missing"))
             .then(None)
             .when(pl.col("two") & (pl.col("f1") != pl.col("f2")))
-            .then(pl.concat_str(pl.col("adj"), pl.lit(" "), pl.col("type").str.to_lowercase(), pl.lit(" in "),
-                                pl.col("mat"), pl.lit(" with "), pl.col("f1"), pl.lit(" and "), pl.col("f2"),
-                                pl.lit(".")))
-            .otherwise(pl.concat_str(pl.col("adj"), pl.lit(" "), pl.col("type").str.to_lowercase(),
-                                     pl.lit(" in "), pl.col("mat"), pl.lit(" with "), pl.col("f1"), pl.lit(".")))
+            .then(
+                pl.concat_str(
+                    pl.col("adj"),
+                    pl.lit(" "),
+                    pl.col("type").str.to_lowercase(),
+                    pl.lit(" in "),
+                    pl.col("mat"),
+                    pl.lit(" with "),
+                    pl.col("f1"),
+                    pl.lit(" and "),
+                    pl.col("f2"),
+                    pl.lit("."),
+                )
+            )
+            .otherwise(
+                pl.concat_str(
+                    pl.col("adj"),
+                    pl.lit(" "),
+                    pl.col("type").str.to_lowercase(),
+                    pl.lit(" in "),
+                    pl.col("mat"),
+                    pl.lit(" with "),
+                    pl.col("f1"),
+                    pl.lit("."),
+                )
+            )
             .alias("detail_desc"),
         )
         sec = V.SECTIONS
@@ -625,10 +704,13 @@ class _Generator:
             "colour_group_code": pick([c[0] for c in colours], a_colour, pl.Int64),
             "colour_group_name": pick([c[1] for c in colours], a_colour, pl.String),
             "perceived_colour_value_id": pick([c[2] for c in colours], a_colour, pl.Int64),
-            "perceived_colour_value_name": pick([V.PERCEIVED_VALUES[c[2]] for c in colours], a_colour, pl.String),
+            "perceived_colour_value_name": pick(
+                [V.PERCEIVED_VALUES[c[2]] for c in colours], a_colour, pl.String
+            ),
             "perceived_colour_master_id": pick([c[3] for c in colours], a_colour, pl.Int64),
-            "perceived_colour_master_name": pick([V.PERCEIVED_MASTERS[c[3]] for c in colours], a_colour,
-                                                 pl.String),
+            "perceived_colour_master_name": pick(
+                [V.PERCEIVED_MASTERS[c[3]] for c in colours], a_colour, pl.String
+            ),
             "department_no": pl.Series(dept_no[p_dept[a_prod]], dtype=pl.Int64),
             "department_name": pl.Series(list(dept_name), dtype=pl.String).gather(p_dept[a_prod]),
             "index_code": pick([x.code for x in idx], a_index, pl.String),
@@ -658,18 +740,18 @@ class _Generator:
         age = np.clip(np.round(rng.normal(age_mean, age_sd)), 16, 99).astype(np.int64)
         age_missing = rng.random(n) < 0.01156
         # --- membership fields: exact shares (a permutation of fixed counts), rare values kept when n allows
-        club = _allocate(rng, n, [("ACTIVE", 0.92747), ("PRE-CREATE", 0.06776), ("LEFT CLUB", 0.00034),
-                                  (None, 0.00442)], rare_min=1000)
-        news = _allocate(rng, n, [("NONE", 0.63973), ("Regularly", 0.34797), ("Monthly", 0.000614),
-                                  ("None", 0.0000015), (None, 0.011668)], rare_min=1000)
-        fn = np.isin(news, ["Regularly", "Monthly"])
+        club_values = ["ACTIVE", "PRE-CREATE", "LEFT CLUB", None]
+        club_codes = _allocate(rng, n, [0.92747, 0.06776, 0.00034, 0.00442], rare_min=1000)
+        news_values = ["NONE", "Regularly", "Monthly", "None", None]
+        news_codes = _allocate(rng, n, [0.63973, 0.34797, 0.000614, 0.0000015, 0.011668], rare_min=1000)
+        fn = (news_codes == 1) | (news_codes == 2)  # the newsletter readers (Regularly, Monthly)
         active = fn & (rng.random(n) < 0.9737)
         # --- life: join day, churn day, the forced first visit, the visit rate
         pre = rng.random(n) < 0.45
         join = np.where(pre, 0, np.floor(days * np.sqrt(rng.random(n)))).astype(np.int64)  # growing sign-ups
         churn = rng.random(n) < 0.8
         lifetime = 14 + rng.exponential(260.0, n)
-        left_club = club == "LEFT CLUB"
+        left_club = club_codes == 2
         lifetime = np.where(left_club, 14 + rng.exponential(30.0, n), lifetime)
         leave = np.where(churn | left_club, join + lifetime, days + 10_000).astype(np.int64)
         last_active = np.minimum(leave, days - 1)
@@ -677,7 +759,8 @@ class _Generator:
         never = rng.random(n) < NEVER_BUY
         first_day[never] = -1
         activity = np.array([s.activity for s in segs])[segment]
-        rate = rng.lognormal(0.0, 1.1, n) * activity * np.where(club == "PRE-CREATE", 0.5, 1.0)
+        # heavy-tailed activity; pre-created members buy less
+        rate = rng.lognormal(0.0, 1.1, n) * activity * np.where(club_codes == 1, 0.5, 1.0)
         rate[never] = 0.0
         # scale the rate so that the expected number of rows hits the plan (first visits are fixed)
         season_day = np.repeat(self._season(), self.week_hi - self.week_lo + 1)
@@ -701,20 +784,32 @@ class _Generator:
         postal_w = rng.lognormal(0.0, 1.0, n_postal)
         postal = _sample(rng, postal_w / postal_w.sum(), n)
         postal = np.where(rng.random(n) < 0.0877, 0, postal)  # one placeholder code shared by many
-        frame = pl.DataFrame({
-            "customer_id": ids,
-            "FN": pl.Series(np.where(fn, 1.0, np.nan)).fill_nan(None),
-            "Active": pl.Series(np.where(active, 1.0, np.nan)).fill_nan(None),
-            "club_member_status": pl.Series(list(club), dtype=pl.String),
-            "fashion_news_frequency": pl.Series(list(news), dtype=pl.String),
-            "age": pl.Series(np.where(age_missing, 0, age), dtype=pl.Int64).set(
-                pl.Series(age_missing), None),  # type: ignore[arg-type]
-            "postal_code": postal_ids.gather(postal),
-        })
+        frame = pl.DataFrame(
+            {
+                "customer_id": ids,
+                "FN": pl.Series(np.where(fn, 1.0, np.nan)).fill_nan(None),
+                "Active": pl.Series(np.where(active, 1.0, np.nan)).fill_nan(None),
+                "club_member_status": pl.Series(club_values, dtype=pl.String).gather(club_codes),
+                "fashion_news_frequency": pl.Series(news_values, dtype=pl.String).gather(news_codes),
+                "age": pl.Series(np.where(age_missing, 0, age), dtype=pl.Int64).set(
+                    pl.Series(age_missing), None
+                ),
+                "postal_code": postal_ids.gather(postal),
+            }
+        )
         assert tuple(frame.columns) == CUSTOMER_COLUMNS
         return _Customers(
-            frame=frame, ids=ids, segment=segment, join=join, leave=leave, first_day=first_day, rate=rate,
-            rho=rho, fav_weight=fav_weight, favourites=favourites, online=online,
+            frame=frame,
+            ids=ids,
+            segment=segment,
+            join=join,
+            leave=leave,
+            first_day=first_day,
+            rate=rate,
+            rho=rho,
+            fav_weight=fav_weight,
+            favourites=favourites,
+            online=online,
         )
 
     @staticmethod
@@ -738,7 +833,6 @@ class _Generator:
         plan = self.plan
         n_cust = plan.n_customers
         n_art = plan.n_articles
-        n_seg = len(V.SEGMENTS)
         season = self._season()
         type_season = self._type_season()
         cat_order = np.argsort(arts.category, kind="stable")  # articles grouped by category
@@ -762,11 +856,17 @@ class _Generator:
             # --- this week's popularity, article weights, category mix
             mid = (lo + hi) / 2.0
             age = mid - arts.launch
-            life = np.where(age < 0, 0.0, np.minimum(1.0, (age + 3.5) / 10.5)
-                            * np.maximum(np.exp(-np.maximum(age - 10.0, 0.0) / arts.tau), 0.01))
+            life = np.where(
+                age < 0,
+                0.0,
+                np.minimum(1.0, (age + 3.5) / 10.5)
+                * np.maximum(np.exp(-np.maximum(age - 10.0, 0.0) / arts.tau), LIFE_FLOOR),
+            )
             pop = arts.base * life
             u_sorted = static_sorted * pop[cat_order][None, :]  # (S, A) in category order
-            mass = np.add.reduceat(u_sorted, cat_start, axis=1)  # (S, G), > 0: every category sells from day 0
+            mass = np.add.reduceat(
+                u_sorted, cat_start, axis=1
+            )  # (S, G), > 0: every category sells from day 0
             taste = arts.category_taste * type_season[w][arts.category_type][None, :]
             mix = self._mix(taste * mass**CATEGORY_ETA, arts.category_group)
             week_price = self._week_prices(rng, arts, mid)
@@ -777,15 +877,30 @@ class _Generator:
             mean_visits = custs.rate[act] * season[w] * overlap / 7.0
             first = (custs.first_day >= lo) & (custs.first_day <= hi)
             if w == plan.n_weeks - 1:
-                truth = self._truth(arts, custs, act, mean_visits, first, mix, u_sorted, mass, cat_order,
-                                    buf, filled, (lo, hi))
+                truth = self._truth(
+                    arts,
+                    custs,
+                    act,
+                    mean_visits,
+                    first,
+                    mix,
+                    u_sorted,
+                    mass,
+                    cat_order,
+                    buf,
+                    filled,
+                    (lo, hi),
+                )
             n_visits = rng.poisson(mean_visits)
             v_cust = np.concatenate([np.repeat(act, n_visits), np.flatnonzero(first)])
             n_random = int(n_visits.sum())
             span = np.arange(lo, hi + 1)
             days_cum = np.cumsum(day_w[span])
-            v_day = span[np.minimum(np.searchsorted(days_cum, rng.random(n_random) * days_cum[-1], "right"),
-                                    span.size - 1)]
+            v_day = span[
+                np.minimum(
+                    np.searchsorted(days_cum, rng.random(n_random) * days_cum[-1], "right"), span.size - 1
+                )
+            ]
             v_day = np.clip(v_day, custs.join[v_cust[:n_random]], custs.leave[v_cust[:n_random]])
             v_day = np.concatenate([v_day, custs.first_day[v_cust[n_random:]]])
             v_channel = np.where(rng.random(v_cust.size) < custs.online[v_cust], 2, 1).astype(np.int8)
@@ -793,19 +908,24 @@ class _Generator:
             i_cust = np.repeat(v_cust, n_items)
             i_day = np.repeat(v_day, n_items)
             i_channel = np.repeat(v_channel, n_items)
-            i_art = self._items(rng, arts, custs, i_cust, mix, u_sorted, cat_order, cat_start, cat_count,
-                                buf, filled)
+            i_art = self._items(
+                rng, arts, custs, i_cust, mix, u_sorted, cat_order, cat_start, cat_count, buf, filled
+            )
             # --- rows: duplicates, prices, date order
-            mult = 1 + (rng.random(i_cust.size) < DUPLICATE_P) * (1 + rng.poisson(DUPLICATE_EXTRA, i_cust.size))
+            mult = 1 + (rng.random(i_cust.size) < DUPLICATE_P) * (
+                1 + rng.poisson(DUPLICATE_EXTRA, i_cust.size)
+            )
             order = np.lexsort((i_cust, i_day))
             r_idx = np.repeat(order, mult[order])
-            frame = pl.DataFrame({
-                "t_dat": pl.Series(i_day[r_idx] + day0, dtype=pl.Int32).cast(pl.Date),
-                "customer_id": custs.ids.gather(i_cust[r_idx]),
-                "article_id": arts.ids.gather(i_art[r_idx]),
-                "price": week_price[i_art[r_idx]] / PRICE_UNITS,
-                "sales_channel_id": pl.Series(i_channel[r_idx], dtype=pl.Int8),
-            })
+            frame = pl.DataFrame(
+                {
+                    "t_dat": pl.Series(i_day[r_idx] + day0, dtype=pl.Int32).cast(pl.Date),
+                    "customer_id": custs.ids.gather(i_cust[r_idx]),
+                    "article_id": arts.ids.gather(i_art[r_idx]),
+                    "price": week_price[i_art[r_idx]] / PRICE_UNITS,
+                    "sales_channel_id": pl.Series(i_channel[r_idx], dtype=pl.Int8),
+                }
+            )
             frame.write_csv(handle, include_header=w == 0)
             rows_total += frame.height
             bought[i_cust] = True
@@ -814,7 +934,6 @@ class _Generator:
                 top_final = np.argsort(-counts, kind="stable")[:12]
             self._remember(i_cust, i_day, i_art, buf, ptr, filled)
             tick(f"{rows_total:,} rows")
-        del n_seg
         stats = {"rows": rows_total, "buyers": int(bought.sum()), "top_final": top_final}
         return stats, truth
 
@@ -840,7 +959,7 @@ class _Generator:
         buf: np.ndarray,
         filled: np.ndarray,
     ) -> np.ndarray:
-        """The article of every item: a repeat from the customer's history, or new (category, then article)."""
+        """The article of every item: a repeat from the customer's history, or new (category, article)."""
         n_items = i_cust.size
         n_art = arts.base.size
         out = np.empty(n_items, dtype=np.int64)
@@ -854,7 +973,8 @@ class _Generator:
         n_colours = arts.product_count[prod]
         other = (rng.random(r.size) >= SAME_ARTICLE) & (n_colours > 1)
         pick = arts.product_start[prod] + np.floor(rng.random(r.size) * np.maximum(n_colours - 1, 1)).astype(
-            np.int64)
+            np.int64
+        )
         pick += pick >= past  # skip the article itself
         out[r] = np.where(other, pick, past)
         # --- new items: a favourite category or one from the segment's mix, then an article of it
@@ -876,7 +996,11 @@ class _Generator:
 
     @staticmethod
     def _remember(
-        i_cust: np.ndarray, i_day: np.ndarray, i_art: np.ndarray, buf: np.ndarray, ptr: np.ndarray,
+        i_cust: np.ndarray,
+        i_day: np.ndarray,
+        i_art: np.ndarray,
+        buf: np.ndarray,
+        ptr: np.ndarray,
         filled: np.ndarray,
     ) -> None:
         """Push this week's items into every customer's ring buffer of the last HISTORY purchases."""
@@ -927,9 +1051,11 @@ class _Generator:
             "n_customers": n_cust,
         }
 
-    def _write_truth(self, directory: Path, truth: dict[str, Any], custs: _Customers) -> None:
+    def _write_truth(
+        self, directory: Path, truth: dict[str, Any], arts: _Articles, custs: _Customers
+    ) -> None:
+        """truth/truth.npz (the arrays of :class:`_Truth`) and truth/truth.json (window and constants)."""
         directory.mkdir(parents=True, exist_ok=True)
-        arts = self._last_articles
         np.savez(
             directory / TRUTH_ARRAYS,
             segment=custs.segment.astype(np.int8),
@@ -948,14 +1074,20 @@ class _Generator:
         )
         lo, hi = truth["window"]
         meta = {
-            "window_start": lo.isoformat(), "window_end": hi.isoformat(), "same_article": SAME_ARTICLE,
-            "n_favourites": N_FAVOURITES, "history": HISTORY, "segments": [s.name for s in V.SEGMENTS],
-            "customers": self.plan.n_customers, "articles": self.plan.n_articles, "seed": self.plan.seed,
+            "window_start": lo.isoformat(),
+            "window_end": hi.isoformat(),
+            "same_article": SAME_ARTICLE,
+            "n_favourites": N_FAVOURITES,
+            "history": HISTORY,
+            "segments": [s.name for s in V.SEGMENTS],
+            "customers": self.plan.n_customers,
+            "articles": self.plan.n_articles,
+            "seed": self.plan.seed,
         }
         (directory / TRUTH_META).write_text(json.dumps(meta, indent=2) + "\n")
 
 
-# ======================================================================================== the truth, read back
+# =================================================================================== the truth, read back
 @dataclass(frozen=True, eq=False)
 class _Truth:
     """The arrays of ``truth/truth.npz`` and the scoring formulas of the module docstring."""
@@ -999,19 +1131,35 @@ class _Truth:
         """The repeat probability; 0 for customers with no purchase before the window (cold)."""
         return np.where(self.filled[rows] > 0, self.rho[rows], 0.0)
 
-    def favourite_counts(self, rows: np.ndarray) -> np.ndarray:
-        """(n, categories): how many of each customer's favourite slots hold each category."""
+    @functools.cached_property
+    def p_seg32(self) -> np.ndarray:
+        return self.p_seg.astype(np.float32)
+
+    @functools.cached_property
+    def category_members(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Articles grouped by category: (article rows, start of each category, size of each category)."""
+        order = np.argsort(self.category, kind="stable")
         n_cat = int(self.category.max()) + 1
-        counts = np.zeros((rows.size, n_cat))
-        np.add.at(counts, (np.repeat(np.arange(rows.size), self.n_favourites), self.favourites[rows].ravel()), 1.0)
-        return counts
+        count = np.bincount(self.category, minlength=n_cat)
+        return order, np.cumsum(count) - count, count
 
     def new_part_dense(self, rows: np.ndarray) -> np.ndarray:
-        """(n, articles) float64: ``(1 - f) m_s(g_a) q_s(a) + f n_fav(c, g_a) / 3 q_s(a)``."""
+        """(n, articles) float32: ``(1 - f) m_s(g_a) q_s(a) + f n_fav(c, g_a) / 3 q_s(a)``.
+
+        The favourite term is added sparsely (only the articles of the three favourite categories), so that
+        a block costs one float32 gather of the segment rows (dense blocks are memory-bound)."""
         seg = self.segment[rows]
         f = self.fav_weight[rows]
-        out = (1.0 - f)[:, None] * self.p_seg[seg]
-        out += (f / self.n_favourites)[:, None] * self.favourite_counts(rows)[:, self.category] * self.q[seg]
+        out = self.p_seg32[seg]
+        out *= (1.0 - f).astype(np.float32)[:, None]
+        order, start, count = self.category_members
+        slot_pos = np.repeat(np.arange(rows.size), self.n_favourites)
+        slot_cat = self.favourites[rows].ravel()
+        size = count[slot_cat]
+        pos = np.repeat(slot_pos, size)
+        within = np.arange(pos.size) - np.repeat(np.cumsum(size) - size, size)
+        art = order[np.repeat(start[slot_cat], size) + within]
+        np.add.at(out, (pos, art), ((f[pos] / self.n_favourites) * self.q[seg[pos], art]).astype(out.dtype))
         return out
 
     def new_part_pairs(self, rows: np.ndarray, pos: np.ndarray, arts: np.ndarray) -> np.ndarray:
@@ -1076,17 +1224,19 @@ class _Truth:
         rep_pos, rep_art, rep_w = self.repeat_pairs(rows)
         cand_seg = seg_top[seg]
         cand_fav = cat_top[seg[:, None], self.favourites[rows]].reshape(n, -1)
-        pos = np.concatenate([np.repeat(np.arange(n), cand_seg.shape[1]), np.repeat(np.arange(n), cand_fav.shape[1]),
-                              rep_pos])
+        pos = np.concatenate(
+            [np.repeat(np.arange(n), cand_seg.shape[1]), np.repeat(np.arange(n), cand_fav.shape[1]), rep_pos]
+        )
         art = np.concatenate([cand_seg.ravel(), cand_fav.ravel(), rep_art])
         valid = art >= 0
-        keys = np.unique(pos[valid] * n_art + art[valid])
+        keys = np.sort(pos[valid] * n_art + art[valid])  # sort + mask: much faster than np.unique's hashing
+        keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])]
         u_pos, u_art = keys // n_art, keys % n_art
         rep_keys = rep_pos * n_art + rep_art
         rep = np.bincount(np.searchsorted(keys, rep_keys), weights=rep_w, minlength=keys.size)
         rho = self.rho_effective(rows)[u_pos]
         prob = (1.0 - rho) * self.new_part_pairs(rows, u_pos, u_art) + rho * rep
-        order = np.lexsort((u_art, -prob, u_pos))
+        order = np.lexsort((-prob, u_pos))  # stable: ties keep the ascending article order of ``keys``
         s_pos, s_art = u_pos[order], u_art[order]
         rank = np.arange(s_pos.size) - np.searchsorted(s_pos, s_pos)
         keep = rank < k
@@ -1107,7 +1257,8 @@ def _truth_dir(data_dir: Path) -> Path:
 
 
 def _truth_meta(data_dir: Path) -> dict[str, Any]:
-    return json.loads((_truth_dir(data_dir) / TRUTH_META).read_text())  # type: ignore[no-any-return]
+    meta: dict[str, Any] = json.loads((_truth_dir(data_dir) / TRUTH_META).read_text())
+    return meta
 
 
 def _load_truth(data_dir: Path) -> _Truth:
@@ -1136,7 +1287,9 @@ def _sample(rng: np.random.Generator, p: np.ndarray, size: int) -> np.ndarray:
     return np.minimum(np.searchsorted(cum, rng.random(size) * cum[-1], "right"), p.size - 1)
 
 
-def _sample_rows(rng: np.random.Generator, weights: np.ndarray, rows: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+def _sample_rows(
+    rng: np.random.Generator, weights: np.ndarray, rows: np.ndarray, shape: tuple[int, ...]
+) -> np.ndarray:
     """One draw per element of ``shape`` from the categorical row ``weights[rows]`` (rows broadcast over the
     trailing axes): one searchsorted in the flat cumulative sum of all rows."""
     n_rows, n_cols = weights.shape
@@ -1145,21 +1298,17 @@ def _sample_rows(rng: np.random.Generator, weights: np.ndarray, rows: np.ndarray
     low = flat[row * n_cols]
     high = flat[(row + 1) * n_cols]
     pos = np.searchsorted(flat, low + rng.random(shape) * (high - low), "right") - 1
-    return np.clip(pos, row * n_cols, (row + 1) * n_cols - 1) - row * n_cols  # type: ignore[no-any-return]
+    return np.clip(pos, row * n_cols, (row + 1) * n_cols - 1) - row * n_cols
 
 
-def _allocate(
-    rng: np.random.Generator, n: int, shares: list[tuple[str | None, float]], rare_min: int
-) -> np.ndarray:
-    """``n`` values with fixed counts ``floor(share * n)`` (at least one of each when ``n >= rare_min``),
-    the rest given to the first value, in random order."""
-    counts = [int(share * n) for _, share in shares]
+def _allocate(rng: np.random.Generator, n: int, shares: list[float], rare_min: int) -> np.ndarray:
+    """``n`` category codes with fixed counts ``floor(share * n)`` (at least one of each when
+    ``n >= rare_min``, so that rare values exist), the rest given to code 0, in random order."""
+    counts = [int(share * n) for share in shares]
     if n >= rare_min:
         counts = [max(c, 1) for c in counts]
     counts[0] = n - sum(counts[1:])
-    values = np.empty(n, dtype=object)
-    values[:] = np.repeat(np.array([v for v, _ in shares], dtype=object), counts)
-    return values[rng.permutation(n)]
+    return np.repeat(np.arange(len(shares)), counts)[rng.permutation(n)]
 
 
 _HEX = np.array([f"{i:02x}".encode() for i in range(256)], dtype="S2")
