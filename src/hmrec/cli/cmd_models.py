@@ -40,6 +40,48 @@ def _model_from_options(model: str, param: list[str] | None, seed: int) -> Any:
     return recommender
 
 
+ModelDirOption = typer.Option(
+    None, "--model-dir", help="Use a model saved by `hmrec train` instead of fitting one (same data only)."
+)
+
+
+def _check_model_choice(model: str | None, model_dir: Path | None, param: list[str] | None) -> str:
+    """Exactly one of --model / --model-dir; --param only with --model. Returns the model name to report."""
+    from hmrec.errors import ParameterError
+
+    if model_dir is None:
+        if model is None:
+            raise ParameterError(
+                "no model given (fix: pass --model NAME, or --model-dir DIR from `hmrec train`)"
+            )
+        return model
+    if param:
+        raise ParameterError(
+            "--param cannot change a saved model (fix: retrain with `hmrec train ... --param`, or drop --param)"
+        )
+    from hmrec.models.persist import read_metadata
+
+    saved = str(read_metadata(model_dir).get("model", ""))  # DataError if the directory is not a saved model
+    if model is not None and model != saved:
+        raise ParameterError(
+            f"--model {model} but {model_dir} holds a '{saved}' model (fix: drop --model or use another --model-dir)"
+        )
+    return saved
+
+
+def _fitted(recommender: Any, model_dir: Path | None, dataset: Any, model: str) -> Any:
+    """The model fitted on ``dataset``, or loaded from ``model_dir`` (refused if trained on other data)."""
+    from hmrec.progress import console
+
+    if model_dir is not None:
+        from hmrec.models.persist import load_model
+
+        return load_model(model_dir, dataset)
+    with console().status(f"Fitting {model} ..."):
+        recommender.fit(dataset)
+    return recommender
+
+
 @app.command("models")
 def models_command() -> None:
     """List the registered models, one per line: name and description."""
@@ -54,8 +96,9 @@ def models_command() -> None:
 
 @app.command("submit")
 def submit_command(
-    model: str = typer.Option(..., "--model", "-m", help="Registered model name (`hmrec models`)."),
     out: Path = typer.Option(..., "--out", help="The submission CSV to write (customer_id,prediction)."),
+    model: str | None = typer.Option(None, "--model", "-m", help="Registered model name (`hmrec models`)."),
+    model_dir: Path | None = ModelDirOption,
     data: Path | None = DataOption,
     k: int = KOption,
     param: list[str] | None = ParamOption,
@@ -63,7 +106,7 @@ def submit_command(
     quiet: bool = QuietOption,
     seed: int = SeedOption,
 ) -> None:
-    """Fit MODEL on all the data and write a submission for every customer of customers.csv."""
+    """Fit MODEL on all the data (or load it from --model-dir) and write a submission for every customer."""
     import numpy as np
 
     from hmrec.data.load import load_dataset
@@ -74,14 +117,15 @@ def submit_command(
 
     set_quiet(quiet)
     check_k(k)
-    recommender = _model_from_options(model, param, seed)
+    model = _check_model_choice(model, model_dir, param)
+    recommender = _model_from_options(model, param, seed) if model_dir is None else None
     # refuse a missing output directory now, not after a long fit
     if not (out.parent if str(out.parent) else Path(".")).is_dir():
         raise DataError("the output directory does not exist", file=out.parent, fix="create it first")
     dataset = load_dataset(resolve_data(data), cache, progress=not quiet)
     started = time.perf_counter()
-    with console().status(f"Fitting {model} ..."):
-        recommender.fit(dataset)
+    recommender = _fitted(recommender, model_dir, dataset, model)
+    model = recommender.name
     fitted = time.perf_counter()
     with console().status(f"Recommending for {dataset.n_customers:,} customers ..."):
         ids, _ = recommender.recommend(np.arange(dataset.n_customers, dtype=np.int32), k)
@@ -99,7 +143,10 @@ def submit_command(
 @app.command("recommend")
 def recommend_command(
     customer: str = typer.Option(..., "--customer", "-c", help="The customer's 64-hex customer_id."),
-    model: str = typer.Option("repurchase", "--model", "-m", help="Registered model name (`hmrec models`)."),
+    model: str | None = typer.Option(
+        None, "--model", "-m", help="Registered model name (`hmrec models`; default repurchase)."
+    ),
+    model_dir: Path | None = ModelDirOption,
     data: Path | None = DataOption,
     k: int = KOption,
     history: int = typer.Option(10, "--history", help="How many recent purchases to show."),
@@ -108,22 +155,25 @@ def recommend_command(
     quiet: bool = QuietOption,
     seed: int = SeedOption,
 ) -> None:
-    """Show a customer's recent purchases and MODEL's recommendations (fitted on all the data)."""
+    """Show a customer's recent purchases and MODEL's recommendations (fitted on all the data, or --model-dir)."""
     import numpy as np
     from rich.console import Console
 
     from hmrec.data.load import load_dataset
     from hmrec.models.base import check_k
     from hmrec.output import purchases_frame, recommendations_frame
-    from hmrec.progress import console, set_quiet
+    from hmrec.progress import set_quiet
 
     set_quiet(quiet)
     check_k(k)
-    recommender = _model_from_options(model, param, seed)
+    if model is None and model_dir is None:
+        model = "repurchase"
+    model = _check_model_choice(model, model_dir, param)
+    recommender = _model_from_options(model, param, seed) if model_dir is None else None
     dataset = load_dataset(resolve_data(data), cache, progress=not quiet)
     idx = int(dataset.customer_index([customer.strip().lower()])[0])  # UnknownCustomerError: one line, exit 2
-    with console().status(f"Fitting {model} ..."):
-        recommender.fit(dataset)
+    recommender = _fitted(recommender, model_dir, dataset, model)
+    model = recommender.name
     ids, scores = recommender.recommend(np.array([idx], dtype=np.int32), k)
 
     out = Console()

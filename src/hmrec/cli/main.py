@@ -39,10 +39,14 @@ app = _App(
 
 # Shared option definitions, so that every command spells them the same way.
 DataOption = typer.Option(
-    None, "--data", help="Directory with articles.csv, customers.csv, transactions_train.csv "
+    None,
+    "--data",
+    help="Directory with articles.csv, customers.csv, transactions_train.csv "
     "(default: the built-in synthetic demo data set, generated on first use).",
 )
-CacheOption = typer.Option(None, "--cache", help="Directory for the typed cache (default: DATA/.hmrec-cache).")
+CacheOption = typer.Option(
+    None, "--cache", help="Directory for the typed cache (default: DATA/.hmrec-cache)."
+)
 QuietOption = typer.Option(False, "--quiet", "-q", help="No progress bars or status lines.")
 SeedOption = typer.Option(0, "--seed", help="Random seed: the same seed gives the same output.")
 
@@ -71,7 +75,10 @@ def resolve_data(data: Path | None) -> Path:
 
 
 ParamOption = typer.Option(
-    None, "--param", "-p", help="Model hyperparameter as MODEL.NAME=VALUE, e.g. als.factors=128 (repeatable).",
+    None,
+    "--param",
+    "-p",
+    help="Model hyperparameter as MODEL.NAME=VALUE, e.g. als.factors=128 (repeatable).",
 )
 
 
@@ -89,7 +96,9 @@ def parse_params(items: list[str] | None) -> dict[str, dict[str, Any]]:
         key, sep, raw = item.partition("=")
         model, dot, name = key.rpartition(".")
         if not sep or not dot or not model or not name:
-            raise ParameterError(f"--param '{item}' is not MODEL.NAME=VALUE (fix: e.g. --param als.factors=128)")
+            raise ParameterError(
+                f"--param '{item}' is not MODEL.NAME=VALUE (fix: e.g. --param als.factors=128)"
+            )
         try:
             value: Any = json.loads(raw)
         except json.JSONDecodeError:

@@ -76,7 +76,9 @@ class Dataset:
             pl.col(ARTICLE_ID).cast(pl.String).str.zfill(ARTICLE_ID_DIGITS)
         ).with_row_index(ARTICLE_IDX)
         customers = customers.with_row_index(CUSTOMER_IDX)
-        articles = articles.select([pl.col(c).cast(t) for c, t in ARTICLES_SCHEMA.items() if c in articles.columns])
+        articles = articles.select(
+            [pl.col(c).cast(t) for c, t in ARTICLES_SCHEMA.items() if c in articles.columns]
+        )
         customers = customers.select(
             [pl.col(c).cast(t) for c, t in CUSTOMERS_SCHEMA.items() if c in customers.columns]
         )
@@ -89,7 +91,10 @@ class Dataset:
             .join(articles.select(ARTICLE_ID, ARTICLE_IDX), on=ARTICLE_ID, how="left")
             .sort("_row")
         )
-        for idx_col, id_col, other in ((CUSTOMER_IDX, CUSTOMER_ID, "customers"), (ARTICLE_IDX, ARTICLE_ID, "articles")):
+        for idx_col, id_col, other in (
+            (CUSTOMER_IDX, CUSTOMER_ID, "customers"),
+            (ARTICLE_IDX, ARTICLE_ID, "articles"),
+        ):
             missing = tx.filter(pl.col(idx_col).is_null())
             if missing.height:
                 row = int(missing["_row"][0]) + 1
@@ -109,7 +114,9 @@ class Dataset:
                 total = int(frame.hash_rows(seed=0).sum()) % (1 << 64) if frame.height else 0
                 digest.update(total.to_bytes(8, "little"))
             fingerprint = digest.hexdigest()[:16]
-        return cls(articles=articles, customers=customers, transactions=tx, fingerprint=fingerprint, source=source)
+        return cls(
+            articles=articles, customers=customers, transactions=tx, fingerprint=fingerprint, source=source
+        )
 
     # ------------------------------------------------------------------ sizes and dates
     @property
@@ -152,14 +159,14 @@ class Dataset:
         """article_idx -> 10-digit article id (object array)."""
         if "article_ids" not in self._memo:
             self._memo["article_ids"] = self.articles[ARTICLE_ID].to_numpy()
-        return self._memo["article_ids"]  # type: ignore[no-any-return]
+        return self._memo["article_ids"]
 
     @property
     def customer_ids(self) -> np.ndarray:
         """customer_idx -> 64-hex customer id (object array)."""
         if "customer_ids" not in self._memo:
             self._memo["customer_ids"] = self.customers[CUSTOMER_ID].to_numpy()
-        return self._memo["customer_ids"]  # type: ignore[no-any-return]
+        return self._memo["customer_ids"]
 
     def customer_index(self, ids: Sequence[str] | np.ndarray) -> np.ndarray:
         """Public customer ids -> customer_idx (int32); an unknown id raises UnknownCustomerError."""
@@ -201,17 +208,21 @@ class Dataset:
         """
         key = ("interactions", start, end, half_life_days, reference, binary)
         if key in self._memo:
-            return self._memo[key]  # type: ignore[no-any-return]
+            return self._memo[key]
         tx = self.between(start, end).transactions if (start or end) else self.transactions
         rows = tx[CUSTOMER_IDX].to_numpy()
         cols = tx[ARTICLE_IDX].to_numpy()
         if half_life_days is not None and tx.height:
             ref = reference or tx[T_DAT].max()
-            age = tx.select((pl.lit(ref, dtype=pl.Date) - pl.col(T_DAT)).dt.total_days()).to_series().to_numpy()
+            age = (
+                tx.select((pl.lit(ref, dtype=pl.Date) - pl.col(T_DAT)).dt.total_days()).to_series().to_numpy()
+            )
             data = np.power(0.5, age / float(half_life_days)).astype(np.float32)
         else:
             data = np.ones(tx.height, dtype=np.float32)
-        matrix = sp.csr_matrix((data, (rows, cols)), shape=(self.n_customers, self.n_articles), dtype=np.float32)
+        matrix = sp.csr_matrix(
+            (data, (rows, cols)), shape=(self.n_customers, self.n_articles), dtype=np.float32
+        )
         matrix.sum_duplicates()
         matrix.sort_indices()
         if binary:

@@ -37,8 +37,14 @@ class Recommender(ABC):
     @classmethod
     def param_names(cls) -> list[str]:
         signature = inspect.signature(cls.__init__)
-        return [p.name for p in signature.parameters.values() if p.name != "self" and p.kind == p.KEYWORD_ONLY
-                or p.name != "self" and p.kind == p.POSITIONAL_OR_KEYWORD]
+        return [
+            p.name
+            for p in signature.parameters.values()
+            if p.name != "self"
+            and p.kind == p.KEYWORD_ONLY
+            or p.name != "self"
+            and p.kind == p.POSITIONAL_OR_KEYWORD
+        ]
 
     def get_params(self) -> dict[str, Any]:
         """The constructor's hyperparameters and their current values."""
@@ -88,11 +94,12 @@ class Recommender(ABC):
         directory.mkdir(parents=True, exist_ok=True)
         arrays = {k: v for k, v in vars(self).items() if k.endswith("_") and isinstance(v, np.ndarray)}
         scalars = {
-            k: v for k, v in vars(self).items()
+            k: v
+            for k, v in vars(self).items()
             if k.endswith("_") and isinstance(v, (int, float, str, bool)) and not k.startswith("_")
         }
         tmp_npz = directory / "arrays.tmp.npz"
-        np.savez(tmp_npz, **arrays)
+        np.savez(tmp_npz, **arrays)  # type: ignore[arg-type]
         tmp_npz.replace(directory / "arrays.npz")
         payload = {"model": self.name, "params": self.get_params(), "attributes": scalars, **meta}
         tmp_json = directory / "model.json.tmp"
@@ -171,7 +178,7 @@ def create(name: str, **params: Any) -> Recommender:
                     f"model '{name}' has no parameter '{key}' (allowed: {', '.join(allowed) or 'none'})"
                 )
     model = factory(**params)
-    model.name = name
+    model.name = name  # type: ignore[misc]  # a factory's instance takes its registry name
     return model
 
 
@@ -204,7 +211,7 @@ def top_k(
     k = check_k(k)
     scores = np.array(scores, dtype=np.float32, copy=True, ndmin=2)
     n, m = scores.shape
-    np.nan_to_num(scores, copy=False, nan=-np.inf, posinf=np.finfo(np.float32).max)
+    np.nan_to_num(scores, copy=False, nan=-np.inf, posinf=float(np.finfo(np.float32).max))
     if candidates is not None:
         mask = np.zeros(m, dtype=bool)
         cand = np.asarray(candidates)
@@ -217,10 +224,8 @@ def top_k(
         coo = sp.csr_matrix(exclude).tocoo()
         scores[coo.row, coo.col] = -np.inf
     kk = min(k, m)
-    if kk < m:
-        part = np.argpartition(-scores, kk - 1, axis=1)[:, :kk]
-    else:
-        part = np.broadcast_to(np.arange(m), (n, m)).copy()
+    # argpartition needs kth < m; with k >= m every column is kept
+    part = np.argpartition(-scores, kk - 1, axis=1)[:, :kk] if kk < m else np.tile(np.arange(m), (n, 1))
     part_scores = np.take_along_axis(scores, part, axis=1)
     # lexsort: primary key descending score, secondary ascending column index (deterministic ties)
     order = np.lexsort((part, -part_scores), axis=1)
