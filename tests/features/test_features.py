@@ -11,7 +11,14 @@ import pytest
 from hmrec.data.dataset import Dataset
 from hmrec.errors import ParameterError
 from hmrec.features import FeatureSet, article_features, customer_features
-from hmrec.features.customers import CUSTOMER_WEIGHTS
+from hmrec.features.customers import (
+    CATEGORY_COMPONENTS,
+    CUSTOMER_WEIGHTS,
+    article_codes,
+    category_counts,
+    sqrt_mix,
+    sqrt_mix_components,
+)
 
 ARTICLE_COLS_STR = (
     "prod_name",
@@ -125,14 +132,22 @@ def test_customer_features_exact_values(hand: Dataset) -> None:
     assert f["news=NONE"].to_list() == [0.0, 1.0, 1.0]
     assert f["news=REGULARLY"].to_list() == [1.0, 0.0, 0.0]
     assert f["FN"].to_list() == [1.0, 0.0, 0.0]
-    # purchase mix of customer a: 2 of 3 rows Ladieswear, 1 Menswear; c2 has none
-    assert f["index_group=Ladieswear"].to_list() == pytest.approx([2 / 3, 0.0, 0.0])
-    assert f["index_group=Menswear"].to_list() == pytest.approx([1 / 3, 1.0, 0.0])
-    assert f["colour=Black"].to_list() == pytest.approx([2 / 3, 1.0, 0.0])
-    # price level: Top median = median(0.02, 0.01) = 0.015, Trousers median = median(0.04, 0.02) = 0.03
-    a_level = (0.02 / 0.015 + 0.04 / 0.03 + 0.01 / 0.015) / 3
-    assert f["price_level"].to_list()[:2] == pytest.approx([a_level, 0.02 / 0.03], rel=1e-5)
-    assert f["channel2_share"].to_list()[:2] == pytest.approx([2 / 3, 0.0])
+    # purchase mix of customer a: 2 of 3 rows Ladieswear, 1 Menswear; b: 1 Menswear; all rows: 2 and 2.
+    # Smoothed with one pseudo-purchase of the global mix (prior = 1), then square-rooted; c2 has none.
+    assert f["index_group=Ladieswear"].to_list() == pytest.approx(
+        [np.sqrt((2 + 0.5) / (3 + 1)), np.sqrt((0 + 0.5) / (1 + 1)), 0.0]
+    )
+    assert f["index_group=Menswear"].to_list() == pytest.approx(
+        [np.sqrt((1 + 0.5) / (3 + 1)), np.sqrt((1 + 0.5) / (1 + 1)), 0.0]
+    )
+    # without the prior, the plain square roots of the shares: a 2 of 3 rows Black, b 1 of 1
+    raw = customer_features(hand, prior=0.0).frame
+    assert raw["colour=Black"].to_list() == pytest.approx([np.sqrt(2 / 3), 1.0, 0.0])
+    assert raw["index_group=Ladieswear"].to_list() == pytest.approx([np.sqrt(2 / 3), 0.0, 0.0])
+    # mean log price of the rows
+    assert f["price_log"].to_list()[:2] == pytest.approx(
+        [np.mean(np.log([0.02, 0.04, 0.01])), np.log(0.02)], rel=1e-5
+    )
     # activity: reference = last day (d+10); a bought on days d and d+3 (2 days, 3 rows)
     assert f["recency_log"].to_list()[:2] == pytest.approx([np.log1p(7), np.log1p(0)])
     assert f["frequency_log"].to_list()[:2] == pytest.approx([np.log1p(2), np.log1p(1)])
@@ -235,14 +250,38 @@ def test_generated_features_have_no_nan(tiny: Dataset) -> None:
         "FN",
         "Active",
         "index_group=Ladieswear",
-        "price_level",
+        "price_log",
         "channel2_share",
         "recency_log",
         "frequency_log",
         "basket_log",
     ):
         assert column in feats.frame.columns
+    # square roots of shares: their squares sum to 1 for every customer with history
     mix = feats.frame.select(feats.blocks["index_group"]).to_numpy()
-    assert np.allclose(mix[feats.fit_rows].sum(axis=1), 1.0, atol=1e-5)
+    assert np.allclose((mix[feats.fit_rows] ** 2).sum(axis=1), 1.0, atol=1e-5)
+    assert len(feats.blocks["category"]) == CATEGORY_COMPONENTS
+    # memoized on the window: the same object for the same arguments
+    assert customer_features(tiny) is feats
     arts = article_features(tiny)
     assert arts.frame.height == tiny.n_articles and np.isfinite(arts.scaled()).all()
+
+
+@pytest.mark.parametrize("prior", [0.0, 1.0, 3.0])
+def test_category_components_equal_dense_pca(tiny: Dataset, prior: float) -> None:
+    """The sparse principal components equal a dense PCA of the smoothed square-root mix (up to sign)."""
+    codes, names = article_codes(tiny.articles, ("index_name", "product_type_name"))
+    per_category = category_counts(tiny.interactions(), codes, len(names))
+    fit = np.diff(tiny.interactions().indptr) > 0
+    ours = sqrt_mix_components(per_category, prior, 6, fit)
+    dense = sqrt_mix(per_category, prior).astype(np.float64)[fit]
+    centred = dense - dense.mean(axis=0)
+    _, vectors = np.linalg.eigh(centred.T @ centred / fit.sum())
+    expected = centred @ vectors[:, ::-1][:, :6]
+    got = ours[fit].astype(np.float64)
+    for j in range(6):
+        sign = np.sign(got[:, j] @ expected[:, j])
+        assert np.allclose(got[:, j], sign * expected[:, j], atol=2e-4)
+    assert np.all(ours[~fit] == 0)
+    with pytest.raises(ParameterError, match="prior"):
+        customer_features(tiny, prior=-1.0)

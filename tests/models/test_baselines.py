@@ -174,7 +174,7 @@ def test_popularity_age_buckets_then_global(data: Dataset) -> None:
 
 
 def test_repurchase_own_items_first_then_popularity(data: Dataset) -> None:
-    ids, _ = create("repurchase", half_life_days=30).fit(data).recommend(ALL, 5)
+    ids, _ = create("repurchase", half_life_days=30, fallback_half_life_days=7).fit(data).recommend(ALL, 5)
     # c0: A0 3*0.5^(12/30) = 2.27, A1 1, A4 0.5^(52/30) = 0.30; then popularity-decay: A2, A3
     assert ids[0].tolist() == [0, 1, 4, 2, 3]
     # c2: A2 1 + 0.5^(2/30) = 1.95, A3 0.95; then A1, A0, A4
@@ -184,7 +184,7 @@ def test_repurchase_own_items_first_then_popularity(data: Dataset) -> None:
 
 
 def test_repurchase_max_weeks_and_recent_weeks(data: Dataset) -> None:
-    ids, _ = create("repurchase", max_weeks=1).fit(data).recommend(ALL[:1], 3)
+    ids, _ = create("repurchase", max_weeks=1, fallback_half_life_days=7).fit(data).recommend(ALL[:1], 3)
     assert ids[0].tolist() == [1, 2, 0]  # only A1 is within the last week for c0, then the fill
     ids, _ = create("repurchase", recent_weeks=1).fit(data).recommend(ALL[:1], 3)
     # A0 and A4 did not sell in the last week: dropped from c0's own list and from the fill

@@ -266,7 +266,7 @@ def test_kmeans_customers_lists_follow_the_cluster(planted_data: tuple[Dataset, 
     men = (groups[ids] == "Menswear").mean(axis=1)
     assert men[segment == 1].mean() > 0.6 and men[segment == 0].mean() < 0.2
     assert model.k_ == 3 and "fixed" in model.chosen_reason_
-    auto = create("kmeans-customers", seed=0, k_max=8).fit(data)
+    auto = create("kmeans-customers", k=None, seed=0, k_max=8).fit(data)
     assert auto.k_ == 3 and "Kneedle" in auto.chosen_reason_
 
 
@@ -314,9 +314,15 @@ def test_model_parameter_errors(planted_data: tuple[Dataset, np.ndarray]) -> Non
 
 
 # ------------------------------------------------------------------------------------------ generated data
-#: Provisional floor: the generator was not in the tree when these tests were written, so the ARI on tiny
-#: could not be measured yet; raise it to the measured value minus a margin once it has been.
-ARI_FLOOR = 0.5
+#: Floors of the adjusted Rand index against the generator's 12 true segments, on the tiny data set (seed 0),
+#: measured with the features and rule of this version, minus a margin of ~0.06 for harmless changes in the
+#: generator or k-means' draws. Measured: k = 12 (fit_clusters, seeds 0 / 1 / 2) 0.343 / 0.379 / 0.373;
+#: the automatic choice over k = 2..30 (as ``hmrec cluster`` does) k = 9, ARI 0.409. For comparison, on the
+#: small data set: k = 12 gives 0.415 / 0.398 / 0.397 and the automatic choice k = 9, ARI 0.406 (the
+#: previous features gave 0.22). The ceiling is well below 1: segments overlap in age and taste, and a
+#: customer with two purchases says little about their taste.
+ARI_FLOOR_K12 = 0.28
+ARI_FLOOR_AUTO = 0.34
 
 
 def test_customer_clusters_recover_generator_segments(tiny: Dataset, tiny_dir: Path) -> None:
@@ -324,9 +330,13 @@ def test_customer_clusters_recover_generator_segments(tiny: Dataset, tiny_dir: P
 
     truth = np.asarray(true_segments(tiny_dir))
     assert truth.shape == (tiny.n_customers,)
-    clustering = fit_clusters(customer_features(tiny), None, seed=0, k_min=2, k_max=16)
+    feats = customer_features(tiny)
+    clustering = fit_clusters(feats, 12, seed=0)
     ari = adjusted_rand_score(truth, clustering.labels)
-    assert ari > ARI_FLOOR, f"ARI {ari:.3f} (k={clustering.k}, {clustering.choice})"
+    assert ari > ARI_FLOOR_K12, f"ARI {ari:.3f}"
+    # the purchase mix carries the segments beyond age: age alone recovers much less of them
+    age_only = fit_clusters(feats, 12, seed=0, weights={b: float(b == "age") for b in feats.blocks})
+    assert ari > adjusted_rand_score(truth, age_only.labels) + 0.05
 
 
 def test_cluster_command_writes_plot_and_tables(tiny_dir: Path, tmp_path: Path) -> None:
@@ -344,7 +354,7 @@ def test_cluster_command_writes_plot_and_tables(tiny_dir: Path, tmp_path: Path) 
             "--k-min",
             "2",
             "--k-max",
-            "10",
+            "30",
             "--out",
             str(out),
             "--quiet",
@@ -357,14 +367,15 @@ def test_cluster_command_writes_plot_and_tables(tiny_dir: Path, tmp_path: Path) 
     assert done.returncode == 0, done.stderr
     assert (out / "elbow.png").read_bytes().startswith(PNG_MAGIC)
     scan = pl.read_csv(out / "choose_k.csv")
-    assert scan.columns[:3] == ["k", "inertia", "silhouette"] and scan["k"].to_list() == list(range(2, 11))
+    assert scan.columns[:3] == ["k", "inertia", "silhouette"] and scan["k"].to_list() == list(range(2, 31))
     summary = json.loads((out / "summary.json").read_text())
     profiles = pl.read_csv(out / "clusters.csv")
     assert profiles.height == summary["chosen_k"] and profiles["customers"].sum() == summary["rows"]
     assert {"mean_age", "top_index_groups", "top_product_groups", "mean_price", "rows_per_buyer"} <= set(
         profiles.columns
     )
-    assert "adjusted_rand_index" in summary and summary["adjusted_rand_index"] > ARI_FLOOR
+    assert "adjusted_rand_index" in summary and summary["adjusted_rand_index"] > ARI_FLOOR_AUTO
+    assert 6 <= summary["chosen_k"] <= 14  # a meaningful number of segments (12 planted), not k = 2
     assert f"Chosen k = {summary['chosen_k']}" in done.stdout and "Kneedle" in done.stdout
     bad = subprocess.run(
         [
@@ -392,6 +403,11 @@ def test_cluster_command_writes_plot_and_tables(tiny_dir: Path, tmp_path: Path) 
 
 @pytest.mark.slow
 def test_kmeans_customers_beats_popularity_on_small(small: Dataset) -> None:
+    """The final week of the small data set (defaults tuned on the week before it, see models/clustering.py).
+
+    Measured (hmrec evaluate on the same split): popularity 0.0365, kmeans-customers 0.0424 (+16 %),
+    kmeans-articles 0.0623 (+71 %); the assertions keep margins of 5 % and 20 %.
+    """
     from hmrec.data.split import time_split
     from hmrec.evaluation.metrics import map_at_k
 
@@ -399,10 +415,11 @@ def test_kmeans_customers_beats_popularity_on_small(small: Dataset) -> None:
     truth = split.test.interactions(binary=True)
     customers = np.arange(small.n_customers)
     scores = {}
-    for name in ("popularity", "kmeans-customers"):
+    for name in ("popularity", "kmeans-customers", "kmeans-articles"):
         ids, _ = create(name).fit(split.train).recommend(customers, 12)
         scores[name] = map_at_k(ids, truth, 12)
     assert scores["kmeans-customers"] > scores["popularity"] * 1.05, scores
+    assert scores["kmeans-articles"] > scores["popularity"] * 1.2, scores
 
 
 def test_cluster_command_on_csv_files(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ from hmrec.reports.explore import (
     weekly_article_sales,
     window,
 )
-from hmrec.reports.plots import lorenz_points
+from hmrec.reports.plots import figure, lorenz_points, plain_log, share_label, thousands
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 END = dt.date(2020, 9, 22)  # a Tuesday, like the real data's last day
@@ -193,6 +193,40 @@ def test_gini_of_known_distributions() -> None:
     assert gini == pytest.approx(3 / 4)
     assert (x[0], y[0], x[-1], y[-1]) == (0.0, 0.0, 1.0, 1.0)
     assert np.all(np.diff(y) >= 0)
+
+
+def test_share_labels_never_round_a_real_value_to_zero() -> None:
+    assert share_label(0.9274) == "92.7%"
+    assert share_label(17 / 50_000, 17) == "<0.1% (17)"
+    assert share_label(0.0, 0) == "0.0% (0)"
+    assert share_label(0.5, 1234) == "50.0% (1,234)"
+
+
+def test_log_axes_read_as_plain_decimals() -> None:
+    with figure("t", "price", "n") as (fig, ax):
+        ax.plot([0.003, 0.09], [1, 2])
+        ax.set_xscale("log")
+        plain_log(ax, "x")
+        fig.canvas.draw()
+        labels = [t.get_text() for t in ax.get_xticklabels() if 0.003 <= t.get_position()[0] <= 0.09]
+    assert labels == ["0.005", "0.01", "0.02", "0.05"]
+
+
+def test_count_axes_use_one_unit_per_axis() -> None:
+    with figure("t", "x", "n") as (fig, ax):
+        ax.bar([0, 1], [9_000, 13_500])
+        thousands(ax, integer=True)
+        fig.canvas.draw()
+        labels = [t.get_text() for t in ax.get_yticklabels() if 0 < t.get_position()[1] <= 13_500]
+    assert labels and all(label.endswith("k") for label in labels), labels  # never "9,000" beside "12k"
+
+
+def test_repurchase_shares_are_nested_on_generated_data(tiny: Dataset) -> None:
+    """Same article before implies same product before implies anything before, week by week."""
+    shares = repurchase_by_week(tiny)
+    assert shares.height > 0
+    assert (shares["same_article"] <= shares["same_product"]).all()
+    assert (shares["same_product"] <= shares["any_before"]).all()
 
 
 def test_explore_refuses_a_data_set_without_transactions() -> None:

@@ -151,6 +151,44 @@ def test_elbow_png_in_the_output_directory_is_embedded(tmp_path: Path) -> None:
     assert elbow in images(html)
 
 
+def test_cluster_summary_explains_the_elbow_and_its_order(tmp_path: Path) -> None:
+    """The files ``hmrec cluster`` leaves in --out: the choice and ARI in the caption, the k table folded."""
+    import json
+
+    from hmrec.reports.plots import figure, save_png
+
+    with figure("Choosing k", "number of clusters k", "inertia") as (fig, ax):
+        ax.plot([2, 3, 4], [10.0, 5.0, 4.0])
+        save_png(fig, tmp_path / "elbow.png")
+    pl.DataFrame({"k": [2, 3, 4], "inertia": [10.0, 5.0, 4.0], "chosen": [False, True, False]}).write_csv(
+        tmp_path / "choose_k.csv"
+    )
+    summary = {"what": "customers", "data": "/somewhere/gen_small", "chosen_k": 3, "reason": "elbow at k=3"}
+    (tmp_path / "summary.json").write_text(json.dumps({**summary, "adjusted_rand_index": 0.5, "true_segments": 12}))
+    html = write_results_report(board(), tmp_path).read_text(encoding="utf-8")
+    assert "Chosen k = 3: elbow at k=3." in html
+    assert "12 true segments: 0.500." in html
+    assert "(on gen_small/)" in html and "/somewhere" not in html  # the directory's name only
+    assert "before `hmrec evaluate` ran" in html
+    assert "<details><summary>Inertia and silhouette for each k (3 values of k)</summary><table>" in html
+
+
+def test_an_unrelated_summary_json_is_ignored(tmp_path: Path) -> None:
+    from hmrec.reports.plots import figure, save_png
+
+    with figure("Choosing k", "number of clusters k", "inertia") as (fig, ax):
+        ax.plot([2, 3, 4], [10.0, 5.0, 4.0])
+        save_png(fig, tmp_path / "elbow.png")
+    (tmp_path / "summary.json").write_text('{"reason": "not a clustering"}')
+    html = write_results_report(board(), tmp_path).read_text(encoding="utf-8")
+    assert "not a clustering" not in html and "Inertia and silhouette against k" in html
+
+
+def test_oracle_is_described_as_the_true_probabilities(written: tuple[Path, str]) -> None:
+    html = written[1]
+    assert "true purchase probabilities" in html and "knows the test week" not in html
+
+
 def test_empty_leaderboard_still_writes_a_report(tmp_path: Path) -> None:
     empty = Leaderboard(
         k=12,

@@ -18,7 +18,7 @@ import numpy as np
 import typer
 
 from hmrec.cli.main import CacheOption, DataOption, QuietOption, SeedOption, app, resolve_data
-from hmrec.clustering.choose_k import DEFAULT_SCAN_SAMPLE
+from hmrec.clustering.choose_k import DEFAULT_SCAN_SAMPLE, DEFAULT_SILHOUETTE_SAMPLE
 
 
 class What(StrEnum):
@@ -79,7 +79,7 @@ def cluster(
     sample: int = typer.Option(
         DEFAULT_SCAN_SAMPLE,
         "--sample",
-        help="Rows the k scan fits on (the silhouette uses at most 10,000 of them).",
+        help=f"Rows the k scan fits on (the silhouette uses {DEFAULT_SILHOUETTE_SAMPLE:,} of them).",
     ),
     out: Path = typer.Option(Path("hmrec-clusters"), "--out", help="Directory for the plot and the tables."),
     seed: int = SeedOption,

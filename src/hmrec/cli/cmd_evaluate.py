@@ -34,13 +34,21 @@ def evaluate_command(
         1, "--backtest", help="Number of consecutive test windows, ending at --test-end."
     ),
     curve_k: int = typer.Option(100, "--curve-k", help="Depth of the recall@j curve (0: no curve)."),
-    out: Path = typer.Option(Path("hmrec-results"), "--out", help="Directory for leaderboard.csv/.json."),
+    out: Path = typer.Option(
+        Path("hmrec-results"),
+        "--out",
+        help="Directory for leaderboard.csv/.json and report.html. The report shows the k-means elbow plot "
+        "when `hmrec cluster --out` wrote elbow.png into this directory before evaluate runs.",
+    ),
     param: list[str] | None = ParamOption,
     cache: Path | None = CacheOption,
     quiet: bool = QuietOption,
     seed: int = SeedOption,
 ) -> None:
-    """Evaluate models on the last week(s) of the data and write the leaderboard."""
+    """Evaluate models on the last week(s) of the data and write the leaderboard and report.html.
+
+    For the k-means elbow plot in report.html, run `hmrec cluster --out DIR` before evaluate --out DIR.
+    """
     from hmrec.data.split import check_window_params, parse_date
     from hmrec.errors import ParameterError
     from hmrec.evaluation.evaluate import check_models, evaluate

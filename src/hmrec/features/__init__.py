@@ -6,8 +6,9 @@ scaled matrix from :meth:`FeatureSet.scaled`:
 
 1. continuous columns are standardized, ``z = (x - mean) / std`` and clipped to ``[-clip, clip]`` so that a
    few extreme customers do not get a cluster of their own;
-2. share and one-hot columns keep their raw values (their geometry, e.g. the distance between two purchase
-   mixes, is meaningful as it is) and are only centred;
+2. share, one-hot and embedding columns (square roots of purchase shares, principal components, flags)
+   keep their values (their geometry, e.g. the Hellinger distance between two purchase mixes, is meaningful
+   as it is) and are only centred;
 3. each block ``B`` is then multiplied by ``sqrt(w_B / V_B)``, where ``V_B`` is the block's total variance
    (sum of its columns' variances) and ``w_B`` its weight. The expected squared distance between two rows is
    then ``2 * sum_B w_B``: every block contributes in proportion to its weight, whatever its number of

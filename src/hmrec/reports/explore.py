@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+from matplotlib.ticker import MaxNLocator
 
 from hmrec.data.dataset import Dataset
 from hmrec.data.schema import (
@@ -478,6 +479,7 @@ def _section_price(report: Report, writer: FigureWriter, dataset: Dataset) -> No
         edges = 10.0 ** (np.arange(bins.min(), bins.max() + 2) / PRICE_BINS_PER_DECADE)
         ax.stairs(counts, edges, fill=True, color=plots.ACCENT, alpha=0.85)
         ax.set_xscale("log")
+        plots.plain_log(ax, "x")
         plots.thousands(ax, integer=True)
         ax.axvline(
             s["q50"], color=plots.HIGHLIGHT, linestyle="--", linewidth=1.2, label=f"median {s['q50']:.3g}"
@@ -514,6 +516,7 @@ def _section_price(report: Report, writer: FigureWriter, dataset: Dataset) -> No
         for patch in boxes["boxes"]:
             patch.set_facecolor("#cfe3f1")
         ax.set_yscale("log")
+        plots.plain_log(ax, "y")
         ax.tick_params(axis="x", rotation=15)
 
     writer.add(
@@ -606,14 +609,18 @@ def _section_customers(report: Report, writer: FigureWriter, dataset: Dataset) -
         counts = _value_counts(customers, column)
 
         def draw_counts(ax: Any, counts: pl.DataFrame = counts) -> None:
+            shares = counts["n"].to_numpy() / n
             plots.bar_chart(
                 ax,
                 counts["value"].to_list(),
-                counts["n"].to_numpy() / n,
+                shares,
                 horizontal=True,
-                value_format="{:.1%}",
+                # rare values (a few hundred "LEFT CLUB" among a million) would read "0.0%": add the count
+                texts=[plots.share_label(v, c) for v, c in zip(shares, counts["n"].to_list(), strict=True)],
             )
             plots.percent(ax, "x")
+            # the axis runs past the longest bar to fit its label; a share has no ticks beyond 100%
+            ax.set_xticks([t for t in ax.get_xticks() if 0 <= t <= 1])
 
         writer.add(
             sec,
@@ -622,7 +629,8 @@ def _section_customers(report: Report, writer: FigureWriter, dataset: Dataset) -
             "share of customers (%)",
             column,
             draw_counts,
-            f"Values of {column} as they appear in customers.csv (distinct spellings kept apart).",
+            f"Values of {column} as they appear in customers.csv (distinct spellings kept apart); "
+            "bar labels give the share and the number of customers.",
         )
 
     flags = customers.select([pl.col(c).is_not_null().mean().alias(c) for c in ("FN", "Active")]).row(0)
@@ -671,6 +679,8 @@ def _section_activity(
         )
         ax.set_xscale("log")
         ax.set_yscale("log")
+        plots.plain_log(ax, "x", subs=(1.0,))
+        plots.plain_log(ax, "y", subs=(1.0,))
 
     writer.add(
         sec,
@@ -768,20 +778,22 @@ def _section_articles(
     )
 
     def draw_top(ax: Any) -> None:
-        label_name = "prod_name" if "prod_name" in top.columns else ARTICLE_ID
-        labels = [
-            f"{name} ({aid})"
-            for name, aid in zip(top[label_name].to_list(), top[ARTICLE_ID].to_list(), strict=True)
-        ]
+        # An article is a product in one colour: several colours of one product often rank together, so the
+        # colour is part of the label (the id alone does not tell them apart at a glance).
+        parts = [c for c in ("prod_name", "colour_group_name") if c in top.columns]
+        names = [", ".join(str(v) for v in row) for row in top.select(parts).rows()] if parts else None
+        ids = top[ARTICLE_ID].to_list()
+        labels = [f"{name} ({aid})" for name, aid in zip(names, ids, strict=True)] if names else ids
         plots.bar_chart(ax, labels, top["n"].to_numpy(), horizontal=True)
         plots.thousands(ax, "x", integer=True)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
 
     writer.add(
         sec,
         "articles_top20",
         f"Top {TOP_ARTICLES} articles",
         "transactions",
-        "article (name and id)",
+        "article (name, colour and id)",
         draw_top,
         "The most bought articles over the whole period.",
         height=5.5,
@@ -857,7 +869,9 @@ def _section_articles(
         "articles first sold that week",
         draw_new,
         "Articles whose first sale falls in the week. The oldest full week is left out: every article "
-        "already on sale would count as new there.",
+        "already on sale would count as new there. The next few weeks are still inflated by slow sellers "
+        "already on sale before the data starts (first seen late, not new); the level after them is the "
+        "real rate of new articles.",
     )
 
     lifespan = (

@@ -41,6 +41,7 @@ th, td { border: 1px solid #d9dee3; padding: 4px 8px; text-align: left; }
 th { background: #f0f2f4; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.best td { background: #e8f4fb; font-weight: bold; }
+details summary { cursor: pointer; font-size: 13px; color: #1f2933; margin: 8px 0; }
 .tables { display: flex; flex-wrap: wrap; gap: 24px; align-items: flex-start; }
 """
 
@@ -122,6 +123,15 @@ class Section:
     ) -> Section:
         """A polars frame as a table."""
         return self.table(frame.rows(), frame.columns, highlight=highlight, caption=caption)
+
+    def details(self, summary: str, frame: pl.DataFrame) -> Section:
+        """A polars frame as a table folded under a one-line ``summary`` (opens on click, no script)."""
+        self.blocks.append(
+            f"<details><summary>{html.escape(summary)}</summary>"
+            + render_table(frame.rows(), frame.columns)
+            + "</details>"
+        )
+        return self
 
     def tables(self, *tables: str) -> Section:
         """Several rendered tables side by side (see :func:`render_table`)."""

@@ -25,7 +25,13 @@ import numpy as np  # noqa: E402
 from cycler import cycler  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter  # noqa: E402
+from matplotlib.ticker import (  # noqa: E402
+    FuncFormatter,
+    LogLocator,
+    MaxNLocator,
+    NullFormatter,
+    PercentFormatter,
+)
 
 # One palette for every report (colour-blind safe, Okabe-Ito order), so a model or category keeps its colour.
 PALETTE = (
@@ -118,15 +124,20 @@ def thousands(ax: Axes, axis: str = "y", *, integer: bool = False) -> None:
     """Tick labels as 1,234 / 12k / 1.2M, readable at any scale; ``integer`` keeps ticks on whole numbers
     (for counts, so that a small data set shows no 0.5 ticks)."""
 
+    target = ax.yaxis if axis == "y" else ax.xaxis
+
     def fmt(value: float, _pos: int) -> str:
-        magnitude = abs(value)
-        if magnitude >= 1e6:
+        # One unit per axis, chosen from its largest visible value, so that ticks never mix "9,000" and
+        # "10.5k" on the same axis.
+        scale = float(np.max(np.abs(target.get_view_interval())))
+        if value == 0:
+            return "0"
+        if scale >= 1e6:
             return f"{value / 1e6:.3g}M"
-        if magnitude >= 1e4:
+        if scale >= 1e4:
             return f"{value / 1e3:.3g}k"
         return f"{value:,.0f}" if float(value).is_integer() else f"{value:.3g}"
 
-    target = ax.yaxis if axis == "y" else ax.xaxis
     target.set_major_formatter(FuncFormatter(fmt))
     if integer:
         target.set_major_locator(MaxNLocator(integer=True))
@@ -136,6 +147,32 @@ def percent(ax: Axes, axis: str = "y", xmax: float = 1.0) -> None:
     """Tick labels as percentages of ``xmax`` (fractions by default)."""
     target = ax.yaxis if axis == "y" else ax.xaxis
     target.set_major_formatter(PercentFormatter(xmax=xmax, decimals=0))
+
+
+def plain_log(ax: Axes, axis: str = "y", subs: tuple[float, ...] = (1.0, 2.0, 5.0)) -> None:
+    """Plain decimal tick labels on a log axis (0.005, 0.01, 0.02, 0.05, ...) instead of ``2 x 10^-2``.
+
+    Labels sit at ``subs`` times each power of ten: 1, 2 and 5 by default, which also gives a short axis (less
+    than a decade) enough labelled ticks to be read; ``(1.0,)`` for axes spanning several decades.
+    """
+    target = ax.yaxis if axis == "y" else ax.xaxis
+
+    def fmt(value: float, _pos: int) -> str:
+        if value <= 0:
+            return ""
+        return f"{value:.10f}".rstrip("0").rstrip(".") if value < 1 else f"{value:,.0f}"
+
+    target.set_major_locator(LogLocator(base=10, subs=subs))
+    target.set_major_formatter(FuncFormatter(fmt))
+    target.set_minor_locator(LogLocator(base=10, subs=tuple(np.arange(1.0, 10.0))))
+    target.set_minor_formatter(NullFormatter())
+
+
+def share_label(share: float, count: int | None = None) -> str:
+    """A share as a bar label: ``12.3%``; shares too small for one decimal read ``<0.1%`` instead of a
+    misleading ``0.0%``; with ``count`` the absolute number follows, e.g. ``<0.1% (17)``."""
+    text = "<0.1%" if 0 < share < 0.0005 else f"{100 * share:.1f}%"
+    return text if count is None else f"{text} ({count:,})"
 
 
 def note_empty(ax: Axes, message: str = "no data") -> None:
@@ -151,22 +188,28 @@ def bar_chart(
     *,
     horizontal: bool = False,
     value_format: str = "{:,.0f}",
+    texts: Sequence[str] | None = None,
     color: str = ACCENT,
 ) -> None:
-    """Bars with their value written at the end; horizontal bars list the first label at the top."""
+    """Bars with their value written at the end; horizontal bars list the first label at the top.
+
+    ``texts`` replaces the values formatted with ``value_format`` as the bar labels.
+    """
     values = np.asarray(values, dtype=float)
     if values.size == 0:
         note_empty(ax)
         return
     positions = np.arange(values.size)
-    texts = [value_format.format(v) for v in values]
+    texts = list(texts) if texts is not None else [value_format.format(v) for v in values]
     if horizontal:
         bars = ax.barh(positions, values, color=color)
         ax.set_yticks(positions, [str(label) for label in labels])
         ax.invert_yaxis()
         ax.grid(axis="y", visible=False)
         ax.bar_label(bars, texts, padding=3, fontsize=8)
-        ax.set_xlim(0, values.max() * 1.18 if values.max() > 0 else 1)
+        # room for the longest label after the longest bar (about 1.5% of the axis per character)
+        room = 1.06 + 0.015 * max((len(t) for t in texts), default=0)
+        ax.set_xlim(0, values.max() * room if values.max() > 0 else 1)
     else:
         bars = ax.bar(positions, values, color=color)
         rotate = max((len(str(label)) for label in labels), default=0) * values.size > 60
@@ -280,7 +323,9 @@ __all__ = [
     "lorenz_points",
     "note_empty",
     "percent",
+    "plain_log",
     "save_png",
+    "share_label",
     "stacked_shares",
     "thousands",
     "to_png",

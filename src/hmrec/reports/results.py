@@ -1,9 +1,14 @@
 """The results report of ``hmrec evaluate``: one self-contained ``report.html`` in the output directory.
 
-It shows the leaderboard table, MAP@k per model as bars (the ``oracle``, which knows the test week, drawn as a
-line: the ceiling of the metric rather than a competitor), the metrics per customer segment (with and without
-history, age, activity), recall@j for j = 1..100 per model (how deep a candidate list must go to find the
-purchases: the case for candidate generation + re-ranking) and, when k-means ran, its elbow plot.
+It shows the leaderboard table, MAP@k per model as bars (the ``oracle``, which ranks by the generator's true
+purchase probabilities on generated data, drawn as a line: the level a model can expect at best, not a
+competitor), the metrics per customer segment (with and without history, age, activity), recall@j for
+j = 1..100 per model (how deep a candidate list must go to find the purchases: the case for candidate generation
++ re-ranking) and, when k-means ran, its elbow plot.
+
+The elbow plot comes either from the leaderboard's ``k_choice`` or from the files ``hmrec cluster`` writes
+(``elbow.png``, ``choose_k.csv``, ``summary.json``) when they are in the output directory at the moment the
+report is written: run ``hmrec cluster --out DIR`` before ``hmrec evaluate --out DIR`` to get the section.
 
 The leaderboard is duck-typed on :class:`hmrec.evaluation.evaluate.Leaderboard`: ``k``, ``train_end``,
 ``test_start``, ``test_end``, ``customers_scored``, ``backtest``, ``to_frame()``, ``segments``,
@@ -13,6 +18,7 @@ The leaderboard is duck-typed on :class:`hmrec.evaluation.evaluate.Leaderboard`:
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -27,6 +33,8 @@ REPORT_NAME = "report.html"
 ORACLE = "oracle"
 ELBOW_FILE = "elbow.png"
 CHOOSE_K_FILE = "choose_k.csv"
+CLUSTER_SUMMARY_FILE = "summary.json"
+ORACLE_LABEL = "oracle (true purchase probabilities)"
 SECTIONS = (
     ("Leaderboard", "leaderboard"),
     ("Segments", "segments"),
@@ -70,7 +78,9 @@ def _finite(value: Any) -> bool:
 def map_chart_data(frame: pl.DataFrame) -> tuple[pl.DataFrame, float | None]:
     """The models drawn as MAP bars (every evaluated model but the oracle) and the oracle's MAP, if any.
 
-    The oracle knows the test week, so it is the metric's ceiling, not a competitor: it is drawn as a line.
+    The oracle ranks by the generator's true purchase probabilities, so it is the level a model can expect at
+    best (an upper bound, not a competitor; MAP itself would only reach 1 by knowing the actual purchases): it
+    is drawn as a line.
     """
     if frame.height == 0:
         return frame, None
@@ -90,7 +100,9 @@ def _section_leaderboard(
         + (f" ({windows} weekly windows, metrics averaged over them)" if windows > 1 else "")
         + f"; {int(board.customers_scored):,} customers scored (those who bought in the test window, the "
         f"competition's rule). Metrics at k = {k}; coverage is the share of the catalogue recommended at "
-        "least once. The best model other than the oracle is highlighted."
+        "least once. The best model other than the oracle is highlighted. The oracle (generated data only) "
+        "ranks by the generator's true purchase probabilities: the best a model can expect, an upper bound "
+        "rather than a competitor."
     )
     columns = [c for c in HEADERS if c in frame.columns]
     header = [HEADERS[c].format(k=k) for c in columns]
@@ -130,23 +142,29 @@ def _section_leaderboard(
         ax.grid(axis="y", visible=False)
         high = float(values.max()) if values.size else 0.0
         if oracle_level is not None:
-            ax.axvline(
-                oracle_level,
-                color=colours[ORACLE],
-                linestyle="--",
-                linewidth=1.5,
-                label=f"oracle (knows the test week) = {oracle_level:.4f}",
-            )
-            ax.legend(loc="lower right")
             # the oracle can be far above the models: keep the bars readable, note the level instead
             if oracle_level <= 3 * max(high, 1e-9):
                 high = max(high, oracle_level)
+                ax.axvline(oracle_level, color=colours[ORACLE], linestyle="--", linewidth=1.5)
+                # labelled along the line (a legend box would sit on the line or on the bars)
+                ax.annotate(
+                    f"{ORACLE_LABEL} = {oracle_level:.4f}",
+                    xy=(oracle_level, 0.5),
+                    xycoords=ax.get_xaxis_transform(),
+                    xytext=(4, 0),
+                    textcoords="offset points",
+                    rotation=90,
+                    rotation_mode="anchor",
+                    ha="center",
+                    va="top",
+                    fontsize=8,
+                    color=colours[ORACLE],
+                )
             else:
-                ax.get_legend().remove()
                 ax.text(
                     0.98,
                     0.02,
-                    f"oracle = {oracle_level:.4f} (off scale)",
+                    f"{ORACLE_LABEL} = {oracle_level:.4f} (off scale)",
                     transform=ax.transAxes,
                     ha="right",
                     va="bottom",
@@ -255,7 +273,7 @@ def _section_recall(report: Report, writer: FigureWriter, board: Any, colours: d
                 rows["k"].to_numpy(),
                 rows["recall"].to_numpy(),
                 style,
-                label=model,
+                label="oracle (upper bound)" if model == ORACLE else model,
                 color=colours.get(model, plots.ACCENT),
                 linewidth=1.8,
             )
@@ -289,29 +307,64 @@ def _section_recall(report: Report, writer: FigureWriter, board: Any, colours: d
     sec.table(wide_table.rows(), ["model", *[f"recall@{j}" for j in wide_table.columns[1:]]])
 
 
+def _cluster_summary(out_dir: Path) -> dict[str, Any]:
+    """The ``summary.json`` that ``hmrec cluster`` wrote next to its elbow plot ({} if absent or unreadable)."""
+    path = out_dir / CLUSTER_SUMMARY_FILE
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    # summary.json is a common name: only a clustering summary (it has the chosen k) is used
+    return summary if isinstance(summary, dict) and "chosen_k" in summary else {}
+
+
 def _section_kmeans(report: Report, writer: FigureWriter, board: Any, out_dir: Path) -> None:
-    """The elbow plot: drawn from the leaderboard's k-choice if it has one, else an existing elbow.png."""
+    """The elbow plot: drawn from the leaderboard's k-choice if it has one, else the files of ``hmrec cluster``.
+
+    Those files (``elbow.png``, ``choose_k.csv``, ``summary.json``) are read when the report is written, so
+    they must be in the output directory before ``hmrec evaluate`` runs.
+    """
     choice = getattr(board, "k_choice", None)
     elbow = out_dir / ELBOW_FILE
     png: bytes | None = None
+    summary: dict[str, Any] = {}
     if choice is not None and hasattr(choice, "ks"):
         from hmrec.clustering.choose_k import plot_elbow
 
         png = plot_elbow(choice, elbow)
     elif elbow.is_file():
         png = elbow.read_bytes()
+        summary = _cluster_summary(out_dir)
     if png is None:
         return
     sec = report.section(*SECTIONS[3])
-    reason = getattr(choice, "reason", None)
+    reason = getattr(choice, "reason", None) or summary.get("reason")
+    if choice is None:
+        what = summary.get("what", "customers or articles")
+        data = Path(str(summary["data"])).name if summary.get("data") else None
+        sec.note(
+            f"Written by `hmrec cluster --what {what}`"
+            + (f" (on {data}/)" if data else "")
+            + " into this output directory before `hmrec evaluate` ran: the report embeds the elbow.png it "
+            "finds when it is written, so run cluster first, then evaluate with the same --out."
+        )
+    caption = f"Chosen k = {summary['chosen_k']}: {reason}." if reason and "chosen_k" in summary else reason
+    if "adjusted_rand_index" in summary:
+        caption = (
+            f"{caption} Adjusted Rand index against the generator's {summary.get('true_segments', '?')} "
+            f"true segments: {float(summary['adjusted_rand_index']):.3f}."
+        )
     sec.figures(
-        [(png, "k-means elbow plot", reason or "Inertia and silhouette against k; the choice marked.")]
+        [(png, "k-means elbow plot", caption or "Inertia and silhouette against k; the choice marked.")]
     )
     choose_k = out_dir / CHOOSE_K_FILE
+    table: pl.DataFrame | None = None
     if choice is not None and hasattr(choice, "to_frame"):
-        sec.frame(choice.to_frame())
+        table = choice.to_frame()
     elif choose_k.is_file():
-        sec.frame(pl.read_csv(choose_k))
+        table = pl.read_csv(choose_k)
+    if table is not None:
+        sec.details(f"Inertia and silhouette for each k ({table.height} values of k)", table)
 
 
 def write_results_report(leaderboard: Any, out_dir: Path | str) -> Path:

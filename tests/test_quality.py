@@ -1,0 +1,140 @@
+"""Minimum quality of every model on the fixed-seed generated data (the ``small`` scale, seed 0).
+
+Each model is trained on everything before the final week and scored by MAP@12 (the competition's metric) on
+the customers who bought in that week, exactly as ``hmrec evaluate`` does. The thresholds are orderings and
+ratios with room to spare, not exact figures: the figures quoted in the comments were measured with the
+default hyperparameters (chosen on the backtest week ending 2020-09-15, see ``benchmarks/tune_baselines.py``
+and ``benchmarks/tune_mf.py``), and a change of the generator or of a default may move them a little without
+breaking a test, while a model that stopped learning (or a leak of the test week, which would lift a model
+above the oracle) fails.
+
+The baseline ordering (``oracle`` >= everything, ``repurchase`` > ``popularity`` > ``random``) is required by
+the project's issue and runs by default, with ``als`` > ``popularity`` (DEFAULT_RUNTIME with the data
+generation); the SGD models, the blends and the k-means family take tens of seconds more and are marked slow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from hmrec.data.dataset import Dataset
+from hmrec.data.split import time_split
+from hmrec.evaluation.metrics import map_at_k
+from hmrec.models.base import available, create
+
+K = 12
+
+
+@dataclass(frozen=True)
+class Week:
+    """The final-week split of a data set, ready to score: train, the buyers and their purchases."""
+
+    train: Dataset
+    buyers: np.ndarray
+    truth: sp.csr_matrix
+
+    def map12(self, name: str, **params: Any) -> float:
+        """MAP@12 of model ``name`` (defaults unless ``params``) fitted on ``train``."""
+        ids, _ = create(name, **params).fit(self.train).recommend(self.buyers, K)
+        return map_at_k(ids, self.truth, K)
+
+
+@pytest.fixture(scope="module")
+def week(small: Dataset) -> Week:
+    split = time_split(small)  # the final 7 days: the generator's truth window, where the oracle runs
+    truth = split.test.interactions(binary=True)
+    buyers = np.flatnonzero(np.diff(truth.indptr) > 0)
+    return Week(train=split.train, buyers=buyers, truth=truth[buyers])
+
+
+@pytest.fixture(scope="module")
+def baselines(week: Week) -> dict[str, float]:
+    names = ("oracle", "random", "popularity", "popularity-decay", "popularity-age", "repurchase")
+    return {name: week.map12(name) for name in names}
+
+
+def test_the_final_week_is_scored_on_thousands_of_buyers(week: Week) -> None:
+    # 3,968 buyers on small: enough that the orderings below are not luck of a few customers
+    assert week.buyers.size > 2_000
+    assert week.truth.nnz >= week.buyers.size
+
+
+def test_repurchase_beats_popularity_beats_random(baselines: dict[str, float]) -> None:
+    # measured on small, final week: repurchase 0.0674, popularity 0.0365, random 0.0013
+    assert baselines["repurchase"] > baselines["popularity"] > baselines["random"]
+    # with margins far beyond the week-to-week noise (a few % between backtest weeks)
+    assert baselines["repurchase"] > 1.5 * baselines["popularity"]
+    assert baselines["popularity"] > 10 * baselines["random"]
+
+
+def test_popularity_variants_are_close_to_popularity(baselines: dict[str, float]) -> None:
+    # popularity-decay 0.0364, popularity-age 0.0352 vs popularity 0.0365: all far above random
+    for name in ("popularity-decay", "popularity-age"):
+        assert baselines[name] > 0.8 * baselines["popularity"], name
+        assert baselines[name] > 10 * baselines["random"], name
+
+
+def test_oracle_beats_every_baseline(baselines: dict[str, float]) -> None:
+    # oracle 0.127: the generator's own purchase probabilities; repurchase reaches about half of it
+    others = {name: score for name, score in baselines.items() if name != "oracle"}
+    assert all(baselines["oracle"] >= score for score in others.values()), baselines
+    assert baselines["oracle"] > 1.5 * max(others.values())
+
+
+# ---------------------------------------------------------------------------------------- factor models
+def test_als_beats_popularity(week: Week, baselines: dict[str, float]) -> None:
+    # als 0.0576 vs popularity 0.0365 on small, final week (2-4 s of fitting: kept in the default run, the
+    # project's main collaborative model must keep learning something popularity does not know)
+    als = week.map12("als")
+    assert als > 1.3 * baselines["popularity"]
+    assert als < baselines["oracle"]
+
+
+@pytest.fixture(scope="module")
+def factor_models(week: Week) -> dict[str, float]:
+    # threads=1 makes the SGD models deterministic (Hogwild on several threads depends on thread timing)
+    return {
+        "als+repurchase": week.map12("als+repurchase"),
+        "sgd-bpr": week.map12("sgd-bpr", threads=1),
+        "sgd-mse": week.map12("sgd-mse", threads=1),
+        "sgd+repurchase": week.map12("sgd+repurchase", threads=1),
+    }
+
+
+@pytest.mark.slow
+def test_sgd_models_are_near_popularity_and_far_above_random(
+    factor_models: dict[str, float], baselines: dict[str, float]
+) -> None:
+    # final week: sgd-bpr SGD_BPR, sgd-mse SGD_MSE vs popularity 0.0365 and random 0.0013. On the tuning week
+    # (ending 2020-09-15) sgd-bpr beat popularity (0.0367 vs 0.0332); on the final week it does not quite.
+    for name in ("sgd-bpr", "sgd-mse"):
+        assert factor_models[name] > 10 * baselines["random"], name
+        assert factor_models[name] > 0.6 * baselines["popularity"], name
+
+
+@pytest.mark.slow
+def test_repurchase_blends_keep_repurchase_quality(
+    factor_models: dict[str, float], baselines: dict[str, float]
+) -> None:
+    # als+repurchase 0.0664, sgd+repurchase SGD_REP vs repurchase 0.0674: the blends put the customer's own
+    # purchases first, so they differ from repurchase only in the filler after them
+    for name in ("als+repurchase", "sgd+repurchase"):
+        assert factor_models[name] >= baselines["repurchase"] - 0.003, name
+
+
+@pytest.mark.slow
+def test_oracle_beats_every_model(
+    week: Week, factor_models: dict[str, float], baselines: dict[str, float]
+) -> None:
+    # the k-means family on the final week: kmeans-articles 0.0623, kmeans-customers+repurchase 0.0661,
+    # kmeans-customers 0.0424; the best real model (repurchase, 0.0674) reaches about 53% of the oracle
+    scores = {**baselines, **factor_models}
+    for name in available():
+        if name not in scores:
+            scores[name] = week.map12(name)
+    assert max(scores, key=lambda name: scores[name]) == "oracle", scores
