@@ -127,7 +127,7 @@ def tune_als(week: Week, threads: int) -> None:
         for filter_bought in (False, True):
             scoring = {"recent_weeks": recent, "filter_bought": filter_bought}
             line("als", scoring, week.score(rescored(fitted, "als", week, params, **scoring)))
-    for blend in ({}, {"repurchase_half_life_days": 14.0}, {"repurchase_max_weeks": 26.0},
+    for blend in ({}, {"repurchase_half_life_days": 30.0}, {"repurchase_max_weeks": 26.0},
                   {"recent_weeks": 2}, {"recent_weeks": None}):
         line("als+repurchase", blend, week.score(rescored(fitted, "als+repurchase", week, params, **blend)))
 

@@ -40,6 +40,7 @@ import numpy as np
 from hmrec.clustering.choose_k import DEFAULT_SCAN_SAMPLE, Clustering, fit_clusters
 from hmrec.data.dataset import Dataset
 from hmrec.errors import ParameterError
+from hmrec.features import FeatureSet
 from hmrec.features.articles import article_features
 from hmrec.features.customers import customer_features
 from hmrec.models.base import BLOCK_ROWS, DEFAULT_K, Recommender, check_k, merge_ranked, register, top_k
@@ -80,6 +81,15 @@ def _check_k_param(model: str, k: object, k_min: object, k_max: object, sample: 
             raise ParameterError(f"{model}: parameter '{name}' must be an integer >= {low}, got {value!r}")
     if int(k_max) < int(k_min):  # type: ignore[call-overload]
         raise ParameterError(f"{model}: parameter 'k_max' ({k_max}) must be >= 'k_min' ({k_min})")
+
+
+def _usable_k(k: int | None, features: FeatureSet) -> int | None:
+    """A fixed ``k`` capped at the rows there are to cluster: a default tuned on a full catalogue (e.g. 128
+    article clusters) must still fit a small data set, where it means one cluster per row at most."""
+    if k is None:
+        return None
+    rows = int(features.fit_rows.sum()) or int(features.fit_rows.size)
+    return max(1, min(int(k), rows))
 
 
 def _global_list(train: Dataset, half_life_days: float) -> np.ndarray:
@@ -191,7 +201,8 @@ class KMeansCustomers(_ClusteredModel):
             return cached
         features = customer_features(train)
         clustering = fit_clusters(
-            features, self.k, seed=self.seed, k_min=self.k_min, k_max=self.k_max, sample=self.sample
+            features, _usable_k(self.k, features), seed=self.seed, k_min=self.k_min, k_max=self.k_max,
+            sample=self.sample,
         )
         train._memo[key] = clustering
         return clustering
@@ -380,7 +391,8 @@ class KMeansArticles(_ClusteredModel):
             seed=self.seed,
         )
         clustering = fit_clusters(
-            features, self.k, seed=self.seed, k_min=self.k_min, k_max=self.k_max, sample=self.sample
+            features, _usable_k(self.k, features), seed=self.seed, k_min=self.k_min, k_max=self.k_max,
+            sample=self.sample,
         )
         self._record(clustering)
         labels = clustering.labels.astype(np.int32)
