@@ -104,13 +104,15 @@ def synthetic(shape: str, seed: int) -> Problem:
     return Problem(weights=weights, truth=truth)
 
 
-def from_data(directory: Path) -> Problem:
+def from_data(directory: Path, half_life_days: float | None) -> Problem:
     from hmrec.data.load import load_dataset
     from hmrec.data.split import time_split
 
     split = time_split(load_dataset(directory, progress=False), test_days=7)
     truth = split.test.interactions(binary=True)
-    return Problem(weights=split.train.interactions(), truth=truth, train=split.train)
+    # the same (optionally time-decayed) weights hmrec's ALS builds in fit, so both sides see one matrix
+    weights = split.train.interactions(half_life_days=half_life_days)
+    return Problem(weights=weights, truth=truth, train=split.train)
 
 
 def run_ours(problem: Problem, args: argparse.Namespace) -> dict[str, Any]:
@@ -121,7 +123,7 @@ def run_ours(problem: Problem, args: argparse.Namespace) -> dict[str, Any]:
     customers = np.arange(n)
     if problem.train is not None:
         model = ALS(factors=args.factors, reg=args.reg, alpha=args.alpha, iterations=args.iterations,
-                    threads=args.threads, seed=args.seed, track_loss=False)
+                    half_life_days=args.half_life_days, threads=args.threads, seed=args.seed, track_loss=False)
         started = time.perf_counter()
         model.fit(problem.train)
         fit = time.perf_counter() - started
@@ -184,7 +186,7 @@ def run_implicit(problem: Problem, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def child(args: argparse.Namespace) -> None:
-    problem = from_data(args.data) if args.data else synthetic(args.synthetic_shape, args.seed)
+    problem = from_data(args.data, args.half_life_days) if args.data else synthetic(args.synthetic_shape, args.seed)
     result = run_ours(problem, args) if args.only == "ours" else run_implicit(problem, args)
     result["shape"] = list(problem.weights.shape)
     result["nnz"] = int(problem.weights.nnz)
@@ -204,15 +206,23 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=15)
     parser.add_argument("--reg", type=float, default=None, help="default: hmrec's ALS default")
     parser.add_argument("--alpha", type=float, default=None, help="default: hmrec's ALS default")
+    parser.add_argument(
+        "--half-life-days", default=None, help="time decay of the weights, or 'none' (default: hmrec's ALS default)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", choices=["ours", "implicit"], help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.reg is None or args.alpha is None:
-        from hmrec.models.als import ALS
+    from hmrec.models.als import ALS
 
-        defaults = ALS().get_params()
-        args.reg = defaults["reg"] if args.reg is None else args.reg
-        args.alpha = defaults["alpha"] if args.alpha is None else args.alpha
+    defaults = ALS().get_params()
+    args.reg = defaults["reg"] if args.reg is None else args.reg
+    args.alpha = defaults["alpha"] if args.alpha is None else args.alpha
+    if args.half_life_days is None:
+        args.half_life_days = defaults["half_life_days"]
+    elif str(args.half_life_days).lower() == "none":
+        args.half_life_days = None
+    else:
+        args.half_life_days = float(args.half_life_days)
     if args.only:
         child(args)
         return
@@ -224,7 +234,7 @@ def main() -> None:
     ours, theirs = results["ours"], results["implicit"]
     print(f"matrix {ours['shape'][0]:,} x {ours['shape'][1]:,}, {ours['nnz']:,} non-zeros; factors "
           f"{args.factors}, iterations {args.iterations}, reg {args.reg}, alpha {args.alpha}, "
-          f"threads {args.threads}")
+          f"half-life {args.half_life_days} days, threads {args.threads}")
     print(f"{'':28}{'hmrec':>12}{'implicit':>12}")
     print(f"{'fit (s)':28}{ours['fit_s']:12.2f}{theirs['fit_s']:12.2f}")
     print(f"{'top-12 for all (s)':28}{ours['recommend_all_s']:12.2f}{theirs['recommend_all_s']:12.2f}")
