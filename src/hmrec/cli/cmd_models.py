@@ -15,29 +15,11 @@ from hmrec.cli.main import (
     QuietOption,
     SeedOption,
     app,
-    parse_params,
+    model_from_options,
     resolve_data,
 )
 
 KOption = typer.Option(12, "--k", help="Number of recommendations per customer.")
-
-
-def _model_from_options(model: str, param: list[str] | None, seed: int) -> Any:
-    """A new model from --model/--param/--seed, validated before any data is loaded."""
-    from hmrec.errors import ParameterError
-    from hmrec.models.base import create
-
-    params = parse_params(param)
-    others = sorted(set(params) - {model})
-    if others:
-        raise ParameterError(
-            f"--param given for model '{others[0]}' but the model is '{model}' "
-            f"(fix: write --param {model}.NAME=VALUE)"
-        )
-    recommender = create(model, **params.get(model, {}))
-    if "seed" in recommender.param_names() and "seed" not in params.get(model, {}):
-        recommender.set_params(seed=seed)
-    return recommender
 
 
 ModelDirOption = typer.Option(
@@ -118,7 +100,7 @@ def submit_command(
     set_quiet(quiet)
     check_k(k)
     model = _check_model_choice(model, model_dir, param)
-    recommender = _model_from_options(model, param, seed) if model_dir is None else None
+    recommender = model_from_options(model, param, seed) if model_dir is None else None
     # refuse a missing output directory now, not after a long fit
     if not (out.parent if str(out.parent) else Path(".")).is_dir():
         raise DataError("the output directory does not exist", file=out.parent, fix="create it first")
@@ -169,7 +151,7 @@ def recommend_command(
     if model is None and model_dir is None:
         model = "repurchase"
     model = _check_model_choice(model, model_dir, param)
-    recommender = _model_from_options(model, param, seed) if model_dir is None else None
+    recommender = model_from_options(model, param, seed) if model_dir is None else None
     dataset = load_dataset(resolve_data(data), cache, progress=not quiet)
     idx = int(dataset.customer_index([customer.strip().lower()])[0])  # UnknownCustomerError: one line, exit 2
     recommender = _fitted(recommender, model_dir, dataset, model)

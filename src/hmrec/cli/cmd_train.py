@@ -14,7 +14,7 @@ from hmrec.cli.main import (
     QuietOption,
     SeedOption,
     app,
-    parse_params,
+    model_from_options,
     resolve_data,
 )
 
@@ -31,23 +31,12 @@ def train_command(
 ) -> None:
     """Fit MODEL on every transaction of the data and save it (npz + model.json) to OUT."""
     from hmrec.data.load import load_dataset
-    from hmrec.errors import ParameterError
-    from hmrec.models.base import create
     from hmrec.models.persist import save_model
     from hmrec.progress import console, set_quiet
 
     set_quiet(quiet)
-    params = parse_params(param)
-    others = sorted(set(params) - {model})
-    if others:
-        raise ParameterError(
-            f"--param given for model '{others[0]}' but training '{model}' "
-            f"(fix: write --param {model}.NAME=VALUE)"
-        )
     # create the model (validates the name and the parameter names) before the possibly long load
-    recommender = create(model, **params.get(model, {}))
-    if "seed" in recommender.param_names() and "seed" not in params.get(model, {}):
-        recommender.set_params(seed=seed)
+    recommender = model_from_options(model, param, seed)
     data_dir = resolve_data(data)
     dataset = load_dataset(data_dir, cache, progress=not quiet)
     started = time.perf_counter()

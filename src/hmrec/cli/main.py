@@ -107,6 +107,27 @@ def parse_params(items: list[str] | None) -> dict[str, dict[str, Any]]:
     return out
 
 
+def model_from_options(model: str, param: list[str] | None, seed: int) -> Any:
+    """A new model from --model/--param/--seed, validated (name, parameters) before any data is loaded.
+
+    --seed goes to every model that has a ``seed`` parameter, unless --param sets it.
+    """
+    from hmrec.errors import ParameterError
+    from hmrec.models.base import create
+
+    params = parse_params(param)
+    others = sorted(set(params) - {model})
+    if others:
+        raise ParameterError(
+            f"--param given for model '{others[0]}' but the model is '{model}' "
+            f"(fix: write --param {model}.NAME=VALUE)"
+        )
+    recommender = create(model, **params.get(model, {}))
+    if "seed" in recommender.param_names() and "seed" not in params.get(model, {}):
+        recommender.set_params(seed=seed)
+    return recommender
+
+
 @app.callback()
 def _root() -> None:
     """hmrec: recommendations for fashion retail, from the data to a submission file."""

@@ -23,7 +23,7 @@ NEEDS = "oracle needs generated data and the final week as test window"
 
 @register(
     "oracle",
-    "The generator's true purchase probabilities for the final week (generated data only; an upper bound).",
+    "The generator's true purchase probabilities for the final week: the upper bound.",
     needs_truth=True,
 )
 class Oracle(Recommender):
