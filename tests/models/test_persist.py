@@ -25,7 +25,8 @@ def planted() -> Dataset:
     ("name", "params"),
     [
         ("als", {"factors": 8, "iterations": 3}),
-        ("als+repurchase", {"factors": 8, "iterations": 3, "filter_bought": True, "repurchase_max_weeks": 2}),
+        ("als+repurchase", {"fallback__factors": 8, "fallback__iterations": 3, "fallback__filter_bought": True,
+                            "primary__max_weeks": 2}),
         ("sgd-bpr", {"factors": 8, "epochs": 3, "threads": 1, "recent_weeks": None}),
     ],
 )
