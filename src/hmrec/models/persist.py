@@ -17,6 +17,7 @@ one-line error here instead of a read past an array's end there.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from hmrec import __version__
-from hmrec.atomic import check_not_cwd, swap_dir, temp_dir
+from hmrec.atomic import check_not_cwd, naming, swap_dir, temp_dir, temp_prefix
 from hmrec.data.dataset import Dataset
 from hmrec.errors import DataError, ModelMismatchError, ParameterError
 from hmrec.models.base import Recommender, create
@@ -110,30 +111,35 @@ def save_model(model: Recommender, directory: str | Path, dataset: Dataset) -> P
     check_model_target(directory)
     model._check_fitted()
     _check_savable(model)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_dir(directory.parent, f".{directory.name}.tmp-")
+    with naming(directory):
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        tmp = temp_dir(directory.parent, temp_prefix(directory, "tmp"))
     try:
-        arrays = {
-            k: {"dtype": v.dtype.str, "shape": list(v.shape)}
-            for k, v in vars(model).items()
-            if k.endswith("_") and isinstance(v, np.ndarray)
-        }
-        model.save(
-            tmp,
-            fingerprint=dataset.fingerprint,
-            hmrec_version=__version__,
-            format_version=FORMAT_VERSION,
-            n_customers=dataset.n_customers,
-            n_articles=dataset.n_articles,
-            arrays=arrays,
-        )
-        swap_dir(tmp, directory)
+        with naming(directory):
+            _save(model, tmp, dataset)
+            swap_dir(tmp, directory)
     except BaseException:
-        import shutil
-
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return directory
+
+
+def _save(model: Recommender, tmp: Path, dataset: Dataset) -> None:
+    """The model's files in ``tmp``: its own (arrays.npz, model.json) with the metadata loading checks."""
+    arrays = {
+        k: {"dtype": v.dtype.str, "shape": list(v.shape)}
+        for k, v in vars(model).items()
+        if k.endswith("_") and isinstance(v, np.ndarray)
+    }
+    model.save(
+        tmp,
+        fingerprint=dataset.fingerprint,
+        hmrec_version=__version__,
+        format_version=FORMAT_VERSION,
+        n_customers=dataset.n_customers,
+        n_articles=dataset.n_articles,
+        arrays=arrays,
+    )
 
 
 def read_metadata(directory: str | Path) -> dict[str, Any]:
