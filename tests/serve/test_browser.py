@@ -64,7 +64,10 @@ def wait(driver: Any, condition: Any, timeout: float = 20) -> Any:
 
 
 def rec_names(driver: Any, side: str) -> list[str]:
-    return [e.text for e in driver.find_elements(By.CSS_SELECTOR, f"#recs-{side} li.rec .name")]
+    # read in one script: the list may be re-rendered between two element look-ups
+    script = f"return [...document.querySelectorAll('#recs-{side} li.rec .name')].map((e) => e.textContent)"
+    names: list[str] = driver.execute_script(script)
+    return names
 
 
 def test_look_up_a_customer_compare_models_open_an_article(
@@ -108,12 +111,14 @@ def test_look_up_a_customer_compare_models_open_an_article(
             browser.save_screenshot(str(Path(SCREENSHOTS) / "serve-article.png"))
 
         # phone width: the same page, one column
-        browser.set_window_size(390, 1500)
+        browser.set_window_size(390, 844)
+        Select(browser.find_element(By.ID, "model-a")).select_by_value("als")
         browser.get(f"{url}/#/customer/{customer}")
-        wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#recs-a li.rec")) == 12)
+        wait(browser, lambda d: rec_names(d, "a") == als_list)
         width = browser.execute_script("return document.documentElement.scrollWidth")
         assert width <= browser.execute_script("return window.innerWidth")  # nothing sticks out sideways
         if SCREENSHOTS:
+            browser.execute_script("document.getElementById('column-a').scrollIntoView()")
             browser.save_screenshot(str(Path(SCREENSHOTS) / "serve-phone.png"))
 
         # a random customer: one who bought something, with their purchases and 12 recommendations
