@@ -57,6 +57,7 @@ from hmrec.models.lists import (
 )
 from hmrec.models.popularity import DEFAULT_HALF_LIFE_DAYS
 from hmrec.models.sales import article_sales
+from hmrec.models.scoring import check_int
 
 #: default number of customer clusters and weight of the global popularity (module docstring: figures)
 DEFAULT_CUSTOMER_CLUSTERS = 24
@@ -296,9 +297,14 @@ class KMeansArticles(_ClusteredModel):
         self.text_components = text_components
         self.copurchase_components = copurchase_components
 
+    def _validate(self) -> None:
+        super()._validate()
+        check_positive("share_half_life_days", self.share_half_life_days, model=self.name)
+        for name in ("text_components", "copurchase_components"):  # 0 leaves that embedding out
+            check_int(name, getattr(self, name), model=self.name, low=0)
+
     def fit(self, train: Dataset) -> Self:
         self._validate()
-        check_positive("share_half_life_days", self.share_half_life_days, model=self.name)
         self._reset()
         self.n_customers_ = train.n_customers
         self.n_articles_ = train.n_articles

@@ -24,6 +24,8 @@ parts' models, and loading rebuilds the Fill from the registry.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -97,15 +99,26 @@ class Fill(Recommender):
     def is_fitted(self) -> bool:
         return self.primary.is_fitted and self.fallback.is_fitted
 
+    @contextmanager
+    def _as_part(self, part: str) -> Iterator[None]:
+        """Report a part's ParameterError with the prefix the user wrote (``primary__half_life_days``)."""
+        try:
+            yield
+        except ParameterError as exc:
+            message = re.sub(r"parameter '", f"parameter '{part}{SEP}", str(exc), count=1)
+            raise ParameterError(f"{self.name}: {message}") from None
+
+    def _validate(self) -> None:
+        for part in PARTS:
+            validate = getattr(getattr(self, part), "_validate", None)
+            if callable(validate):
+                with self._as_part(part):
+                    validate()
+
     def fit(self, train: Dataset) -> Self:
         for part in PARTS:
-            model = getattr(self, part)
-            try:
-                model.fit(train)
-            except ParameterError as exc:
-                # the user wrote the parameter with its part's prefix: say it that way
-                message = re.sub(r"parameter '", f"parameter '{part}{SEP}", str(exc), count=1)
-                raise ParameterError(f"{self.name}: {message}") from None
+            with self._as_part(part):
+                getattr(self, part).fit(train)
         self.n_customers_ = int(train.n_customers)
         self.n_articles_ = int(train.n_articles)
         return self

@@ -67,10 +67,13 @@ class History(Recommender):
         self.max_weeks = max_weeks
         self.recent_weeks = recent_weeks
 
-    def fit(self, train: Dataset) -> Self:
+    def _validate(self) -> None:
         check_positive("half_life_days", self.half_life_days, model=self.name)
         check_positive("max_weeks", self.max_weeks, model=self.name, allow_none=True)
         check_positive("recent_weeks", self.recent_weeks, model=self.name, allow_none=True)
+
+    def fit(self, train: Dataset) -> Self:
+        self._validate()
         self._reset()
         self.n_customers_ = train.n_customers
         self.n_articles_ = train.n_articles

@@ -60,16 +60,31 @@ class Oracle(Recommender):
         return self
 
     def _true_scores(self, customers: np.ndarray, articles: np.ndarray) -> np.ndarray:
-        """``true_scores`` at aligned pairs, the dense rows built in blocks of distinct customers."""
-        from hmrec.data.synthetic import true_scores
+        """``true_scores`` at aligned pairs, without the dense rows: ``E_c ((1 - rho_c) P_new(c, a) +
+        rho_c R_c(a))`` from the generator's truth, pair by pair (what ``true_scores`` computes densely)."""
+        from hmrec.data.synthetic import _load_truth
 
+        truth = _load_truth(Path(self.data_dir_))
         out = np.empty(customers.size, dtype=np.float32)
-        unique, inverse = np.unique(customers, return_inverse=True)
-        step = max(1, BLOCK_CELLS // max(1, self.n_articles_))
-        for lo in range(0, unique.size, step):
-            dense = true_scores(Path(self.data_dir_), unique[lo : lo + step])
-            rows = (inverse >= lo) & (inverse < lo + step)
-            out[rows] = dense[inverse[rows] - lo, articles[rows]]
+        step = max(1, BLOCK_CELLS // 64)  # pairs per block: the repeat triples of a block stay small
+        for lo in range(0, customers.size, step):
+            cust, arts = customers[lo : lo + step], articles[lo : lo + step]
+            rows, pos = np.unique(cust, return_inverse=True)
+            rep_pos, rep_art, rep_w = truth.repeat_pairs(rows)
+            # R_c(a): the repeat triples summed per (customer, article) key, looked up for each pair
+            n_art = np.int64(truth.n_articles)
+            rep_keys = rep_pos.astype(np.int64) * n_art + rep_art
+            order = np.argsort(rep_keys, kind="stable")
+            keys, first = np.unique(rep_keys[order], return_index=True)
+            sums = np.add.reduceat(rep_w[order], first) if keys.size else np.zeros(0)
+            want = pos.astype(np.int64) * n_art + arts
+            rep = np.zeros(want.size)
+            if keys.size:
+                at = np.minimum(np.searchsorted(keys, want), keys.size - 1)
+                rep = np.where(keys[at] == want, sums[at], 0.0)
+            rho = truth.rho_effective(rows)[pos]
+            prob = (1.0 - rho) * truth.new_part_pairs(rows, pos, arts) + rho * rep
+            out[lo : lo + step] = (prob * truth.expected_rows[rows][pos]).astype(np.float32)
         return out
 
     def score(self, customers: np.ndarray, articles: np.ndarray) -> np.ndarray:
