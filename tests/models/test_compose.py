@@ -118,3 +118,12 @@ def test_presets_take_prefixed_parameters() -> None:
     train = Dataset.from_frames(*_reference.planted_frames())
     with pytest.raises(ParameterError, match="repurchase: .*parameter 'primary__half_life_days'"):
         create("repurchase", primary__half_life_days=-1).fit(train)
+
+
+def test_seed_reaches_a_parts_seed_unless_given() -> None:
+    from hmrec.models.base import seed_params
+
+    assert seed_params(create("sgd+repurchase"), 5, {}).get_params()["fallback__seed"] == 5
+    given = {"fallback__seed": 1}
+    assert seed_params(create("sgd+repurchase", **given), 5, given).get_params()["fallback__seed"] == 1
+    assert seed_params(create("random"), 5, {}).get_params()["seed"] == 5
