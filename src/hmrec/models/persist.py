@@ -12,6 +12,10 @@ Loading checks everything before a model sees it: ``model.json`` is a JSON objec
 and those shapes agree with the data (one row of factors per customer, article indices below the number of
 articles, consistent CSR rows). The fast kernels trust these arrays, so a damaged or edited file is a
 one-line error here instead of a read past an array's end there.
+
+A composite (:class:`hmrec.models.compose.Fill`) is saved the same way: its parts' arrays, scalars and
+parameters carry the part's prefix (``primary__own_data_``, ``fallback__factors``), ``attributes`` names each
+part's model (``primary__model``), and every part's arrays are checked as a model of their own.
 """
 
 from __future__ import annotations
