@@ -436,6 +436,33 @@ def test_racing_ingests_all_succeed(tiny_dir: Path, tmp_path: Path) -> None:
     assert hmrec("ingest", "--data", str(data), "--quiet").stdout.count("cache up to date") == 1
 
 
+def test_an_ingest_that_loses_the_race_to_the_final_rename_uses_the_winners_cache(
+    tiny_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The race made certain: just before this ingest renames its cache into place, another one finishes."""
+    import os
+
+    data = _copy_data(tiny_dir, tmp_path / "data")
+    cache = data / ".hmrec-cache"
+    raced: list[int] = []
+
+    def racing(real: Callable[[str, str], None]) -> Callable[[str, str], None]:
+        def rename(src: str, dst: str) -> None:
+            if Path(dst) == cache and ".tmp-" in Path(src).name and not raced:
+                raced.append(hmrec("ingest", "--data", str(data), "--force", "--quiet").returncode)
+            real(src, dst)
+
+        return rename
+
+    monkeypatch.setattr(os, "rename", racing(os.rename))
+    monkeypatch.setattr(os, "replace", racing(os.replace))
+    code, err = _main(monkeypatch, capsys, "ingest", "--data", str(data), "--force", "--quiet")
+    assert raced == [0]
+    assert code == 0 and err == "", err
+    assert [p.name for p in data.iterdir() if p.name.startswith(".hmrec-cache")] == [".hmrec-cache"]
+    assert "cache up to date" in hmrec("ingest", "--data", str(data), "--quiet").stdout
+
+
 def test_left_overs_of_a_killed_ingest_are_removed(tiny_dir: Path, tmp_path: Path) -> None:
     import os
 
