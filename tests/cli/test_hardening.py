@@ -87,7 +87,7 @@ def test_train_replaces_a_saved_model_and_fills_an_empty_folder(tiny_dir: Path, 
     assert second.returncode == 0, second.stderr
     assert json.loads((out / "model.json").read_text())["params"]["days"] == 14
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # nothing left beside it
-    assert sorted(p.name for p in out.iterdir()) == ["arrays.npz", "model.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["arrays.npz", "bundle.json", "model.json", "serve"]
 
 
 # ---------------------------------------------------------------------- bad parameter values

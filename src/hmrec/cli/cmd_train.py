@@ -30,13 +30,18 @@ def train_command(
     cache: Path | None = CacheOption,
     quiet: bool = QuietOption,
     seed: int = SeedOption,
+    serve_k: int = typer.Option(
+        12, "--serve-k", help="Recommendations per customer precomputed for `hmrec serve` (its largest k)."
+    ),
 ) -> None:
-    """Fit MODEL on every transaction of the data and save it (npz + model.json) to OUT."""
+    """Fit MODEL on every transaction of the data and save it to OUT with what `hmrec serve` needs (a bundle)."""
     from hmrec.data.load import load_dataset
     from hmrec.models.persist import check_model_target, save_model
     from hmrec.progress import console, set_quiet
+    from hmrec.serve.bundle import check_depth, write_bundle
 
     set_quiet(quiet)
+    check_depth(serve_k)
     # create the model (validates the name and the parameter names) before the possibly long load
     recommender = model_from_options(model, param, seed)
     check_model_target(out)  # refuse a folder of the user's files now, not after a long fit
@@ -46,5 +51,7 @@ def train_command(
     recommender.fit(dataset)
     elapsed = time.perf_counter() - started
     path = save_model(recommender, out, dataset)
+    with console().status("Writing the serving bundle ..."):
+        write_bundle(recommender, dataset, path, depth=serve_k)
     console().print(f"Trained {recommender!r} in {elapsed:.1f} s")
-    typer.echo(f"Saved model '{model}' to {path}")
+    typer.echo(f"Saved model '{model}' and its serving bundle to {path}")

@@ -33,7 +33,8 @@ from hmrec.models.base import Recommender, create
 FORMAT_VERSION = 2
 MODEL_JSON = "model.json"
 ARRAYS_NPZ = "arrays.npz"
-MODEL_FILES = frozenset({MODEL_JSON, ARRAYS_NPZ})
+#: ``bundle.json`` and ``serve/`` are what ``hmrec train`` adds for serving (hmrec.serve.bundle): still a saved model
+MODEL_FILES = frozenset({MODEL_JSON, ARRAYS_NPZ, "bundle.json", "serve"})
 _RETRAIN = "train the model again with `hmrec train --model NAME --out DIR`"
 
 # What the learned arrays of hmrec's models must satisfy against the data: the size of their first axis
