@@ -48,7 +48,7 @@ from hmrec.evaluation.metrics import (
     truth_counts,
 )
 from hmrec.evaluation.segments import SEGMENT_SCHEMA, combine_segments, customer_segments, segment_breakdown
-from hmrec.models.base import Recommender, available, check_k, create
+from hmrec.models.base import Recommender, available, check_k, create, seed_params
 from hmrec.progress import console
 
 #: the quality columns of a leaderboard row (those that get a ``_std`` with backtest)
@@ -405,12 +405,10 @@ def check_models(
 
 
 def _make(name: str, params: Mapping[str, Mapping[str, Any]], seed: int | None) -> Recommender:
-    """A fresh model; ``seed`` goes to models that take one, unless the user set it for that model."""
+    """A fresh model; ``seed`` goes to every seed parameter (a part's too) the user did not set."""
     own = dict(params.get(name, {}))
     model = create(name, **own)
-    if seed is not None and "seed" not in own and "seed" in model.param_names():
-        model.set_params(seed=seed)
-    return model
+    return model if seed is None else seed_params(model, seed, own)
 
 
 def _scored(test: Dataset, window: Window) -> tuple[np.ndarray, Any, np.ndarray]:
