@@ -331,7 +331,12 @@ def test_write_calls_the_report_hook(data: Dataset, tmp_path: Path, monkeypatch:
     monkeypatch.setattr(ev, "results_report_writer", lambda: fake)
     board = evaluate(data, ["test-fixed"], progress=False, curve_k=0)
     paths = board.write(tmp_path)
-    assert calls == [(board, tmp_path)] and paths["report"] == tmp_path / "report.html"
+    # the hook writes into the staging copy of the folder, which then replaces it as a whole
+    assert len(calls) == 1 and calls[0][0] is board
+    stage = calls[0][1]
+    assert stage.parent == tmp_path.parent and stage.name.startswith(f".{tmp_path.name}.tmp-")
+    assert not stage.exists() and (tmp_path / "leaderboard.json").is_file()
+    assert paths["report"] == tmp_path / "report.html"
 
 
 # ---------------------------------------------------------------------- the command

@@ -124,6 +124,8 @@ def save_model(model: Recommender, directory: str | Path, dataset: Dataset) -> P
     """
     directory = Path(directory)
     check_model_target(directory)
+    if directory.is_symlink():  # replace the folder the link points to, keeping the link
+        directory = directory.resolve()
     model._check_fitted()
     _check_savable(model)
     with naming(directory):
