@@ -377,7 +377,11 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
     if not directory.is_dir():
         raise BundleError("no such directory", file=directory, fix="pass the --out DIR of `hmrec train`")
     if not path.is_file():
-        raise _refuse(directory, "not a serving bundle (bundle.json is missing)")
+        raise BundleError(
+            "not a serving bundle (bundle.json is missing)",
+            file=directory,
+            fix="pass the folder that `hmrec train --model NAME --out DIR` wrote",
+        )
     try:
         manifest: dict[str, Any] = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError):
