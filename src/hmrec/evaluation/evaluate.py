@@ -49,7 +49,9 @@ from hmrec.evaluation.metrics import (
     truth_counts,
 )
 from hmrec.evaluation.segments import SEGMENT_SCHEMA, combine_segments, customer_segments, segment_breakdown
+from hmrec.models._kernels import compile_kernels
 from hmrec.models.base import Recommender, available, check_k, create
+from hmrec.models.scoring import FactorRecommender
 from hmrec.progress import console
 
 #: the quality columns of a leaderboard row (those that get a ``_std`` with backtest)
@@ -272,6 +274,9 @@ def evaluate(
     # Status lines rather than a live bar: models show their own progress bars while fitting, and two
     # live displays on one terminal garble each other.
     status = console() if progress else None
+    # the numba kernels compile on first use (tens of seconds on a first run): not part of any model's timings
+    if any(isinstance(create(name), FactorRecommender) for name in names):
+        compile_kernels(say=status.print if status else lambda _: None)
     for window in plan:
         split = split_at(dataset, window)
         customers, truth, n_truth = _scored(split.test, window)
