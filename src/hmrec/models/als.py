@@ -95,6 +95,7 @@ class ALSSolver:
         threads: int,
         seed: int,
     ) -> None:
+        _kernels.compile_kernels()
         self.conf = conf
         self.conf_t = conf.T.tocsr()
         self.conf_t.sort_indices()

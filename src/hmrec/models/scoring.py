@@ -115,6 +115,7 @@ def score_top_k(
     Returns:
         ``(ids, scores)``, ``(len(customers), k)`` int32 / float32. Ties go to the lower article index.
     """
+    _kernels.compile_kernels()
     customers = np.asarray(customers, dtype=np.int64)
     candidates = np.asarray(candidates, dtype=np.int32)
     n, m = customers.size, candidates.size

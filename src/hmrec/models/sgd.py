@@ -87,6 +87,7 @@ class SGDTrainer:
         threads: int,
         seed: int,
     ) -> None:
+        _kernels.compile_kernels()
         self.loss_kind = loss_kind
         conf = weights.copy()
         conf.sort_indices()
