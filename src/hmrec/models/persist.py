@@ -105,6 +105,7 @@ def load_model(directory: str | Path, dataset: Dataset) -> Recommender:
         )
     if not (directory / ARRAYS_NPZ).is_file():
         raise DataError("arrays.npz is missing", file=directory, fix="train the model again")
-    payload, arrays = Recommender.load_state(directory)
     model = create(str(payload["model"]), **payload.get("params", {}))
+    # the model's own class reads the state: a model may keep extra files beside the arrays (e.g. a booster)
+    payload, arrays = type(model).load_state(directory)
     return model.restore(payload, arrays)
