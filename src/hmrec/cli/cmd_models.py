@@ -92,18 +92,15 @@ def submit_command(
     import numpy as np
 
     from hmrec.data.load import load_dataset
-    from hmrec.errors import DataError
     from hmrec.models.base import check_k
-    from hmrec.output import write_submission
+    from hmrec.output import check_submission_target, write_submission
     from hmrec.progress import console, set_quiet
 
     set_quiet(quiet)
     check_k(k)
     model = _check_model_choice(model, model_dir, param)
     recommender = model_from_options(model, param, seed) if model_dir is None else None
-    # refuse a missing output directory now, not after a long fit
-    if not (out.parent if str(out.parent) else Path(".")).is_dir():
-        raise DataError("the output directory does not exist", file=out.parent, fix="create it first")
+    check_submission_target(out)  # a directory or a missing folder is refused now, not after a long fit
     dataset = load_dataset(resolve_data(data), cache, progress=not quiet)
     started = time.perf_counter()
     recommender = _fitted(recommender, model_dir, dataset, model)

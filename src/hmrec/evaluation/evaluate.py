@@ -24,8 +24,6 @@ import datetime as dt
 import importlib.util
 import json
 import math
-import os
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +35,7 @@ import polars as pl
 from rich.console import Console
 from rich.table import Table
 
+from hmrec.atomic import staged_dir, write_atomic
 from hmrec.data.dataset import Dataset
 from hmrec.data.split import Window, split_at, windows
 from hmrec.errors import ParameterError, UnknownModelError
@@ -156,28 +155,30 @@ class Leaderboard:
     def write(self, out_dir: Path | str, *, report: bool = True) -> dict[str, Path]:
         """Write ``leaderboard.csv``, ``leaderboard.json``, ``segments.csv`` and ``recall_curve.csv``.
 
-        Each file is written to a temporary name in ``out_dir`` and renamed, so a reader never sees half a
-        file. With ``report``, the results report is written too when :mod:`hmrec.reports.results` exists.
+        The set is written into a temporary copy of ``out_dir`` that replaces it at the end
+        (:func:`hmrec.atomic.staged_dir`): an interrupted run leaves the previous set whole, and the folder's
+        other files (``hmrec cluster``'s ``elbow.png``, which the report embeds, or the user's) are kept.
+        With ``report``, the results report is written too when :mod:`hmrec.reports.results` exists.
         Returns the paths written by name.
         """
         out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        paths = {
-            "leaderboard.csv": _atomic_write(out / "leaderboard.csv", _csv(self.to_frame())),
-            "leaderboard.json": _atomic_write(
-                out / "leaderboard.json", json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n"
-            ),
-            "segments.csv": _atomic_write(out / "segments.csv", _csv(self.segments)),
-            "recall_curve.csv": _atomic_write(out / "recall_curve.csv", _csv(self.recall_curve)),
-        }
-        for name, table in self.diagnostics.items():
-            paths[f"{name}.csv"] = _atomic_write(out / f"{name}.csv", _csv(table))
-        if report:
-            writer = results_report_writer()
-            if writer is not None:
-                result = writer(self, out)
-                if isinstance(result, (str, Path)):
-                    paths["report"] = Path(result)
+        paths: dict[str, Path] = {}
+        with staged_dir(out) as stage:
+            for name, text in (
+                ("leaderboard.csv", _csv(self.to_frame())),
+                ("leaderboard.json", json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n"),
+                ("segments.csv", _csv(self.segments)),
+                ("recall_curve.csv", _csv(self.recall_curve)),
+                *((f"{name}.csv", _csv(table)) for name, table in self.diagnostics.items()),
+            ):
+                write_atomic(stage / name, text)
+                paths[name] = out / name
+            if report:
+                writer = results_report_writer()
+                if writer is not None:
+                    result = writer(self, stage)
+                    if isinstance(result, (str, Path)):
+                        paths["report"] = out / Path(result).relative_to(stage)
         return paths
 
     def render(self) -> Table:
@@ -466,19 +467,6 @@ def _clean(row: Mapping[str, Any]) -> dict[str, Any]:
 
 def _csv(frame: pl.DataFrame) -> str:
     return frame.write_csv()
-
-
-def _atomic_write(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` via a temporary file in the same directory and a rename."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _fmt(value: float | None, digits: int) -> str:

@@ -180,6 +180,11 @@ def create(name: str, **params: Any) -> Recommender:
                 )
     model = factory(**params)
     model.name = name  # type: ignore[misc]  # a factory's instance takes its registry name
+    # A bad value (als.factors=abc) is refused now, before any data is loaded or another model is fitted,
+    # just like a bad name; fit() checks again for values set later with set_params.
+    validate = getattr(model, "_validate", None)
+    if callable(validate):
+        validate()
     return model
 
 

@@ -55,6 +55,7 @@ from hmrec.models.candidates import (
 )
 from hmrec.models.history import DEFAULT_OWN_HALF_LIFE_DAYS, Repurchase
 from hmrec.models.popularity import DEFAULT_HALF_LIFE_DAYS
+from hmrec.models.scoring import check_int
 
 #: articles kept from each cluster's ranking (a longer list is filled from the global ranking)
 LIST_DEPTH = 200
@@ -294,9 +295,12 @@ class KMeansCustomersRepurchase(KMeansCustomers):
         self.repurchase_half_life_days = repurchase_half_life_days
         self.repurchase_weeks = repurchase_weeks
 
-    def fit(self, train: Dataset) -> Self:
+    def _validate(self) -> None:
+        super()._validate()
         check_positive("repurchase_half_life_days", self.repurchase_half_life_days, model=self.name)
         check_positive("repurchase_weeks", self.repurchase_weeks, model=self.name, allow_none=True)
+
+    def fit(self, train: Dataset) -> Self:
         super().fit(train)
         own = Repurchase(half_life_days=self.repurchase_half_life_days, max_weeks=self.repurchase_weeks).fit(
             train
@@ -378,9 +382,14 @@ class KMeansArticles(_ClusteredModel):
         self.text_components = text_components
         self.copurchase_components = copurchase_components
 
+    def _validate(self) -> None:
+        super()._validate()
+        check_positive("share_half_life_days", self.share_half_life_days, model=self.name)
+        for name in ("text_components", "copurchase_components"):  # 0 leaves that embedding out
+            check_int(name, getattr(self, name), model=self.name, low=0)
+
     def fit(self, train: Dataset) -> Self:
         self._validate()
-        check_positive("share_half_life_days", self.share_half_life_days, model=self.name)
         self._reset()
         self.n_customers_ = train.n_customers
         self.n_articles_ = train.n_articles

@@ -75,11 +75,14 @@ class Repurchase(Recommender):
         self.recent_weeks = recent_weeks
         self.fallback_half_life_days = fallback_half_life_days
 
-    def fit(self, train: Dataset) -> Self:
+    def _validate(self) -> None:
         check_positive("half_life_days", self.half_life_days, model=self.name)
         check_positive("max_weeks", self.max_weeks, model=self.name, allow_none=True)
         check_positive("recent_weeks", self.recent_weeks, model=self.name, allow_none=True)
         check_positive("fallback_half_life_days", self.fallback_half_life_days, model=self.name)
+
+    def fit(self, train: Dataset) -> Self:
+        self._validate()
         self._reset()
         self.n_customers_ = train.n_customers
         self.n_articles_ = train.n_articles

@@ -260,6 +260,7 @@ class PopularityAge(GroupPopularity):
     def _validate(self) -> None:
         super()._validate()
         check_positive("half_life_days", self.half_life_days, model=self.name)
+        age_groups(np.empty(0), self.buckets)  # refuses a bad 'buckets' (on no ages: costs nothing)
 
     def _group_lists(self, train: Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if "age" in train.customers.columns:
@@ -311,11 +312,14 @@ class RandomModel(SeenMixin, Recommender):
         self.filter_bought = filter_bought
         self.seed = seed
 
-    def fit(self, train: Dataset) -> Self:
+    def _validate(self) -> None:
         check_positive("recent_weeks", self.recent_weeks, model=self.name, allow_none=True)
         check_bool("filter_bought", self.filter_bought, model=self.name)
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
             raise ParameterError(f"random: parameter 'seed' must be an integer >= 0, got {self.seed!r}")
+
+    def fit(self, train: Dataset) -> Self:
+        self._validate()
         self._reset()
         self.n_customers_ = train.n_customers
         self.n_articles_ = train.n_articles

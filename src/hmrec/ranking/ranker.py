@@ -497,8 +497,10 @@ class Ranker(Recommender):
         tmp_booster.replace(directory / BOOSTER_FILE)
         scalars = {k: getattr(self, k) for k in ("n_customers_", "n_articles_", "cutoff_", "best_iteration_",
                                                    "train_rows_")}
+        # the array list that loading checks the npz against is this model's own, not its attributes'
+        listed = {k: {"dtype": v.dtype.str, "shape": list(v.shape)} for k, v in arrays.items()}
         payload = {"model": self.name, "params": self.get_params(), "attributes": scalars,
-                   "features": self._names, **meta}
+                   "features": self._names, **meta, "arrays": listed}
         tmp_json = directory / "model.json.tmp"
         tmp_json.write_text(json.dumps(payload, indent=2, default=str))
         tmp_json.replace(directory / "model.json")
@@ -506,8 +508,17 @@ class Ranker(Recommender):
     @classmethod
     def load_state(cls, directory: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         payload, arrays = super().load_state(directory)
-        arrays[BOOSTER_FILE] = (directory / BOOSTER_FILE).read_text()
-        return payload, arrays
+        return payload, {**arrays, **cls.read_files(directory)}
+
+    @staticmethod
+    def read_files(directory: Path) -> dict[str, Any]:
+        """The files saved beside the arrays: the booster's text (``booster.txt``)."""
+        from hmrec.errors import DataError
+
+        path = Path(directory) / BOOSTER_FILE
+        if not path.is_file():
+            raise DataError("booster.txt is missing", file=Path(directory), fix="train the model again")
+        return {BOOSTER_FILE: path.read_text(encoding="utf-8")}
 
     def restore(self, payload: dict[str, Any], arrays: dict[str, Any]) -> Self:
         import lightgbm as lgb
