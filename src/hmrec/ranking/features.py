@@ -20,9 +20,10 @@ them), the mean age of its buyers, and its product's sales over 7 days (all colo
 Pair features: times the customer bought the article, their time-decayed count, days since they last bought
 it and since they last bought its product, their rows of its product, the ALS dot product (when the ``als``
 source is used), the co-purchase strength (when ``copurchase`` is), the article's price over the customer's
-mean price, the customer's share of rows in the article's product type, the distance between the customer's
-age and the article's buyers' mean age; and from the candidate union, for every source its rank and its score
-(NaN when that source did not propose the pair) and the number of sources that did.
+mean price, the distance between the customer's age and the article's buyers' mean age, the customer's share
+of rows in the article's product type, colour, department and index group (their taste); and from the
+candidate union, for every source its rank and its score (NaN when that source did not propose the pair) and
+the number of sources that did.
 """
 
 from __future__ import annotations
@@ -51,9 +52,16 @@ ARTICLE_FEATURES = (
     "a_days_since_first", "a_sales_1d", "a_sales_7d", "a_sales_28d", "a_sales", "a_trend", "a_price",
     "a_buyer_age", "a_product_sales_7d",
 )
+#: the customer's share of rows in the article's value of each attribute (their taste): feature -> column
+SHARES = {
+    "p_type_share": "product_type_no",
+    "p_colour_share": "colour_group_code",
+    "p_department_share": "department_no",
+    "p_index_share": "index_group_name",
+}
 PAIR_FEATURES = (
     "p_times_bought", "p_decayed", "p_days_since_bought", "p_days_since_product", "p_product_rows",
-    "p_als_dot", "p_copurchase", "p_price_ratio", "p_type_share", "p_age_gap",
+    "p_als_dot", "p_copurchase", "p_price_ratio", "p_age_gap", *SHARES,
 )
 #: feature families for the ablation (``ranker`` parameter ``drop_features``)
 FAMILIES = ("customer", "article", "pair", "source")
@@ -106,9 +114,9 @@ class FeatureTables:
     article: np.ndarray  # (n_articles, len(ARTICLE_FEATURES)) float32
     own: PairTable  # (customer, article) -> [times bought, decayed count, days since bought]
     product: PairTable  # (customer, product) -> [days since bought, rows]
-    ptype: PairTable  # (customer, product type) -> share of the customer's rows
+    shares: dict[str, PairTable]  # feature -> (customer, attribute value) -> share of the customer's rows
+    attr_of: dict[str, np.ndarray]  # feature -> per article its attribute value (dense codes)
     product_of: np.ndarray
-    ptype_of: np.ndarray
 
     @classmethod
     def fit(cls, data: Dataset, cutoff: dt.date, first: dt.date | None = None) -> FeatureTables:
@@ -122,12 +130,13 @@ class FeatureTables:
         tx = tx.with_columns((pl.lit(end, dtype=pl.Int32) - _day(pl.col(T_DAT))).alias("age_d"))
         n_c, n_a = data.n_customers, data.n_articles
         self.product_of = product_codes(data)
-        ptype_col = "product_type_no" if "product_type_no" in data.articles.columns else None
-        if ptype_col is not None:
-            _, ptype = np.unique(data.articles[ptype_col].fill_null(-1).to_numpy(), return_inverse=True)
-            self.ptype_of = ptype.astype(np.int32)
-        else:
-            self.ptype_of = np.zeros(n_a, dtype=np.int32)
+        self.attr_of = {}
+        for feature, column in SHARES.items():
+            if column in data.articles.columns:
+                values = data.articles[column].cast(pl.String).fill_null("").to_numpy().astype(str)
+                self.attr_of[feature] = np.unique(values, return_inverse=True)[1].astype(np.int32)
+            else:
+                self.attr_of[feature] = np.zeros(n_a, dtype=np.int32)
         if "index_group_name" in data.articles.columns:
             _, index_group = np.unique(
                 data.articles["index_group_name"].fill_null("").to_numpy().astype(str), return_inverse=True
@@ -138,7 +147,7 @@ class FeatureTables:
         arts = frame[ARTICLE_IDX].to_numpy()
         frame = frame.with_columns(
             pl.Series("product", self.product_of[arts]),
-            pl.Series("ptype", self.ptype_of[arts]),
+            *(pl.Series(feature, codes[arts]) for feature, codes in self.attr_of.items()),
             pl.Series("igroup", index_group.astype(np.int32)[arts]),
         )
         if "age" in data.customers.columns:
@@ -229,17 +238,19 @@ class FeatureTables:
             prod.select(pl.col("since", "n").cast(pl.Float32)).to_numpy(),
             n_p,
         )
-        n_t = int(self.ptype_of.max(initial=0)) + 1
-        ptype = (
-            frame.group_by(CUSTOMER_IDX, "ptype")
-            .agg(pl.len().alias("n"))
-            .with_columns((pl.col("n") / pl.col("n").sum().over(CUSTOMER_IDX)).alias("share"))
-        )
-        self.ptype = PairTable(
-            ptype[CUSTOMER_IDX].to_numpy().astype(np.int64) * n_t + ptype["ptype"].to_numpy(),
-            ptype["share"].cast(pl.Float32).to_numpy(),
-            n_t,
-        )
+        self.shares = {}
+        for feature, codes in self.attr_of.items():
+            width = int(codes.max(initial=0)) + 1
+            share = (
+                frame.group_by(CUSTOMER_IDX, feature)
+                .agg(pl.len().alias("n"))
+                .with_columns((pl.col("n") / pl.col("n").sum().over(CUSTOMER_IDX)).alias("share"))
+            )
+            self.shares[feature] = PairTable(
+                share[CUSTOMER_IDX].to_numpy().astype(np.int64) * width + share[feature].to_numpy(),
+                share["share"].cast(pl.Float32).to_numpy(),
+                width,
+            )
 
     # ------------------------------------------------------------------ the feature matrix
     def matrix(
@@ -271,8 +282,9 @@ class FeatureTables:
             pair[:, 6] = csr_lookup(block, cands.row, art)
         c_price = c_feat[:, CUSTOMER_FEATURES.index("c_mean_price")]
         pair[:, 7] = a_feat[:, ARTICLE_FEATURES.index("a_price")] / c_price
-        pair[:, 8] = self.ptype.lookup(cust, self.ptype_of[art], fill=0.0)
-        pair[:, 9] = np.abs(c_feat[:, 0] - a_feat[:, ARTICLE_FEATURES.index("a_buyer_age")])
+        pair[:, 8] = np.abs(c_feat[:, 0] - a_feat[:, ARTICLE_FEATURES.index("a_buyer_age")])
+        for feature, table in self.shares.items():
+            pair[:, PAIR_FEATURES.index(feature)] = table.lookup(cust, self.attr_of[feature][art], fill=0.0)
         s_cols = np.empty((art.size, 2 * len(cands.sources)), dtype=np.float32)
         s_cols[:, 0::2] = cands.rank
         s_cols[:, 1::2] = cands.score
@@ -283,10 +295,11 @@ class FeatureTables:
     def state(self) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {
             "customer": self.customer, "article": self.article, "product_of": self.product_of,
-            "ptype_of": self.ptype_of,
         }
-        for name in ("own", "product", "ptype"):
-            table: PairTable = getattr(self, name)
+        tables = {"own": self.own, "product": self.product, **self.shares}
+        for feature, codes in self.attr_of.items():
+            out[f"{feature}_of"] = codes
+        for name, table in tables.items():
             out[f"{name}_keys"] = table.keys
             out[f"{name}_values"] = table.values
             out[f"{name}_width"] = np.array(table.width)
@@ -298,13 +311,17 @@ class FeatureTables:
         self.customer = state["customer"]
         self.article = state["article"]
         self.product_of = state["product_of"]
-        self.ptype_of = state["ptype_of"]
-        for name in ("own", "product", "ptype"):
+        self.attr_of = {feature: state[f"{feature}_of"] for feature in SHARES}
+        self.shares = {}
+        for name in ("own", "product", *SHARES):
             table = PairTable.__new__(PairTable)
             table.keys = state[f"{name}_keys"]
             table.values = state[f"{name}_values"]
             table.width = int(state[f"{name}_width"])
-            setattr(self, name, table)
+            if name in SHARES:
+                self.shares[name] = table
+            else:
+                setattr(self, name, table)
         return self
 
 
