@@ -138,6 +138,9 @@ def recommend_command(
     data: Path | None = DataOption,
     k: int = KOption,
     history: int = typer.Option(10, "--history", help="How many recent purchases to show."),
+    explain: bool = typer.Option(
+        False, "--explain", help="Say why: the sources and top features behind each article (models that can)."
+    ),
     param: list[str] | None = ParamOption,
     cache: Path | None = CacheOption,
     quiet: bool = QuietOption,
@@ -145,9 +148,11 @@ def recommend_command(
 ) -> None:
     """Show a customer's recent purchases and MODEL's recommendations (fitted on all the data, or --model-dir)."""
     import numpy as np
+    import polars as pl
     from rich.console import Console
 
     from hmrec.data.load import load_dataset
+    from hmrec.errors import ParameterError
     from hmrec.models.base import check_k
     from hmrec.output import purchases_frame, recommendations_frame
     from hmrec.progress import set_quiet
@@ -158,10 +163,18 @@ def recommend_command(
         model = "repurchase"
     model = _check_model_choice(model, model_dir, param)
     recommender = model_from_options(model, param, seed) if model_dir is None else None
+    if explain and recommender is not None and not hasattr(recommender, "explain"):  # fail before loading data
+        raise ParameterError(
+            f"model '{model}' cannot explain its recommendations (fix: drop --explain, or use --model ranker)"
+        )
     dataset = load_dataset(resolve_data(data), cache, progress=not quiet)
     idx = int(dataset.customer_index([customer.strip().lower()])[0])  # UnknownCustomerError: one line, exit 2
     recommender = _fitted(recommender, model_dir, dataset, model)
     model = recommender.name
+    if explain and not hasattr(recommender, "explain"):
+        raise ParameterError(
+            f"model '{model}' cannot explain its recommendations (fix: drop --explain, or use --model ranker)"
+        )
     ids, scores = recommender.recommend(np.array([idx], dtype=np.int32), k)
 
     out = Console()
@@ -174,6 +187,14 @@ def recommend_command(
         out.print(f"Customer {customer} has no purchases: the recommendations are the model's fallback.")
     recs = recommendations_frame(dataset, ids[0], scores[0])
     out.print(_table(f"Top {recs.height} recommendations of {model}", recs))
+    if explain:
+        why = recommender.explain(idx, k)
+        why = recs.select("rank", "article_id").join(
+            why.select(pl.col("rank").cast(recs.schema["rank"]), "sources", "reasons"), on="rank", how="left",
+            maintain_order="left",
+        )
+        wide = Console(width=max(out.width, 160))  # the reasons are long: do not squeeze them into 80 columns
+        wide.print(_table("Why: the sources that proposed each article and its top features (SHAP)", why))
 
 
 LABELS = {
@@ -184,6 +205,8 @@ LABELS = {
     "product_type_name": "product type",
     "colour_group_name": "colour",
     "score": "score",
+    "sources": "sources",
+    "reasons": "top features: value (contribution to the score)",
 }
 
 

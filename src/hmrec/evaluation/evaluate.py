@@ -103,6 +103,9 @@ class Leaderboard:
     recall_curve: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=CURVE_SCHEMA))
     skipped: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SKIPPED_SCHEMA))
     backtest: int = 1
+    #: tables a model reports about itself (``model.diagnostics(customers, truth)``, e.g. the ranker's candidate
+    #: recall and feature importance), by table name, with ``model`` and ``test_start`` columns; written as CSV
+    diagnostics: dict[str, pl.DataFrame] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ tables
     def to_frame(self) -> pl.DataFrame:
@@ -168,6 +171,7 @@ class Leaderboard:
                 ("leaderboard.json", json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n"),
                 ("segments.csv", _csv(self.segments)),
                 ("recall_curve.csv", _csv(self.recall_curve)),
+                *((f"{name}.csv", _csv(table)) for name, table in self.diagnostics.items()),
             ):
                 write_atomic(stage / name, text)
                 paths[name] = out / name
@@ -272,6 +276,7 @@ def evaluate(
     segment_frames: list[pl.DataFrame] = []
     curves: list[pl.DataFrame] = []
     skipped: list[dict[str, Any]] = []
+    diagnostics: dict[str, list[pl.DataFrame]] = {}
     scored_total = 0
     # Status lines rather than a live bar: models show their own progress bars while fitting, and two
     # live displays on one terminal garble each other.
@@ -307,6 +312,11 @@ def evaluate(
             started = time.perf_counter()
             ids, _ = model.recommend(customers, depth)
             recommend_seconds = time.perf_counter() - started
+            if hasattr(model, "diagnostics"):  # what a model reports about itself on this window
+                for table_name, table in model.diagnostics(customers, truth).items():
+                    diagnostics.setdefault(table_name, []).append(
+                        table.with_columns(pl.lit(name).alias("model"), pl.lit(window.test_start).alias("test_start"))
+                    )
             del model  # the fitted state can be large; the lists are all we need now
             ids = np.asarray(ids)
             if ids.ndim != 2 or ids.shape[0] != customers.size:
@@ -373,6 +383,7 @@ def evaluate(
         recall_curve=recall,
         skipped=pl.DataFrame(skipped, schema=SKIPPED_SCHEMA),
         backtest=len(plan),
+        diagnostics={name: pl.concat(tables, how="diagonal_relaxed") for name, tables in diagnostics.items()},
     )
 
 

@@ -187,6 +187,7 @@ def unregister(name: str) -> None:
 def _load_builtin_models() -> None:
     # Importing the model modules registers them; done lazily so that base has no import cycle.
     import hmrec.models  # noqa: F401
+    import hmrec.ranking.ranker  # noqa: F401  (the two-stage model builds on the models package)
 
 
 def available() -> dict[str, ModelInfo]:

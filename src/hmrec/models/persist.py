@@ -37,8 +37,9 @@ from hmrec.models.base import Recommender, create
 FORMAT_VERSION = 2
 MODEL_JSON = "model.json"
 ARRAYS_NPZ = "arrays.npz"
-#: ``bundle.json`` and ``serve/`` are what ``hmrec train`` adds for serving (hmrec.serve.bundle): still a saved model
-MODEL_FILES = frozenset({MODEL_JSON, ARRAYS_NPZ, "bundle.json", "serve"})
+#: besides the model's own files: ``bundle.json`` and ``serve/``, what ``hmrec train`` adds for serving
+#: (hmrec.serve.bundle), and the ranker's LightGBM model as text
+MODEL_FILES = frozenset({MODEL_JSON, ARRAYS_NPZ, "bundle.json", "serve", "booster.txt"})
 _RETRAIN = "train the model again with `hmrec train --model NAME --out DIR`"
 
 # What the learned arrays of hmrec's models must satisfy against the data: the size of their first axis
@@ -212,6 +213,10 @@ def load_model(directory: str | Path, dataset: Dataset) -> Recommender:
     arrays = read_arrays(directory)
     check_arrays(payload, arrays, dataset, directory)
     model = create(str(payload["model"]), **payload.get("params", {}))
+    # a model may keep files of its own beside the arrays (the ranker's LightGBM booster.txt)
+    read_files = getattr(model, "read_files", None)
+    if read_files is not None:
+        arrays = {**arrays, **read_files(directory)}
     return model.restore(payload, arrays)
 
 
