@@ -138,6 +138,8 @@ def staged_dir(target: Path, option: str = "--out") -> Iterator[Path]:
     the old set or the new one, never a mix; on any error (or Ctrl-C) ``target`` is left as it was.
     """
     check_output_dir(target, option)
+    if target.is_symlink():  # replace the folder the link points to, keeping the link
+        target = target.resolve()
     with naming(target):
         target.parent.mkdir(parents=True, exist_ok=True)
         stage = temp_dir(target.parent, temp_prefix(target, "tmp"))

@@ -15,7 +15,7 @@ def hmrec(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "hmrec", *args], capture_output=True, text=True, check=False)
 
 
-@pytest.mark.parametrize("model", ["als", "repurchase"])
+@pytest.mark.parametrize("model", ["als", pytest.param("repurchase", marks=pytest.mark.slow)])
 def test_served_recommendations_equal_the_submission(
     tiny_dir: Path, tmp_path: Path, model: str, serve_process: Any
 ) -> None:
@@ -85,3 +85,16 @@ def test_train_rejects_a_bad_serve_k_before_fitting(tiny_dir: Path, tmp_path: Pa
                  "--serve-k", "0")
     assert done.returncode == 2 and "--serve-k must be an integer in 1..100" in done.stderr
     assert not (tmp_path / "m").exists()
+
+
+def test_serve_on_a_busy_port_says_so(bundles: Path) -> None:
+    pytest.importorskip("fastapi", reason="the serve extra is not installed")
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = hmrec("serve", "--model-dir", str(bundles / "als"), "--port", str(port))
+    assert done.returncode == 2
+    assert f"--port {port}: cannot listen there" in done.stderr and "Traceback" not in done.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -65,15 +66,23 @@ def _fitted(recommender: Any, model_dir: Path | None, dataset: Any, model: str) 
 
 
 @app.command("models")
-def models_command() -> None:
-    """List the registered models, one per line: name and description."""
-    from hmrec.models.base import available
+def models_command(
+    params: bool = typer.Option(
+        False, "--params", help="Also list each model's parameters (MODEL.NAME for --param) and defaults."
+    ),
+) -> None:
+    """List the registered models, one per line: name, score kind (raw or rank) and description."""
+    from hmrec.models.base import available, create
 
     registry = available()
     width = max(len(name) for name in registry)
     for name, info in registry.items():
         note = " [generated data only]" if info.needs_truth else ""
-        typer.echo(f"{name:<{width}}  {info.description}{note}")
+        model = create(name)
+        typer.echo(f"{name:<{width}}  {model.score_kind:<4}  {info.description}{note}")
+        if params:
+            for key, value in model.get_params().items():
+                typer.echo(f"{'':<{width}}    {name}.{key}={json.dumps(value)}")
 
 
 @app.command("submit")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import threading
 from pathlib import Path
 
@@ -52,6 +53,13 @@ def serve_command(
 
     if not 0 < port < 65536:
         raise ParameterError(f"--port must be in 1..65535, got {port} (fix: e.g. --port 8000)")
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ParameterError(
+                f"--host {host} --port {port}: cannot listen there ({exc.strerror}) (fix: choose another --port)"
+            ) from None
     state = ServeState(model_dir, checksums=not no_verify, admin_token=os.environ.get(ADMIN_TOKEN_ENV))
 
     def reload_in_background(signum: int, frame: object) -> None:

@@ -151,10 +151,11 @@ def parse_params(items: list[str] | None) -> dict[str, dict[str, Any]]:
 def model_from_options(model: str, param: list[str] | None, seed: int) -> Any:
     """A new model from --model/--param/--seed, validated (name, parameters) before any data is loaded.
 
-    --seed goes to every model that has a ``seed`` parameter, unless --param sets it.
+    --seed goes to every seed parameter of the model (a composite's ``fallback__seed`` too), unless --param
+    sets it.
     """
     from hmrec.errors import ParameterError
-    from hmrec.models.base import create
+    from hmrec.models.base import create, seed_params
 
     params = parse_params(param)
     others = sorted(set(params) - {model})
@@ -164,9 +165,7 @@ def model_from_options(model: str, param: list[str] | None, seed: int) -> Any:
             f"(fix: write --param {model}.NAME=VALUE)"
         )
     recommender = create(model, **params.get(model, {}))
-    if "seed" in recommender.param_names() and "seed" not in params.get(model, {}):
-        recommender.set_params(seed=seed)
-    return recommender
+    return seed_params(recommender, seed, params.get(model, {}))
 
 
 def _show_version(value: bool) -> None:

@@ -50,7 +50,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from hmrec.atomic import hidden_name, swap_dir, temp_dir, temp_prefix, write_atomic
+from hmrec.atomic import check_not_cwd, hidden_name, swap_dir, temp_dir, temp_prefix, write_atomic
 from hmrec.data.dataset import Dataset
 from hmrec.data.schema import (
     ARTICLE_COLUMNS,
@@ -151,6 +151,7 @@ def load_dataset(
     """
     data_dir = Path(data_dir)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir(data_dir)
+    _remove_stale(cache)
     if not refresh and cache_is_fresh(data_dir, cache):
         try:
             return _read_cache(cache, data_dir)
@@ -265,6 +266,8 @@ def _remove_stale(cache: Path) -> None:
     otherwise (older versions) are stale after an hour.
     """
     now = time.time()
+    if not cache.parent.is_dir():
+        return
     for prefix in (f"{hidden_name(cache.name)}.tmp-", f"{hidden_name(cache.name)}.old-"):
         for path in cache.parent.glob(f"{glob.escape(prefix)}*"):
             pid_text = path.name[len(prefix) :].split("-", 1)[0]
@@ -288,6 +291,7 @@ def _alive(pid: int) -> bool:
 
 def _check_cache_target(cache: Path) -> None:
     """Refuse to replace something that is not an hmrec cache (a user pointing --cache at a real folder)."""
+    check_not_cwd(cache, "--cache")
     if not cache.exists():
         return
     if cache.is_dir() and ((cache / MANIFEST_FILE).is_file() or not any(cache.iterdir())):

@@ -48,7 +48,9 @@ from hmrec.evaluation.metrics import (
     truth_counts,
 )
 from hmrec.evaluation.segments import SEGMENT_SCHEMA, combine_segments, customer_segments, segment_breakdown
-from hmrec.models.base import Recommender, available, check_k, create
+from hmrec.models._kernels import compile_kernels
+from hmrec.models.base import Recommender, available, check_k, create, seed_params
+from hmrec.models.scoring import FactorRecommender
 from hmrec.progress import console
 
 #: the quality columns of a leaderboard row (those that get a ``_std`` with backtest)
@@ -279,6 +281,9 @@ def evaluate(
     # Status lines rather than a live bar: models show their own progress bars while fitting, and two
     # live displays on one terminal garble each other.
     status = console() if progress else None
+    # the numba kernels compile on first use (tens of seconds on a first run): not part of any model's timings
+    if any(_uses_kernels(create(name)) for name in names):
+        compile_kernels(say=status.print if status else lambda _: None)
     for window in plan:
         split = split_at(dataset, window)
         customers, truth, n_truth = _scored(split.test, window)
@@ -416,12 +421,17 @@ def check_models(
 
 
 def _make(name: str, params: Mapping[str, Mapping[str, Any]], seed: int | None) -> Recommender:
-    """A fresh model; ``seed`` goes to models that take one, unless the user set it for that model."""
+    """A fresh model; ``seed`` goes to every seed parameter (a part's too) the user did not set."""
     own = dict(params.get(name, {}))
     model = create(name, **own)
-    if seed is not None and "seed" not in own and "seed" in model.param_names():
-        model.set_params(seed=seed)
-    return model
+    return model if seed is None else seed_params(model, seed, own)
+
+
+def _uses_kernels(model: Recommender) -> bool:
+    """Whether ``model`` or one of the models it is composed of runs the numba factor kernels."""
+    if isinstance(model, FactorRecommender):
+        return True
+    return any(_uses_kernels(part) for part in vars(model).values() if isinstance(part, Recommender))
 
 
 def _scored(test: Dataset, window: Window) -> tuple[np.ndarray, Any, np.ndarray]:

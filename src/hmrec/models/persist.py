@@ -12,13 +12,17 @@ Loading checks everything before a model sees it: ``model.json`` is a JSON objec
 and those shapes agree with the data (one row of factors per customer, article indices below the number of
 articles, consistent CSR rows). The fast kernels trust these arrays, so a damaged or edited file is a
 one-line error here instead of a read past an array's end there.
+
+A composite (:class:`hmrec.models.compose.Fill`) is saved the same way: its parts' arrays, scalars and
+parameters carry the part's prefix (``primary__own_data_``, ``fallback__factors``), ``attributes`` names each
+part's model (``primary__model``), and every part's arrays are checked as a model of their own.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +37,9 @@ from hmrec.models.base import Recommender, create
 FORMAT_VERSION = 2
 MODEL_JSON = "model.json"
 ARRAYS_NPZ = "arrays.npz"
-#: the ranker also keeps its LightGBM model as text beside the arrays
-MODEL_FILES = frozenset({MODEL_JSON, ARRAYS_NPZ, "booster.txt"})
+#: besides the model's own files: ``bundle.json`` and ``serve/``, what ``hmrec train`` adds for serving
+#: (hmrec.serve.bundle), and the ranker's LightGBM model as text
+MODEL_FILES = frozenset({MODEL_JSON, ARRAYS_NPZ, "bundle.json", "serve", "booster.txt"})
 _RETRAIN = "train the model again with `hmrec train --model NAME --out DIR`"
 
 # What the learned arrays of hmrec's models must satisfy against the data: the size of their first axis
@@ -48,6 +53,8 @@ _ROWS: dict[str, str] = {
     "shares_": "customers",
     "item_factors_": "articles",
     "article_labels_": "articles",
+    "within_": "articles",
+    "popularity_": "articles",
     "own_indptr_": "customers+1",
     "seen_indptr_": "customers+1",
 }
@@ -57,11 +64,19 @@ _ARTICLE_INDICES: dict[str, bool] = {  # name -> padding (-1) allowed
     "candidates_": False,
     "fallback_ids_": True,
     "ranked_ids_": True,
-    "candidate_ids_": True,
+    "cluster_order_": False,
 }
 _CSR = (("own_indptr_", "own_indices_", "own_data_"), ("seen_indptr_", "seen_indices_", None))
 # arrays whose values index an axis of another array: (index array, indexed array, axis)
-_INDEXING = (("group_of_", "ranked_ids_", 0), ("labels_", "ranked_ids_", 0), ("candidate_cluster_", "shares_", 1))
+_INDEXING = (
+    ("group_of_", "ranked_ids_", 0),
+    ("group_of_", "group_scores_", 0),
+    ("labels_", "ranked_ids_", 0),
+    ("labels_", "cluster_scores_", 0),
+    ("article_labels_", "shares_", 1),
+)
+#: a composite's parts: arrays and parameters named ``part__name`` (see hmrec.models.compose)
+_PART = "__"
 
 
 def _check_savable(model: Recommender) -> None:
@@ -110,6 +125,8 @@ def save_model(model: Recommender, directory: str | Path, dataset: Dataset) -> P
     """
     directory = Path(directory)
     check_model_target(directory)
+    if directory.is_symlink():  # replace the folder the link points to, keeping the link
+        directory = directory.resolve()
     model._check_fitted()
     _check_savable(model)
     with naming(directory):
@@ -127,11 +144,8 @@ def save_model(model: Recommender, directory: str | Path, dataset: Dataset) -> P
 
 def _save(model: Recommender, tmp: Path, dataset: Dataset) -> None:
     """The model's files in ``tmp``: its own (arrays.npz, model.json) with the metadata loading checks."""
-    arrays = {
-        k: {"dtype": v.dtype.str, "shape": list(v.shape)}
-        for k, v in vars(model).items()
-        if k.endswith("_") and isinstance(v, np.ndarray)
-    }
+    # state(): what save() writes; a composite's arrays carry their part's prefix (primary__own_data_)
+    arrays = {k: {"dtype": v.dtype.str, "shape": list(v.shape)} for k, v in model.state()[1].items()}
     model.save(
         tmp,
         fingerprint=dataset.fingerprint,
@@ -246,10 +260,32 @@ def check_arrays(
         for where in (payload.get(key), payload.get("attributes", {}).get(f"{key}_")):
             if where is not None and where != n[what]:
                 raise fail(f"the model was saved for {where} {what}, the data has {n[what]}")
+    # each part of a composite (arrays and parameters prefixed "part__") is checked as a model of its own
+    prefixes = {name.rpartition(_PART)[0] for name in arrays}
+    params = payload.get("params", {})
+    for prefix in sorted(prefixes):
+        lead = f"{prefix}{_PART}" if prefix else ""
+        part_arrays = {k[len(lead):]: v for k, v in arrays.items() if k.rpartition(_PART)[0] == prefix}
+        part_params = {k[len(lead):]: v for k, v in params.items() if k.rpartition(_PART)[0] == prefix}
+
+        def part_fail(problem: str, lead: str = lead) -> DataError:
+            return fail(problem.replace("'", f"'{lead}", 1))  # name the array as saved: 'fallback__...'
+
+        _check_part(part_arrays, part_params, n, dataset, part_fail)
+
+
+def _check_part(
+    arrays: Mapping[str, np.ndarray],
+    params: Mapping[str, Any],
+    n: Mapping[str, int],
+    dataset: Dataset,
+    fail: Callable[[str], DataError],
+) -> None:
+    """The checks of one model's arrays against the data and each other (names without a part prefix)."""
     for name, rows in _ROWS.items():
         if name in arrays and (arrays[name].ndim == 0 or arrays[name].shape[0] != n[rows]):
             raise fail(f"array '{name}' has shape {list(arrays[name].shape)}, expected {n[rows]} rows ({rows})")
-    factors = payload.get("params", {}).get("factors")
+    factors = params.get("factors")
     for name in ("user_factors_", "item_factors_"):
         if name in arrays and (arrays[name].ndim != 2 or arrays[name].shape[1] != factors):
             raise fail(f"array '{name}' has shape {list(arrays[name].shape)}, expected {factors} columns")

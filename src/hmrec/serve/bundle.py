@@ -34,7 +34,6 @@ import datetime as dt
 import hashlib
 import json
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +42,7 @@ import numpy as np
 import polars as pl
 
 from hmrec import __version__
+from hmrec.atomic import swap_dir, temp_dir, write_atomic
 from hmrec.data.dataset import Dataset
 from hmrec.data.schema import ARTICLE_ID, ARTICLE_IDX, CUSTOMER_ID, CUSTOMER_IDX, PRICE, SALES_CHANNEL, T_DAT
 from hmrec.errors import DataError, ParameterError
@@ -299,7 +299,7 @@ def write_bundle(model: Any, dataset: Dataset, directory: str | Path, *, depth: 
         if not (directory / name).is_file():
             raise BundleError(f"{name} is missing", file=directory, fix="save the model there first")
     (directory / BUNDLE_JSON).unlink(missing_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".serve.", suffix=".tmp", dir=directory))
+    tmp = temp_dir(directory, ".serve.tmp-")
     try:
         customer_ids = _fixed_bytes(dataset.customers[CUSTOMER_ID], "customer")
         article_ids = _fixed_bytes(dataset.articles[ARTICLE_ID], "article")
@@ -333,9 +333,7 @@ def write_bundle(model: Any, dataset: Dataset, directory: str | Path, *, depth: 
         articles.write_parquet(tmp / "articles.parquet")
         _customer_frame(dataset).write_parquet(tmp / "customers.parquet")
         serve_dir = directory / SERVE_DIR
-        if serve_dir.exists():
-            shutil.rmtree(serve_dir)
-        tmp.rename(serve_dir)
+        swap_dir(tmp, serve_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -361,9 +359,7 @@ def write_bundle(model: Any, dataset: Dataset, directory: str | Path, *, depth: 
         "files": {name: {"bytes": (directory / name).stat().st_size, "sha256": _sha256(directory / name)}
                   for name in files},
     }
-    tmp_json = directory / f"{BUNDLE_JSON}.tmp"
-    tmp_json.write_text(json.dumps(manifest, indent=2, default=str))
-    tmp_json.replace(directory / BUNDLE_JSON)
+    write_atomic(directory / BUNDLE_JSON, json.dumps(manifest, indent=2, default=str))
     return directory
 
 
@@ -381,7 +377,11 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
     if not directory.is_dir():
         raise BundleError("no such directory", file=directory, fix="pass the --out DIR of `hmrec train`")
     if not path.is_file():
-        raise _refuse(directory, "not a serving bundle (bundle.json is missing)")
+        raise BundleError(
+            "not a serving bundle (bundle.json is missing)",
+            file=directory,
+            fix="pass the folder that `hmrec train --model NAME --out DIR` wrote",
+        )
     try:
         manifest: dict[str, Any] = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError):
