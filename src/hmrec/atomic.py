@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -41,22 +42,41 @@ def dir_mode() -> int:
 
 
 @contextlib.contextmanager
+def naming(path: Path | str) -> Iterator[None]:
+    """Re-raise an OSError of the block as one about ``path`` (the output the user named).
+
+    A write error otherwise names a temporary file, or nothing at all (polars and numpy report a full disk
+    as ``OSError('No space left on device (os error 28)')`` without errno or file name).
+    """
+    try:
+        yield
+    except OSError as exc:
+        code = exc.errno
+        if code is None and (found := re.search(r"os error (\d+)", str(exc))):
+            code = int(found.group(1))
+        reason = os.strerror(code) if code else (exc.strerror or str(exc))
+        raise OSError(code or 0, reason, str(path)) from None
+
+
+@contextlib.contextmanager
 def atomic_file(path: Path | str) -> Iterator[BinaryIO]:
     """A binary handle on a temporary file beside ``path``, renamed onto ``path`` when the block ends.
 
-    On any error (or Ctrl-C) the temporary file is removed and ``path`` is left as it was.
+    On any error (or Ctrl-C) the temporary file is removed and ``path`` is left as it was; an OSError names
+    ``path``.
     """
     path = Path(path)
     parent = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
-        os.chmod(tmp, file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with naming(path):
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                yield handle
+            os.chmod(tmp, file_mode())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
 
 def write_atomic(path: Path | str, data: bytes | str) -> Path:
@@ -65,6 +85,19 @@ def write_atomic(path: Path | str, data: bytes | str) -> Path:
     with atomic_file(path) as handle:
         handle.write(data.encode("utf-8") if isinstance(data, str) else data)
     return path
+
+
+def hidden_name(name: str) -> str:
+    """``name`` with a leading dot (unchanged when it has one)."""
+    return name if name.startswith(".") else f".{name}"
+
+
+def temp_prefix(target: Path, kind: str) -> str:
+    """The name prefix of a temporary folder beside ``target``: hidden, with its kind and our process id.
+
+    The process id tells a later run whether the folder is a left-over of a killed run or in use.
+    """
+    return f"{hidden_name(target.name)}.{kind}-{os.getpid()}-"
 
 
 def temp_dir(parent: Path | str, prefix: str) -> Path:
@@ -89,6 +122,46 @@ def check_not_cwd(path: Path, option: str = "--out") -> None:
         )
 
 
+def check_output_dir(path: Path, option: str = "--out") -> None:
+    """Refuse an output folder that is a file or the current directory (before any long work)."""
+    check_not_cwd(path, option)
+    if path.exists() and not path.is_dir():
+        raise ParameterError(f"{option} {path} is a file (fix: give a directory)")
+
+
+@contextlib.contextmanager
+def staged_dir(target: Path, option: str = "--out") -> Iterator[Path]:
+    """A temporary copy of folder ``target`` to write a set of outputs into, swapped in when the block ends.
+
+    The copy starts with everything ``target`` holds (hard links, so it costs no space): the user's other
+    files, and inputs the writer reads such as ``hmrec cluster``'s ``elbow.png``, are kept. Readers see
+    the old set or the new one, never a mix; on any error (or Ctrl-C) ``target`` is left as it was.
+    """
+    check_output_dir(target, option)
+    if target.is_symlink():  # replace the folder the link points to, keeping the link
+        target = target.resolve()
+    with naming(target):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        stage = temp_dir(target.parent, temp_prefix(target, "tmp"))
+    try:
+        with naming(target):
+            if target.is_dir():
+                shutil.copytree(target, stage, symlinks=True, dirs_exist_ok=True, copy_function=_link_or_copy)
+        yield stage
+        with naming(target):
+            swap_dir(stage, target)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+
+
+def _link_or_copy(source: str, destination: str) -> None:
+    try:
+        os.link(source, destination)
+    except OSError:  # a file system without hard links
+        shutil.copy2(source, destination)
+
+
 def swap_dir(new: Path, target: Path) -> None:
     """Put folder ``new`` at ``target`` (a sibling), replacing the folder there, which is then removed.
 
@@ -97,7 +170,7 @@ def swap_dir(new: Path, target: Path) -> None:
     """
     old: Path | None = None
     if target.exists() or target.is_symlink():
-        old = temp_dir(target.parent, f".{target.name}.old-")
+        old = temp_dir(target.parent, temp_prefix(target, "old"))
         os.replace(target, old / "previous")
     try:
         os.replace(new, target)
@@ -110,4 +183,18 @@ def swap_dir(new: Path, target: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-__all__ = ["atomic_file", "check_not_cwd", "dir_mode", "file_mode", "swap_dir", "temp_dir", "umask", "write_atomic"]
+__all__ = [
+    "atomic_file",
+    "check_not_cwd",
+    "check_output_dir",
+    "dir_mode",
+    "file_mode",
+    "hidden_name",
+    "naming",
+    "staged_dir",
+    "swap_dir",
+    "temp_dir",
+    "temp_prefix",
+    "umask",
+    "write_atomic",
+]

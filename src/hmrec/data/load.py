@@ -35,10 +35,11 @@ from __future__ import annotations
 import contextlib
 import csv
 import difflib
+import glob
 import hashlib
 import json
+import os
 import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -49,6 +50,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from hmrec.atomic import check_not_cwd, hidden_name, swap_dir, temp_dir, temp_prefix, write_atomic
 from hmrec.data.dataset import Dataset
 from hmrec.data.schema import (
     ARTICLE_COLUMNS,
@@ -100,6 +102,7 @@ _OTHER_SEPARATORS = (";", "\t", "|")
 _ROW = "_row"
 _HEADER_PROBE_BYTES = 1 << 16
 _HASH_CHUNK_BYTES = 1 << 23
+_SWAP_ATTEMPTS = 4
 _CUSTOMER_ID_RULE = "customer ids are 64 lowercase hexadecimal characters, as in the competition's files"
 _MESSAGE_CHARS = 120  # a quoted library message is cut here: the error must stay one short line
 _BLANK_TAIL_ROWS = 1000  # at most this many blank lines at the end of a file are dropped, not reported
@@ -117,6 +120,8 @@ def cache_is_fresh(data_dir: Path, cache_dir: Path | None = None) -> bool:
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir(data_dir)
     manifest = _read_manifest(cache)
     if manifest is None or manifest.get("version") != CACHE_VERSION:
+        return False
+    if not isinstance(manifest.get("fingerprint"), str) or not manifest["fingerprint"]:
         return False
     if not all((cache / name).is_file() for name in CACHE_FILES.values()):
         return False
@@ -146,6 +151,7 @@ def load_dataset(
     """
     data_dir = Path(data_dir)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir(data_dir)
+    _remove_stale(cache)
     if not refresh and cache_is_fresh(data_dir, cache):
         try:
             return _read_cache(cache, data_dir)
@@ -204,42 +210,88 @@ def _build(data_dir: Path, cache_dir: Path | None, *, progress: bool) -> tuple[P
 
 
 def _write_cache(cache: Path, frames: Mapping[str, pl.DataFrame], manifest: Mapping[str, Any]) -> None:
-    """Write the cache into a temporary directory beside ``cache``, then swap it into place."""
+    """Write the cache into a temporary directory beside ``cache``, then swap it into place.
+
+    Left-overs of a killed build beside it are removed first. When another process swaps in a cache of the
+    same files at the same moment, that cache is kept and this one dropped.
+    """
     parent = cache.parent
+    fix = "pass --cache with a writable directory on a disk with free space"
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f"{cache.name}.tmp-", dir=parent))
+        _remove_stale(cache)
+        tmp = temp_dir(parent, temp_prefix(cache, "tmp"))
     except OSError as exc:
-        raise DataError(
-            f"cannot create the cache there ({exc.strerror or exc})",
-            file=cache,
-            fix="pass --cache with a writable directory",
-        ) from None
+        raise DataError(f"cannot create the cache there ({exc.strerror or exc})", file=cache, fix=fix) from None
     try:
         for name, frame in frames.items():
-            frame.write_parquet(tmp / CACHE_FILES[name], **PARQUET_OPTIONS)
+            try:
+                frame.write_parquet(tmp / CACHE_FILES[name], **PARQUET_OPTIONS)
+            except pl.exceptions.PolarsError as exc:  # polars reports a full disk as a ComputeError
+                reason = str(exc).strip().splitlines()[0][:_MESSAGE_CHARS] if str(exc).strip() else "failed"
+                raise DataError(f"cannot write the cache ({reason})", file=cache, fix=fix) from None
         # The manifest is written last: a directory without it is never taken for a cache.
-        (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-        old: Path | None = None
-        if cache.exists():
-            old = Path(tempfile.mkdtemp(prefix=f"{cache.name}.old-", dir=parent))
-            cache.rename(old / "cache")
-        try:
-            tmp.rename(cache)
-        except BaseException:
-            if old is not None:  # put the previous cache back
-                (old / "cache").rename(cache)
-                old.rmdir()
-            raise
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        write_atomic(tmp / MANIFEST_FILE, json.dumps(manifest, indent=2) + "\n")
+        for attempt in range(_SWAP_ATTEMPTS):
+            try:
+                swap_dir(tmp, cache)
+                break
+            except OSError:
+                if _same_cache(cache, manifest):
+                    shutil.rmtree(tmp, ignore_errors=True)  # a racing ingest put the same cache in place
+                    break
+                if attempt == _SWAP_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 
+def _same_cache(cache: Path, manifest: Mapping[str, Any]) -> bool:
+    """True when ``cache`` holds a complete cache of the same files and format as ``manifest`` describes."""
+    other = _read_manifest(cache)
+    return (
+        other is not None
+        and other.get("version") == manifest["version"]
+        and other.get("fingerprint") == manifest["fingerprint"]
+        and all((cache / name).is_file() for name in CACHE_FILES.values())
+    )
+
+
+def _remove_stale(cache: Path) -> None:
+    """Remove the temporary folders a killed build left beside ``cache`` (never a running build's).
+
+    Each build's folder is named with its process id: it is stale once that process is gone. Folders named
+    otherwise (older versions) are stale after an hour.
+    """
+    now = time.time()
+    if not cache.parent.is_dir():
+        return
+    for prefix in (f"{hidden_name(cache.name)}.tmp-", f"{hidden_name(cache.name)}.old-"):
+        for path in cache.parent.glob(f"{glob.escape(prefix)}*"):
+            pid_text = path.name[len(prefix) :].split("-", 1)[0]
+            try:
+                stale = not _alive(int(pid_text)) if pid_text.isdigit() else now - path.stat().st_mtime > 3600
+            except OSError:
+                continue
+            if stale and path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 def _check_cache_target(cache: Path) -> None:
     """Refuse to replace something that is not an hmrec cache (a user pointing --cache at a real folder)."""
+    check_not_cwd(cache, "--cache")
     if not cache.exists():
         return
     if cache.is_dir() and ((cache / MANIFEST_FILE).is_file() or not any(cache.iterdir())):
@@ -346,6 +398,12 @@ def _check_sources(data_dir: Path) -> dict[str, Path]:
         raise DataError("is not a directory", file=data_dir, fix=fix_dir)
     paths = {name: data_dir / name for name in SOURCE_FILES}
     for name, path in paths.items():
+        if path.exists() and not path.is_file():
+            raise DataError(
+                "is not a regular file (a directory, a pipe or a device)",
+                file=path,
+                fix=f"put the competition's {name} file there",
+            )
         if not path.is_file():
             raise DataError(
                 "file not found",

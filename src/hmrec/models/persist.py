@@ -12,19 +12,24 @@ Loading checks everything before a model sees it: ``model.json`` is a JSON objec
 and those shapes agree with the data (one row of factors per customer, article indices below the number of
 articles, consistent CSR rows). The fast kernels trust these arrays, so a damaged or edited file is a
 one-line error here instead of a read past an array's end there.
+
+A composite (:class:`hmrec.models.compose.Fill`) is saved the same way: its parts' arrays, scalars and
+parameters carry the part's prefix (``primary__own_data_``, ``fallback__factors``), ``attributes`` names each
+part's model (``primary__model``), and every part's arrays are checked as a model of their own.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import shutil
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from hmrec import __version__
-from hmrec.atomic import check_not_cwd, swap_dir, temp_dir
+from hmrec.atomic import check_not_cwd, naming, swap_dir, temp_dir, temp_prefix
 from hmrec.data.dataset import Dataset
 from hmrec.errors import DataError, ModelMismatchError, ParameterError
 from hmrec.models.base import Recommender, create
@@ -32,8 +37,9 @@ from hmrec.models.base import Recommender, create
 FORMAT_VERSION = 2
 MODEL_JSON = "model.json"
 ARRAYS_NPZ = "arrays.npz"
-#: ``bundle.json`` and ``serve/`` are what ``hmrec train`` adds for serving (hmrec.serve.bundle): still a saved model
-MODEL_FILES = frozenset({MODEL_JSON, ARRAYS_NPZ, "bundle.json", "serve"})
+#: besides the model's own files: ``bundle.json`` and ``serve/``, what ``hmrec train`` adds for serving
+#: (hmrec.serve.bundle), and the ranker's LightGBM model as text
+MODEL_FILES = frozenset({MODEL_JSON, ARRAYS_NPZ, "bundle.json", "serve", "booster.txt"})
 _RETRAIN = "train the model again with `hmrec train --model NAME --out DIR`"
 
 # What the learned arrays of hmrec's models must satisfy against the data: the size of their first axis
@@ -47,6 +53,8 @@ _ROWS: dict[str, str] = {
     "shares_": "customers",
     "item_factors_": "articles",
     "article_labels_": "articles",
+    "within_": "articles",
+    "popularity_": "articles",
     "own_indptr_": "customers+1",
     "seen_indptr_": "customers+1",
 }
@@ -56,11 +64,19 @@ _ARTICLE_INDICES: dict[str, bool] = {  # name -> padding (-1) allowed
     "candidates_": False,
     "fallback_ids_": True,
     "ranked_ids_": True,
-    "candidate_ids_": True,
+    "cluster_order_": False,
 }
 _CSR = (("own_indptr_", "own_indices_", "own_data_"), ("seen_indptr_", "seen_indices_", None))
 # arrays whose values index an axis of another array: (index array, indexed array, axis)
-_INDEXING = (("group_of_", "ranked_ids_", 0), ("labels_", "ranked_ids_", 0), ("candidate_cluster_", "shares_", 1))
+_INDEXING = (
+    ("group_of_", "ranked_ids_", 0),
+    ("group_of_", "group_scores_", 0),
+    ("labels_", "ranked_ids_", 0),
+    ("labels_", "cluster_scores_", 0),
+    ("article_labels_", "shares_", 1),
+)
+#: a composite's parts: arrays and parameters named ``part__name`` (see hmrec.models.compose)
+_PART = "__"
 
 
 def _check_savable(model: Recommender) -> None:
@@ -109,32 +125,36 @@ def save_model(model: Recommender, directory: str | Path, dataset: Dataset) -> P
     """
     directory = Path(directory)
     check_model_target(directory)
+    if directory.is_symlink():  # replace the folder the link points to, keeping the link
+        directory = directory.resolve()
     model._check_fitted()
     _check_savable(model)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_dir(directory.parent, f".{directory.name}.tmp-")
+    with naming(directory):
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        tmp = temp_dir(directory.parent, temp_prefix(directory, "tmp"))
     try:
-        arrays = {
-            k: {"dtype": v.dtype.str, "shape": list(v.shape)}
-            for k, v in vars(model).items()
-            if k.endswith("_") and isinstance(v, np.ndarray)
-        }
-        model.save(
-            tmp,
-            fingerprint=dataset.fingerprint,
-            hmrec_version=__version__,
-            format_version=FORMAT_VERSION,
-            n_customers=dataset.n_customers,
-            n_articles=dataset.n_articles,
-            arrays=arrays,
-        )
-        swap_dir(tmp, directory)
+        with naming(directory):
+            _save(model, tmp, dataset)
+            swap_dir(tmp, directory)
     except BaseException:
-        import shutil
-
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return directory
+
+
+def _save(model: Recommender, tmp: Path, dataset: Dataset) -> None:
+    """The model's files in ``tmp``: its own (arrays.npz, model.json) with the metadata loading checks."""
+    # state(): what save() writes; a composite's arrays carry their part's prefix (primary__own_data_)
+    arrays = {k: {"dtype": v.dtype.str, "shape": list(v.shape)} for k, v in model.state()[1].items()}
+    model.save(
+        tmp,
+        fingerprint=dataset.fingerprint,
+        hmrec_version=__version__,
+        format_version=FORMAT_VERSION,
+        n_customers=dataset.n_customers,
+        n_articles=dataset.n_articles,
+        arrays=arrays,
+    )
 
 
 def read_metadata(directory: str | Path) -> dict[str, Any]:
@@ -193,6 +213,10 @@ def load_model(directory: str | Path, dataset: Dataset) -> Recommender:
     arrays = read_arrays(directory)
     check_arrays(payload, arrays, dataset, directory)
     model = create(str(payload["model"]), **payload.get("params", {}))
+    # a model may keep files of its own beside the arrays (the ranker's LightGBM booster.txt)
+    read_files = getattr(model, "read_files", None)
+    if read_files is not None:
+        arrays = {**arrays, **read_files(directory)}
     return model.restore(payload, arrays)
 
 
@@ -236,10 +260,32 @@ def check_arrays(
         for where in (payload.get(key), payload.get("attributes", {}).get(f"{key}_")):
             if where is not None and where != n[what]:
                 raise fail(f"the model was saved for {where} {what}, the data has {n[what]}")
+    # each part of a composite (arrays and parameters prefixed "part__") is checked as a model of its own
+    prefixes = {name.rpartition(_PART)[0] for name in arrays}
+    params = payload.get("params", {})
+    for prefix in sorted(prefixes):
+        lead = f"{prefix}{_PART}" if prefix else ""
+        part_arrays = {k[len(lead):]: v for k, v in arrays.items() if k.rpartition(_PART)[0] == prefix}
+        part_params = {k[len(lead):]: v for k, v in params.items() if k.rpartition(_PART)[0] == prefix}
+
+        def part_fail(problem: str, lead: str = lead) -> DataError:
+            return fail(problem.replace("'", f"'{lead}", 1))  # name the array as saved: 'fallback__...'
+
+        _check_part(part_arrays, part_params, n, dataset, part_fail)
+
+
+def _check_part(
+    arrays: Mapping[str, np.ndarray],
+    params: Mapping[str, Any],
+    n: Mapping[str, int],
+    dataset: Dataset,
+    fail: Callable[[str], DataError],
+) -> None:
+    """The checks of one model's arrays against the data and each other (names without a part prefix)."""
     for name, rows in _ROWS.items():
         if name in arrays and (arrays[name].ndim == 0 or arrays[name].shape[0] != n[rows]):
             raise fail(f"array '{name}' has shape {list(arrays[name].shape)}, expected {n[rows]} rows ({rows})")
-    factors = payload.get("params", {}).get("factors")
+    factors = params.get("factors")
     for name in ("user_factors_", "item_factors_"):
         if name in arrays and (arrays[name].ndim != 2 or arrays[name].shape[1] != factors):
             raise fail(f"array '{name}' has shape {list(arrays[name].shape)}, expected {factors} columns")
