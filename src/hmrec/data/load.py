@@ -36,7 +36,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -106,7 +106,8 @@ def cache_is_fresh(data_dir: Path, cache_dir: Path | None = None) -> bool:
     manifest = _read_manifest(cache)
     if manifest is None or manifest.get("version") != CACHE_VERSION:
         return False
-    if not all((cache / name).is_file() for name in CACHE_FILES.values()):
+    # a table is one parquet file, or a directory of part files when the Spark engine wrote it
+    if not all((cache / name).exists() for name in CACHE_FILES.values()):
         return False
     try:
         current = {name: _stat(data_dir / name) for name in SOURCE_FILES}
@@ -191,8 +192,17 @@ def _build(data_dir: Path, cache_dir: Path | None, *, progress: bool) -> tuple[P
     return cache, dataset
 
 
-def _write_cache(cache: Path, frames: Mapping[str, pl.DataFrame], manifest: Mapping[str, Any]) -> None:
-    """Write the cache into a temporary directory beside ``cache``, then swap it into place."""
+def _write_cache(
+    cache: Path,
+    frames: Mapping[str, pl.DataFrame],
+    manifest: Mapping[str, Any] | Callable[[], Mapping[str, Any]],
+    write_more: Callable[[Path], None] | None = None,
+) -> None:
+    """Write the cache into a temporary directory beside ``cache``, then swap it into place.
+
+    ``write_more(tmp)`` writes further tables into the temporary directory (the Spark engine writes the
+    transactions there); ``manifest`` may be a function, called once everything else is written.
+    """
     parent = cache.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -206,6 +216,10 @@ def _write_cache(cache: Path, frames: Mapping[str, pl.DataFrame], manifest: Mapp
     try:
         for name, frame in frames.items():
             frame.write_parquet(tmp / CACHE_FILES[name], **PARQUET_OPTIONS)
+        if write_more is not None:
+            write_more(tmp)
+        if callable(manifest):
+            manifest = manifest()
         # The manifest is written last: a directory without it is never taken for a cache.
         (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         old: Path | None = None
@@ -404,18 +418,21 @@ def _collect(frame: pl.LazyFrame, path: Path, n_columns: int) -> pl.DataFrame:
         return frame.collect(engine="streaming")
     except pl.exceptions.ComputeError as exc:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        row = _first_ragged_row(path, n_columns)
-        problem = (
-            f"a row does not have the header's {n_columns} fields"
-            if row is not None
-            else f"unreadable CSV ({message})"
-        )
-        raise DataError(
-            problem,
-            file=path,
-            row=row,
-            fix="check the file is a complete, comma-separated copy of the original",
-        ) from None
+        raise _parse_error(path, n_columns, message) from None
+
+
+def _parse_error(path: Path, n_columns: int, message: str) -> DataError:
+    """The error for a file the CSV reader could not parse: the first ragged row when one is found."""
+    row = _first_ragged_row(path, n_columns)
+    problem = (
+        f"a row does not have the header's {n_columns} fields" if row is not None else f"unreadable CSV ({message})"
+    )
+    return DataError(
+        problem,
+        file=path,
+        row=row,
+        fix="check the file is a complete, comma-separated copy of the original",
+    )
 
 
 def _first_ragged_row(path: Path, n_columns: int) -> int | None:
