@@ -103,7 +103,7 @@ def factor_models(week: Week) -> dict[str, float]:
         "als+repurchase": week.map12("als+repurchase"),
         "sgd-bpr": week.map12("sgd-bpr", threads=1),
         "sgd-mse": week.map12("sgd-mse", threads=1),
-        "sgd+repurchase": week.map12("sgd+repurchase", threads=1),
+        "sgd+repurchase": week.map12("sgd+repurchase", fallback__threads=1),
     }
 
 

@@ -56,6 +56,7 @@ def evaluate_command(
 
     For the k-means elbow plot in report.html, run `hmrec cluster --out DIR` before evaluate --out DIR.
     """
+    from hmrec.atomic import check_output_dir
     from hmrec.data.split import check_window_params, parse_date
     from hmrec.errors import ParameterError
     from hmrec.evaluation.evaluate import check_models, evaluate
@@ -64,6 +65,7 @@ def evaluate_command(
 
     set_quiet(quiet)
     # Check what can be checked before the (possibly long) load.
+    check_output_dir(out)
     check_k(k)
     check_window_params(backtest, test_days)
     if curve_k < 0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -69,15 +70,23 @@ def _fitted(recommender: Any, model_dir: Path | None, dataset: Any, model: str) 
 
 
 @app.command("models")
-def models_command() -> None:
-    """List the registered models, one per line: name and description."""
-    from hmrec.models.base import available
+def models_command(
+    params: bool = typer.Option(
+        False, "--params", help="Also list each model's parameters (MODEL.NAME for --param) and defaults."
+    ),
+) -> None:
+    """List the registered models, one per line: name, score kind (raw or rank) and description."""
+    from hmrec.models.base import available, create
 
     registry = available()
     width = max(len(name) for name in registry)
     for name, info in registry.items():
         note = " [generated data only]" if info.needs_truth else ""
-        typer.echo(f"{name:<{width}}  {info.description}{note}")
+        model = create(name)
+        typer.echo(f"{name:<{width}}  {model.score_kind:<4}  {info.description}{note}")
+        if params:
+            for key, value in model.get_params().items():
+                typer.echo(f"{'':<{width}}    {name}.{key}={json.dumps(value)}")
 
 
 @app.command("submit")
@@ -98,18 +107,16 @@ def submit_command(
     """Fit MODEL on all the data (or load it from --model-dir) and write a submission for every customer."""
     import numpy as np
 
-    from hmrec.errors import DataError, ParameterError
+    from hmrec.errors import ParameterError
     from hmrec.models.base import check_k
-    from hmrec.output import write_submission
+    from hmrec.output import check_submission_target, write_submission
     from hmrec.progress import console, set_quiet
 
     set_quiet(quiet)
     check_k(k)
     model = _check_model_choice(model, model_dir, param)
     recommender = model_from_options(model, param, seed) if model_dir is None else None
-    # refuse a missing output directory now, not after a long fit
-    if not (out.parent if str(out.parent) else Path(".")).is_dir():
-        raise DataError("the output directory does not exist", file=out.parent, fix="create it first")
+    check_submission_target(out)  # a directory or a missing folder is refused now, not after a long fit
     runner = engine_from_options(engine, spark_master, spark_conf)
     if model_dir is not None and runner.name != "local":
         raise ParameterError("--model-dir is for --engine local (fix: drop --model-dir or --engine)")
@@ -123,6 +130,7 @@ def submit_command(
         else:
             with console().status(f"Fitting {model} ..."):
                 recommender = runner.fit(recommender, dataset)
+        model = recommender.name
         fitted = time.perf_counter()
         with console().status(f"Recommending for {dataset.n_customers:,} customers ..."):
             ids, _ = recommender.recommend(np.arange(dataset.n_customers, dtype=np.int32), k)

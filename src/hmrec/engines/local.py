@@ -13,7 +13,7 @@ from hmrec.data.load import cache_is_fresh, default_cache_dir, load_dataset
 from hmrec.data.schema import ARTICLE_IDX, CUSTOMER_IDX, T_DAT
 from hmrec.engines.base import Fitted, IngestReport
 from hmrec.models.base import Recommender
-from hmrec.models.candidates import window_start
+from hmrec.models.sales import window_start
 
 
 class LocalEngine:

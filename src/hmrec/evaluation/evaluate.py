@@ -24,8 +24,6 @@ import datetime as dt
 import importlib.util
 import json
 import math
-import os
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +35,7 @@ import polars as pl
 from rich.console import Console
 from rich.table import Table
 
+from hmrec.atomic import staged_dir, write_atomic
 from hmrec.data.dataset import Dataset
 from hmrec.data.split import Window, split_at, windows
 from hmrec.errors import ParameterError, UnknownModelError
@@ -49,7 +48,7 @@ from hmrec.evaluation.metrics import (
     truth_counts,
 )
 from hmrec.evaluation.segments import SEGMENT_SCHEMA, combine_segments, customer_segments, segment_breakdown
-from hmrec.models.base import Recommender, available, check_k, create
+from hmrec.models.base import Recommender, available, check_k, create, seed_params
 from hmrec.progress import console
 
 if TYPE_CHECKING:  # the engines import the models, which import this package
@@ -156,26 +155,29 @@ class Leaderboard:
     def write(self, out_dir: Path | str, *, report: bool = True) -> dict[str, Path]:
         """Write ``leaderboard.csv``, ``leaderboard.json``, ``segments.csv`` and ``recall_curve.csv``.
 
-        Each file is written to a temporary name in ``out_dir`` and renamed, so a reader never sees half a
-        file. With ``report``, the results report is written too when :mod:`hmrec.reports.results` exists.
+        The set is written into a temporary copy of ``out_dir`` that replaces it at the end
+        (:func:`hmrec.atomic.staged_dir`): an interrupted run leaves the previous set whole, and the folder's
+        other files (``hmrec cluster``'s ``elbow.png``, which the report embeds, or the user's) are kept.
+        With ``report``, the results report is written too when :mod:`hmrec.reports.results` exists.
         Returns the paths written by name.
         """
         out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        paths = {
-            "leaderboard.csv": _atomic_write(out / "leaderboard.csv", _csv(self.to_frame())),
-            "leaderboard.json": _atomic_write(
-                out / "leaderboard.json", json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n"
-            ),
-            "segments.csv": _atomic_write(out / "segments.csv", _csv(self.segments)),
-            "recall_curve.csv": _atomic_write(out / "recall_curve.csv", _csv(self.recall_curve)),
-        }
-        if report:
-            writer = results_report_writer()
-            if writer is not None:
-                result = writer(self, out)
-                if isinstance(result, (str, Path)):
-                    paths["report"] = Path(result)
+        paths: dict[str, Path] = {}
+        with staged_dir(out) as stage:
+            for name, text in (
+                ("leaderboard.csv", _csv(self.to_frame())),
+                ("leaderboard.json", json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n"),
+                ("segments.csv", _csv(self.segments)),
+                ("recall_curve.csv", _csv(self.recall_curve)),
+            ):
+                write_atomic(stage / name, text)
+                paths[name] = out / name
+            if report:
+                writer = results_report_writer()
+                if writer is not None:
+                    result = writer(self, stage)
+                    if isinstance(result, (str, Path)):
+                        paths["report"] = out / Path(result).relative_to(stage)
         return paths
 
     def render(self) -> Table:
@@ -409,12 +411,10 @@ def check_models(
 
 
 def _make(name: str, params: Mapping[str, Mapping[str, Any]], seed: int | None) -> Recommender:
-    """A fresh model; ``seed`` goes to models that take one, unless the user set it for that model."""
+    """A fresh model; ``seed`` goes to every seed parameter (a part's too) the user did not set."""
     own = dict(params.get(name, {}))
     model = create(name, **own)
-    if seed is not None and "seed" not in own and "seed" in model.param_names():
-        model.set_params(seed=seed)
-    return model
+    return model if seed is None else seed_params(model, seed, own)
 
 
 def _scored(test: Dataset, window: Window) -> tuple[np.ndarray, Any, np.ndarray]:
@@ -460,19 +460,6 @@ def _clean(row: Mapping[str, Any]) -> dict[str, Any]:
 
 def _csv(frame: pl.DataFrame) -> str:
     return frame.write_csv()
-
-
-def _atomic_write(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` via a temporary file in the same directory and a rename."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _fmt(value: float | None, digits: int) -> str:

@@ -4,7 +4,7 @@ Each one is the Spark form of a local computation and gives the same numbers (te
 same data):
 
 * :func:`article_sales`: purchase rows per article over a window, optionally time-decayed and per customer
-  group (``hmrec.models.candidates.article_sales``);
+  group (``hmrec.models.sales.article_sales``);
 * :func:`recent_articles`: the articles sold in the last weeks (``recent_articles``);
 * :func:`purchase_weights`: each customer's purchase history as ``(customer, article, weight)`` with the
   time decay (the non-zeros of ``Dataset.interactions``);
@@ -47,7 +47,7 @@ def last_day(tx: DataFrame) -> dt.date | None:
 
 
 def window_start(end: dt.date, days: float | None) -> dt.date | None:
-    """First day of the last ``days`` days ending at ``end`` (``hmrec.models.candidates.window_start``)."""
+    """First day of the last ``days`` days ending at ``end`` (``hmrec.models.sales.window_start``)."""
     return None if days is None else end - dt.timedelta(days=math.ceil(days) - 1)
 
 

@@ -109,7 +109,7 @@ class SparkEngine:
     def fit(self, model: Recommender, train: Dataset, until: dt.date | None = None) -> Fitted:
         if self._data is None:
             raise RuntimeError("SparkEngine.fit before load")
-        return models.fit(model, self._data, until)
+        return models.fit(model, self._data, train, until)
 
     def close(self) -> None:
         if self._session is not None:

@@ -1,14 +1,16 @@
 """hmrec's models fitted from Spark aggregates; recommending on the driver or on the executors.
 
-Supported: ``popularity``, ``popularity-decay``, ``popularity-age``, ``repurchase`` and ``als``. Each takes
-the registered model (its hyperparameters, checked by the model's own rules) and the transactions up to the
-end of the training window, and returns an object with ``recommend(customers, k) -> (ids, scores)``, the
-local models' contract, with ties broken the same way (the lower article index first):
+Supported: ``popularity``, ``popularity-decay``, ``popularity-age``, ``history``, ``als`` and the Fills of
+those (``repurchase`` = history then popularity-decay, ``als+repurchase``). Each takes the registered model
+(its hyperparameters, checked by the model's own rules) and the transactions up to the end of the training
+window, and returns an object with the models' ``candidates(customers, n)`` / ``recommend(customers, k)``
+contract, with ties broken the same way (the lower article index first):
 
-* popularity family: the sales per article (per age group) are Spark group-bys; the ranked lists (one per
-  group, a few hundred thousand numbers) are put into the local model, whose ``recommend`` then runs as is;
-* ``repurchase``: each customer's decayed purchase counts and their top ``k`` (a window over customers) are
-  computed by Spark, for the requested customers only; the popularity fill is the local ``merge_ranked``;
+* popularity family: the sales per article (per age group) are Spark group-bys; they become the local
+  model's group scores, and the local model's own ``fit`` and ``recommend`` do the rest;
+* ``history``: each customer's decayed purchase counts and their top ``n`` (a window over customers) are
+  computed by Spark, for the requested customers only;
+* a Fill (``repurchase``): its parts are fitted here and the local Fill composes their lists;
 * ``als``: Spark ML ALS with implicit preferences on hmrec's confidence ``c = 1 + alpha * w`` (``w`` the
   decayed purchase counts, Spark's ``alpha`` is the same slope). Spark scales the regularization by each
   customer's number of articles (ALS-WR); ``regParam = reg / mean(articles per customer)`` makes the average
@@ -26,22 +28,25 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
+from hmrec.data.dataset import Dataset
 from hmrec.data.schema import ARTICLE_IDX, CUSTOMER_IDX, T_DAT
 from hmrec.engines.spark import aggregates as agg
 from hmrec.errors import ParameterError
-from hmrec.models.base import Recommender, check_k, merge_ranked, top_k
-from hmrec.models.candidates import check_customers, check_positive, ranked_articles, stack_ranked
-from hmrec.models.popularity import age_groups
+from hmrec.models._params import check_customers
+from hmrec.models.base import Recommender, check_k, top_k
+from hmrec.models.compose import Fill
+from hmrec.models.lists import below, positive_or_neg_inf, ranked_articles
+from hmrec.models.popularity import GroupPopularity, age_groups
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-SUPPORTED = ("popularity", "popularity-decay", "popularity-age", "repurchase", "als")
+SUPPORTED = ("popularity", "popularity-decay", "popularity-age", "history", "repurchase", "als", "als+repurchase")
 #: customers per block when scoring on an executor: 1024 x 20K candidates of float32 is 80 MB
 SCORE_BLOCK = 1024
 #: ALS checkpoints its factors every this many iterations (with the session's checkpoint directory)
@@ -82,29 +87,40 @@ def _no_filter_bought(model: Recommender) -> None:
         )
 
 
-def fit(model: Recommender, data: SparkData, until: dt.date | None = None) -> Any:
-    """``model`` fitted on the transactions up to ``until``; has ``recommend(customers, k)``."""
+def fit(model: Recommender, data: SparkData, train: Dataset, until: dt.date | None = None) -> Any:
+    """``model`` fitted on the transactions up to ``until``; has ``candidates`` and ``recommend``.
+
+    ``train`` is the driver's view of the data (its customers and articles; its transactions are not read).
+    """
     check_supported(model.name)
+    if isinstance(model, Fill):
+        model._validate()
+        for part in ("primary", "fallback"):
+            setattr(model, part, fit(getattr(model, part), data, train, until))
+        model.n_customers_ = data.n_customers
+        model.n_articles_ = data.n_articles
+        return model
     _no_filter_bought(model)
     tx, end = data.until(until)
     if end is None:
         raise ParameterError(f"{model.name}: no transactions to train on (fix: choose a later --test-end)")
     tx = tx.select(T_DAT, CUSTOMER_IDX, ARTICLE_IDX).cache()
     try:
-        if model.name == "repurchase":
-            return _fit_repurchase(model, data, tx, end)
+        if model.name == "history":
+            return _fit_history(model, data, tx, end)
         if model.name == "als":
             return _fit_als(model, data, tx, end)
-        return _fit_popularity(model, data, tx, end)
+        return _fit_popularity(model, data, train, tx, end)
     finally:
         tx.unpersist()
 
 
 # ---------------------------------------------------------------------- popularity family
-def _fit_popularity(model: Any, data: SparkData, tx: DataFrame, end: dt.date) -> Recommender:
-    """Fill the local model's learned lists from Spark's sales; its own ``recommend`` serves them."""
+def _fit_popularity(model: Any, data: SparkData, train: Dataset, tx: DataFrame, end: dt.date) -> Recommender:
+    """The local model fitted on the group scores Spark computed (its ``fit`` ranks them, as locally)."""
+    if not isinstance(model, GroupPopularity):
+        raise TypeError(f"{model.name} is not a popularity model")
     model._validate()
-    model._reset()
     n = data.n_articles
     mask = agg.recent_articles(tx, end, n, model.recent_weeks)
 
@@ -112,26 +128,26 @@ def _fit_popularity(model: Any, data: SparkData, tx: DataFrame, end: dt.date) ->
         return scores if mask is None else np.where(mask, scores, 0).astype(np.float32)
 
     if model.name == "popularity":
-        scores = agg.article_sales(tx, end, n, days=model.days)
+        scores = agg.article_sales(tx, end, n, days=model.days)  # type: ignore[attr-defined]
     else:
         days = getattr(model, "days", None)
-        scores = agg.article_sales(tx, end, n, days=days, half_life_days=model.half_life_days)
-    group_of = np.zeros(data.n_customers, dtype=np.int64)
+        scores = agg.article_sales(tx, end, n, days=days, half_life_days=model.half_life_days)  # type: ignore[attr-defined]
     if model.name == "popularity-age":
-        ids, ranked, group_of = _age_lists(model, data, tx, end, restrict(scores), mask)
+        group_scores = _age_scores(model, data, tx, end, restrict(scores), mask)
     else:
-        ids, ranked = stack_ranked([ranked_articles(restrict(scores))])
-    model.n_customers_ = data.n_customers
-    model.n_articles_ = n
-    model.ranked_ids_, model.ranked_scores_ = ids, ranked
-    model.group_of_ = group_of.astype(np.int16)
-    return model
+        group_scores = positive_or_neg_inf(restrict(scores))[None, :], np.zeros(data.n_customers, np.int16)
+    # the model's own fit, with its group scores from Spark
+    vars(model)["_group_scores"] = lambda _train: group_scores
+    try:
+        return model.fit(train)
+    finally:
+        del vars(model)["_group_scores"]
 
 
-def _age_lists(
-    model: Any, data: SparkData, tx: DataFrame, end: dt.date, global_scores: np.ndarray, mask: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One list per age bucket (the bucket's sales, then the global list); the last list for unknown ages."""
+def _age_scores(
+    model: Any, data: SparkData, tx: DataFrame, end: dt.date, overall: np.ndarray, mask: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``PopularityAge``'s group scores: the bucket's sales where it bought, else the overall sales below 0."""
     from pyspark.sql import functions as F
 
     ages = agg.to_pandas(data.customers.select(CUSTOMER_IDX, "age")).sort_values(CUSTOMER_IDX)
@@ -147,13 +163,9 @@ def _age_lists(
     )
     if mask is not None:
         per_group[:, ~mask] = 0
-    global_ids, _ = ranked_articles(global_scores)
-    primary, _ = stack_ranked([ranked_articles(row) for row in per_group])
-    depth = max(global_ids.size, 1)
-    merged, merged_scores = merge_ranked(primary, global_ids, depth)
-    alone, alone_scores = merge_ranked(np.empty((1, 0), dtype=np.int32), global_ids, depth)
-    group_of = np.where(group_of < 0, n_groups, group_of)
-    return np.concatenate([merged, alone]), np.concatenate([merged_scores, alone_scores]), group_of
+    fill = below(0.0, positive_or_neg_inf(overall))
+    scores = np.vstack([np.where(per_group > 0, per_group, fill[None, :]), fill[None, :]])
+    return scores.astype(np.float32), np.where(group_of < 0, n_groups, group_of)
 
 
 # ---------------------------------------------------------------------- per-customer lists on Spark
@@ -188,53 +200,69 @@ def _unique(customers: np.ndarray, n_customers: int, name: str) -> tuple[np.ndar
     return np.unique(customers, return_inverse=True)
 
 
-@dataclass
-class SparkRepurchase:
-    """``repurchase`` on Spark: own purchases ranked per customer by Spark, filled with popularity."""
+class SparkFitted:
+    """What the Spark models share with a fitted Recommender: a name, fitted, ``recommend`` = ``candidates``."""
 
-    spark: SparkSession
-    own: DataFrame
-    fallback_ids: np.ndarray
-    n_customers: int
+    name: ClassVar[str] = ""
+    score_kind: ClassVar[str] = "raw"
+    score_floor: ClassVar[float] = -np.inf
+    covers_cold: ClassVar[bool] = True
+    is_fitted = True
+
+    def candidates(self, customers: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
 
     def recommend(self, customers: np.ndarray, k: int = 12) -> tuple[np.ndarray, np.ndarray]:
+        return self.candidates(customers, k)
+
+
+@dataclass
+class SparkHistory(SparkFitted):
+    """``history`` on Spark: each customer's own purchases ranked by Spark (scores: the decayed counts)."""
+
+    name: ClassVar[str] = "history"
+    score_floor: ClassVar[float] = 0.0
+    covers_cold: ClassVar[bool] = False
+
+    own: DataFrame
+    n_customers: int
+
+    def candidates(self, customers: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         from pyspark.sql import Window
         from pyspark.sql import functions as F
 
-        k = check_k(k)
-        uniq, inverse = _unique(customers, self.n_customers, "repurchase")
+        n = check_k(n)
+        uniq, inverse = _unique(customers, self.n_customers, self.name)
         own = _only(self.own, uniq, self.n_customers)
         # the local csr_row_top_k order: decreasing weight, then the lower article index
         order = Window.partitionBy(CUSTOMER_IDX).orderBy(F.col(agg.WEIGHT).desc(), F.col(ARTICLE_IDX).asc())
         ranked = agg.to_pandas(
             own.withColumn("_rank", F.row_number().over(order))
-            .filter(F.col("_rank") <= k)
-            .select(CUSTOMER_IDX, "_rank", ARTICLE_IDX)
+            .filter(F.col("_rank") <= n)
+            .select(CUSTOMER_IDX, "_rank", ARTICLE_IDX, agg.WEIGHT)
         )
-        own_ids = np.full((uniq.size, k), -1, dtype=np.int32)
+        ids = np.full((uniq.size, n), -1, dtype=np.int32)
+        scores = np.full((uniq.size, n), -np.inf, dtype=np.float32)
         if len(ranked):
             rows = np.searchsorted(uniq, ranked[CUSTOMER_IDX].to_numpy())  # uniq is sorted
-            own_ids[rows, ranked["_rank"].to_numpy() - 1] = ranked[ARTICLE_IDX].to_numpy()
-        ids, scores = merge_ranked(own_ids, self.fallback_ids[:k], k)
+            slots = ranked["_rank"].to_numpy() - 1
+            ids[rows, slots] = ranked[ARTICLE_IDX].to_numpy()
+            scores[rows, slots] = ranked[agg.WEIGHT].to_numpy()
         return ids[inverse], scores[inverse]
 
 
-def _fit_repurchase(model: Any, data: SparkData, tx: DataFrame, end: dt.date) -> SparkRepurchase:
-    for name in ("half_life_days", "fallback_half_life_days"):
-        check_positive(name, getattr(model, name), model=model.name)
-    for name in ("max_weeks", "recent_weeks"):
-        check_positive(name, getattr(model, name), model=model.name, allow_none=True)
+def _fit_history(model: Any, data: SparkData, tx: DataFrame, end: dt.date) -> SparkHistory:
+    from pyspark.sql import functions as F
+
+    model._validate()
     start = agg.window_start(end, 7 * model.max_weeks) if model.max_weeks is not None else None
     own = agg.purchase_weights(tx, end, half_life_days=float(model.half_life_days), start=start)
-    mask = agg.recent_articles(tx, end, data.n_articles, model.recent_weeks)
     if model.recent_weeks is not None:
         recent = agg.since(tx, agg.window_start(end, 7 * model.recent_weeks)).select(ARTICLE_IDX).distinct()
         own = own.join(recent, on=ARTICLE_IDX, how="left_semi")
-    fallback = agg.article_sales(tx, end, data.n_articles, half_life_days=model.fallback_half_life_days)
-    if mask is not None:
-        fallback = np.where(mask, fallback, 0).astype(np.float32)
-    fallback_ids, _ = ranked_articles(fallback)
-    return SparkRepurchase(data.spark, own.cache(), fallback_ids, data.n_customers)
+    # a weight that underflowed to 0 is no purchase (the local model drops it too)
+    own = own.filter(F.col(agg.WEIGHT) > 0)
+    return SparkHistory(own.cache(), data.n_customers)
 
 
 # ---------------------------------------------------------------------- ALS
@@ -252,23 +280,25 @@ def score_partition(
 
 
 @dataclass
-class SparkALS:
+class SparkALS(SparkFitted):
     """``als`` fitted by Spark ML; warm customers scored on the executors, cold ones get the popularity."""
+
+    name: ClassVar[str] = "als"
 
     spark: SparkSession
     user_factors: DataFrame
     item_factors: np.ndarray
-    candidates: np.ndarray
+    candidate_ids: np.ndarray
     fallback_ids: np.ndarray
     fallback_scores: np.ndarray
     n_customers: int
     reg_param: float
 
-    def recommend(self, customers: np.ndarray, k: int = 12) -> tuple[np.ndarray, np.ndarray]:
-        k = check_k(k)
-        uniq, inverse = _unique(customers, self.n_customers, "als")
+    def candidates(self, customers: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        k = check_k(n)
+        uniq, inverse = _unique(customers, self.n_customers, self.name)
         users = _only(self.user_factors, uniq, self.n_customers, column="id")
-        shared = self.spark.sparkContext.broadcast((self.item_factors, self.candidates))
+        shared = self.spark.sparkContext.broadcast((self.item_factors, self.candidate_ids))
 
         def score(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
             factors, candidates = shared.value
@@ -284,9 +314,6 @@ class SparkALS:
         cold = np.flatnonzero(~warm)
         ids[cold[:, None], np.arange(depth)] = self.fallback_ids[:depth]
         scores[cold[:, None], np.arange(depth)] = self.fallback_scores[:depth]
-        short = np.flatnonzero(warm & (ids[:, -1] < 0))
-        if short.size and self.fallback_ids.size:
-            ids[short], scores[short] = merge_ranked(ids[short], self.fallback_ids[: 2 * k], k)
         return ids[inverse], scores[inverse]
 
 
@@ -295,8 +322,6 @@ def _fit_als(model: Any, data: SparkData, tx: DataFrame, end: dt.date) -> SparkA
     from pyspark.sql import functions as F
 
     model._validate()
-    if getattr(model, "blend_repurchase", False):
-        check_supported(f"{model.name}")
     weights = agg.purchase_weights(tx, end, half_life_days=model.half_life_days).cache()
     try:
         sizes = weights.agg(F.count(F.lit(1)).alias("pairs"), F.countDistinct(CUSTOMER_IDX).alias("customers"))
