@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -11,10 +12,14 @@ import typer
 from hmrec.cli.main import (
     CacheOption,
     DataOption,
+    EngineOption,
     ParamOption,
     QuietOption,
     SeedOption,
+    SparkConfOption,
+    SparkMasterOption,
     app,
+    engine_from_options,
     model_from_options,
     resolve_data,
 )
@@ -65,15 +70,23 @@ def _fitted(recommender: Any, model_dir: Path | None, dataset: Any, model: str) 
 
 
 @app.command("models")
-def models_command() -> None:
-    """List the registered models, one per line: name and description."""
-    from hmrec.models.base import available
+def models_command(
+    params: bool = typer.Option(
+        False, "--params", help="Also list each model's parameters (MODEL.NAME for --param) and defaults."
+    ),
+) -> None:
+    """List the registered models, one per line: name, score kind (raw or rank) and description."""
+    from hmrec.models.base import available, create
 
     registry = available()
     width = max(len(name) for name in registry)
     for name, info in registry.items():
         note = " [generated data only]" if info.needs_truth else ""
-        typer.echo(f"{name:<{width}}  {info.description}{note}")
+        model = create(name)
+        typer.echo(f"{name:<{width}}  {model.score_kind:<4}  {info.description}{note}")
+        if params:
+            for key, value in model.get_params().items():
+                typer.echo(f"{'':<{width}}    {name}.{key}={json.dumps(value)}")
 
 
 @app.command("submit")
@@ -87,31 +100,43 @@ def submit_command(
     cache: Path | None = CacheOption,
     quiet: bool = QuietOption,
     seed: int = SeedOption,
+    engine: str = EngineOption,
+    spark_master: str | None = SparkMasterOption,
+    spark_conf: list[str] | None = SparkConfOption,
 ) -> None:
     """Fit MODEL on all the data (or load it from --model-dir) and write a submission for every customer."""
     import numpy as np
 
-    from hmrec.data.load import load_dataset
-    from hmrec.errors import DataError
+    from hmrec.errors import ParameterError
     from hmrec.models.base import check_k
-    from hmrec.output import write_submission
+    from hmrec.output import check_submission_target, write_submission
     from hmrec.progress import console, set_quiet
 
     set_quiet(quiet)
     check_k(k)
     model = _check_model_choice(model, model_dir, param)
     recommender = model_from_options(model, param, seed) if model_dir is None else None
-    # refuse a missing output directory now, not after a long fit
-    if not (out.parent if str(out.parent) else Path(".")).is_dir():
-        raise DataError("the output directory does not exist", file=out.parent, fix="create it first")
-    dataset = load_dataset(resolve_data(data), cache, progress=not quiet)
-    started = time.perf_counter()
-    recommender = _fitted(recommender, model_dir, dataset, model)
-    model = recommender.name
-    fitted = time.perf_counter()
-    with console().status(f"Recommending for {dataset.n_customers:,} customers ..."):
-        ids, _ = recommender.recommend(np.arange(dataset.n_customers, dtype=np.int32), k)
-    recommended = time.perf_counter()
+    check_submission_target(out)  # a directory or a missing folder is refused now, not after a long fit
+    runner = engine_from_options(engine, spark_master, spark_conf)
+    if model_dir is not None and runner.name != "local":
+        raise ParameterError("--model-dir is for --engine local (fix: drop --model-dir or --engine)")
+    runner.check_models([model])
+    try:
+        # an engine that fits elsewhere keeps the transactions there: the driver gets the ids only
+        dataset = runner.load(resolve_data(data), cache, progress=not quiet, transactions=False)
+        started = time.perf_counter()
+        if model_dir is not None:
+            recommender = _fitted(recommender, model_dir, dataset, model)
+        else:
+            with console().status(f"Fitting {model} ..."):
+                recommender = runner.fit(recommender, dataset)
+        model = recommender.name
+        fitted = time.perf_counter()
+        with console().status(f"Recommending for {dataset.n_customers:,} customers ..."):
+            ids, _ = recommender.recommend(np.arange(dataset.n_customers, dtype=np.int32), k)
+        recommended = time.perf_counter()
+    finally:
+        runner.close()
     path = write_submission(out, dataset, ids)
     empty = int((ids[:, 0] < 0).sum()) if ids.size else dataset.n_customers
     console().print(
@@ -132,6 +157,9 @@ def recommend_command(
     data: Path | None = DataOption,
     k: int = KOption,
     history: int = typer.Option(10, "--history", help="How many recent purchases to show."),
+    explain: bool = typer.Option(
+        False, "--explain", help="Say why: the sources and top features behind each article (models that can)."
+    ),
     param: list[str] | None = ParamOption,
     cache: Path | None = CacheOption,
     quiet: bool = QuietOption,
@@ -139,9 +167,11 @@ def recommend_command(
 ) -> None:
     """Show a customer's recent purchases and MODEL's recommendations (fitted on all the data, or --model-dir)."""
     import numpy as np
+    import polars as pl
     from rich.console import Console
 
     from hmrec.data.load import load_dataset
+    from hmrec.errors import ParameterError
     from hmrec.models.base import check_k
     from hmrec.output import purchases_frame, recommendations_frame
     from hmrec.progress import set_quiet
@@ -152,10 +182,18 @@ def recommend_command(
         model = "repurchase"
     model = _check_model_choice(model, model_dir, param)
     recommender = model_from_options(model, param, seed) if model_dir is None else None
+    if explain and recommender is not None and not hasattr(recommender, "explain"):  # fail before loading data
+        raise ParameterError(
+            f"model '{model}' cannot explain its recommendations (fix: drop --explain, or use --model ranker)"
+        )
     dataset = load_dataset(resolve_data(data), cache, progress=not quiet)
     idx = int(dataset.customer_index([customer.strip().lower()])[0])  # UnknownCustomerError: one line, exit 2
     recommender = _fitted(recommender, model_dir, dataset, model)
     model = recommender.name
+    if explain and not hasattr(recommender, "explain"):
+        raise ParameterError(
+            f"model '{model}' cannot explain its recommendations (fix: drop --explain, or use --model ranker)"
+        )
     ids, scores = recommender.recommend(np.array([idx], dtype=np.int32), k)
 
     out = Console()
@@ -168,6 +206,14 @@ def recommend_command(
         out.print(f"Customer {customer} has no purchases: the recommendations are the model's fallback.")
     recs = recommendations_frame(dataset, ids[0], scores[0])
     out.print(_table(f"Top {recs.height} recommendations of {model}", recs))
+    if explain:
+        why = recommender.explain(idx, k)
+        why = recs.select("rank", "article_id").join(
+            why.select(pl.col("rank").cast(recs.schema["rank"]), "sources", "reasons"), on="rank", how="left",
+            maintain_order="left",
+        )
+        wide = Console(width=max(out.width, 160))  # the reasons are long: do not squeeze them into 80 columns
+        wide.print(_table("Why: the sources that proposed each article and its top features (SHAP)", why))
 
 
 LABELS = {
@@ -178,6 +224,8 @@ LABELS = {
     "product_type_name": "product type",
     "colour_group_name": "colour",
     "score": "score",
+    "sources": "sources",
+    "reasons": "top features: value (contribution to the score)",
 }
 
 

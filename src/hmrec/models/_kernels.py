@@ -12,12 +12,34 @@ customer ``u`` are
 
 where only the rows of ``Y`` the customer bought enter ``Yᵀ(Cᵤ − I)Y`` (``Cᵤ − I`` is zero elsewhere) and
 ``YᵀCᵤpᵤ = Σᵢ cᵤᵢ yᵢ`` over those rows. ``YᵀY + λI`` is computed once per half-iteration and passed in.
+
+Same input, same bits, in every process. The kernels are compiled with :data:`FASTMATH`, not numba's
+``fastmath=True``: no ``nnan``/``ninf`` (``-inf`` marks padding and excluded articles), and no ``reassoc``.
+With ``reassoc`` the compiler may reorder float sums differently in different builds of the same code, and
+it did: the process that compiled the kernels and later processes that loaded them from numba's cache
+differed in the last bit of ALS factors (factors=8), enough to swap near-tied articles in a submission.
+Sums are instead written with a fixed order: :func:`_dot` keeps 8 partial sums combined by a fixed tree, so
+vectorizing it (8 lanes) or not gives the same bits, and :func:`_symv` is a sequence of ``axpy`` steps
+(element-wise, vectorized without reordering any sum). ``contract`` (fused multiply-add) stays: it is
+decided per instruction, the same in every build on one machine. :func:`compile_kernels` compiles all kernels
+once, with LLVM's SLP vectorizer on (numba leaves it off), which packs the 8 partial sums into one vector.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numba
 import numpy as np
 from numba import njit, prange
+
+#: LLVM fast-math flags of every kernel: fused multiply-add, reciprocals and signed zeros may be relaxed;
+#: NaN/inf semantics and the order of float sums are kept (see the module docstring)
+FASTMATH = {"contract", "arcp", "nsz"}
 
 # ---------------------------------------------------------------------------------------------- chunking
 
@@ -41,26 +63,42 @@ def balanced_chunks(indptr: np.ndarray, n_chunks: int, row_cost: int) -> np.ndar
 # ------------------------------------------------------------------------------------------ small dense ops
 
 
-@njit(fastmath=True, cache=True, inline="always")
+@njit(fastmath=FASTMATH, cache=True, inline="always")
 def _dot(a: np.ndarray, b: np.ndarray) -> np.float32:
-    s = np.float32(0.0)
-    for k in range(a.shape[0]):
-        s += a[k] * b[k]
-    return s
+    # lane l sums the products k = l, l + 8, ...; the tail goes to lane 0; lanes are added pairwise. The
+    # order is fixed by the code, so the result is the same with or without vector instructions.
+    n = a.shape[0]
+    m = n - n % 8
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = np.float32(0.0)
+    for k in range(0, m, 8):
+        s0 += a[k] * b[k]
+        s1 += a[k + 1] * b[k + 1]
+        s2 += a[k + 2] * b[k + 2]
+        s3 += a[k + 3] * b[k + 3]
+        s4 += a[k + 4] * b[k + 4]
+        s5 += a[k + 5] * b[k + 5]
+        s6 += a[k + 6] * b[k + 6]
+        s7 += a[k + 7] * b[k + 7]
+    for k in range(m, n):
+        s0 += a[k] * b[k]
+    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
 
 
-@njit(fastmath=True, cache=True, inline="always")
+@njit(fastmath=FASTMATH, cache=True, inline="always")
 def _symv(a: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
-    # out = A x for a small dense (f, f) matrix; the inner loop is contiguous and vectorizes
+    # out = A x for a small dense symmetric (f, f) matrix, as out = Σₖ xₖ A[k, :]: element-wise steps that
+    # vectorize without reordering a sum (A[k, :] = A[:, k] by symmetry)
     f = x.shape[0]
     for j in range(f):
-        s = np.float32(0.0)
-        for k in range(f):
-            s += a[j, k] * x[k]
-        out[j] = s
+        out[j] = 0.0
+    for k in range(f):
+        xk = x[k]
+        row = a[k]
+        for j in range(f):
+            out[j] += xk * row[j]
 
 
-@njit(fastmath=True, cache=True, inline="always")
+@njit(fastmath=FASTMATH, cache=True, inline="always")
 def _axpy(alpha: np.float32, x: np.ndarray, y: np.ndarray) -> None:
     for k in range(x.shape[0]):
         y[k] += alpha * x[k]
@@ -69,7 +107,7 @@ def _axpy(alpha: np.float32, x: np.ndarray, y: np.ndarray) -> None:
 # ---------------------------------------------------------------------------------------------- ALS, CG
 
 
-@njit(fastmath=True, cache=True)
+@njit(fastmath=FASTMATH, cache=True)
 def _cg_row(
     lo: int,
     hi: int,
@@ -118,7 +156,7 @@ def _cg_row(
         rsold = rsnew
 
 
-@njit(parallel=True, fastmath=True, cache=True)
+@njit(parallel=True, fastmath=FASTMATH, cache=True)
 def als_cg(
     indptr: np.ndarray,
     indices: np.ndarray,
@@ -151,7 +189,7 @@ def als_cg(
 # ---------------------------------------------------------------------------------------------- ALS, Cholesky
 
 
-@njit(fastmath=True, cache=True)
+@njit(fastmath=FASTMATH, cache=True)
 def _cholesky_solve(a: np.ndarray, b: np.ndarray) -> None:
     """Solve ``a z = b`` for symmetric positive definite ``a`` in place: ``a`` becomes L, ``b`` becomes z."""
     f = b.shape[0]
@@ -178,7 +216,7 @@ def _cholesky_solve(a: np.ndarray, b: np.ndarray) -> None:
         b[i] = s / a[i, i]
 
 
-@njit(parallel=True, fastmath=True, cache=True)
+@njit(parallel=True, fastmath=FASTMATH, cache=True)
 def als_cholesky(
     indptr: np.ndarray,
     indices: np.ndarray,
@@ -223,7 +261,7 @@ def als_cholesky(
 # ---------------------------------------------------------------------------------------------- ALS, loss
 
 
-@njit(parallel=True, fastmath=True, cache=True)
+@njit(parallel=True, fastmath=FASTMATH, cache=True)
 def als_loss_terms(
     indptr_t: np.ndarray,
     indices_t: np.ndarray,
@@ -261,7 +299,7 @@ def als_loss_terms(
 # ---------------------------------------------------------------------------------------------- top-k
 
 
-@njit(parallel=True, fastmath=True, cache=True)
+@njit(parallel=True, fastmath=FASTMATH, cache=True)
 def factor_top_k(
     p: np.ndarray,
     customers: np.ndarray,
@@ -382,7 +420,7 @@ def _contains(indices: np.ndarray, lo: int, hi: int, col: int) -> bool:
     return False
 
 
-@njit(fastmath=True, cache=True)
+@njit(fastmath=FASTMATH, cache=True)
 def _sgd_range(
     t_lo: int,
     t_hi: int,
@@ -458,7 +496,7 @@ def _sgd_range(
     return total
 
 
-@njit(parallel=True, fastmath=True, cache=True)
+@njit(parallel=True, fastmath=FASTMATH, cache=True)
 def sgd_epoch_parallel(
     key: np.uint64,
     loss_kind: int,
@@ -489,7 +527,7 @@ def sgd_epoch_parallel(
     return losses.sum()
 
 
-@njit(fastmath=True, cache=True)
+@njit(fastmath=FASTMATH, cache=True)
 def sgd_epoch_serial(
     key: np.uint64,
     loss_kind: int,
@@ -509,3 +547,73 @@ def sgd_epoch_serial(
     grad = np.empty(p.shape[1], dtype=np.float32)
     return _sgd_range(0, n_samples, key, loss_kind, rows, indptr, indices, conf, pool, p, q, lr, reg,
                       neg_samples, grad)
+
+
+# ---------------------------------------------------------------------------------------------- compilation
+
+_compiled = {"done": False}
+
+
+@contextmanager
+def _slp_vectorization() -> Iterator[None]:
+    """numba's SLP vectorizer switched on while the kernels compile (numba reads the setting per compilation;
+    it is off by default). It only changes speed: the sums have a fixed order (module docstring)."""
+    config: Any = numba.core.config
+    previous = getattr(config, "SLP_VECTORIZE", None)
+    if previous is None:  # a numba without the setting: compile as it does by default
+        yield
+        return
+    config.SLP_VECTORIZE = 1
+    try:
+        yield
+    finally:
+        config.SLP_VECTORIZE = previous
+
+
+def _kernels() -> list[Any]:
+    return [als_cg, als_cholesky, als_loss_terms, factor_top_k, sgd_epoch_serial, sgd_epoch_parallel]
+
+
+def _in_cache(kernel: Any) -> bool:
+    """Whether numba's on-disk cache already holds ``kernel`` (a heuristic: its index file exists)."""
+    try:
+        return Path(kernel._cache._cache_file._index_path).is_file()
+    except AttributeError:
+        return False
+
+
+def compile_kernels(say: Callable[[str], None] | None = None) -> float:
+    """Compile every kernel once per process on tiny inputs of the production dtypes (or load it from numba's
+    on-disk cache), before any timed or long-running call. ``say`` (default: the status console) gets a
+    one-line message when the kernels are actually compiled (first run only; tens of seconds). Returns the
+    seconds spent."""
+    if _compiled["done"]:
+        return 0.0
+    started = time.perf_counter()
+    if not all(_in_cache(k) for k in _kernels()):
+        if say is None:
+            from hmrec.progress import console
+
+            say = console().print
+        say("compiling kernels (first run only)…")
+    f32, i32, i64 = np.float32, np.int32, np.int64
+    indptr = np.array([0, 2, 3], dtype=i32)
+    indices = np.array([0, 1, 1], dtype=i32)
+    conf = np.ones(3, dtype=f32)
+    bounds = np.array([0, 2], dtype=i64)
+    factors = np.full((2, 9), 0.1, dtype=f32)  # 9 columns: the 8-lane loop and its tail
+    gram = np.eye(9, dtype=f32)
+    with _slp_vectorization():
+        als_cg(indptr, indices, conf, factors.copy(), factors, gram, 1, bounds)
+        als_cholesky(indptr, indices, conf, factors.copy(), factors, gram.astype(np.float64), bounds)
+        als_loss_terms(indptr, indices, conf, factors, factors, gram, bounds)
+        none64, none32 = np.zeros(0, dtype=i64), np.zeros(0, dtype=i32)
+        factor_top_k(factors, np.arange(2, dtype=i64), factors, np.arange(2, dtype=i32), np.ones(2, dtype=f32), 1,
+                     2, 2, none64, none32, np.arange(2, dtype=i64))
+        rows = np.array([0, 0, 1], dtype=i32)
+        data = (rows, indptr, indices, conf, indices[:2])
+        sgd_epoch_serial(np.uint64(1), 0, 3, *data, factors.copy(), factors.copy(), f32(0.01), f32(0.0), 1)
+        sgd_epoch_parallel(np.uint64(1), 0, 3, 1, *data, factors.copy(), factors.copy(), f32(0.01), f32(0.0), 1)
+        splitmix64(np.uint64(1))
+    _compiled["done"] = True
+    return time.perf_counter() - started
