@@ -66,14 +66,25 @@ def _fitted(recommender: Any, model_dir: Path | None, dataset: Any, model: str) 
 
 @app.command("models")
 def models_command() -> None:
-    """List the registered models, one per line: name and description."""
-    from hmrec.models.base import available
+    """List the registered models: name and description, then each hyperparameter with its default (the
+    values --param MODEL.NAME=VALUE takes, written as JSON)."""
+    import json
+    import shutil
+    import textwrap
+
+    from hmrec.models.base import available, create
 
     registry = available()
-    width = max(len(name) for name in registry)
+    width = max(60, min(shutil.get_terminal_size((100, 24)).columns, 120))
     for name, info in registry.items():
         note = " [generated data only]" if info.needs_truth else ""
-        typer.echo(f"{name:<{width}}  {info.description}{note}")
+        lines = textwrap.wrap(f"{name}  {info.description}{note}", width, subsequent_indent="    ")
+        defaults = create(name).get_params()
+        listed = ", ".join(f"{key}={json.dumps(value, default=str)}" for key, value in defaults.items()) or "none"
+        lines += textwrap.wrap(
+            f"params: {listed}", width, initial_indent="    ", subsequent_indent="        ", break_on_hyphens=False
+        )
+        typer.echo("\n".join(lines))
 
 
 @app.command("submit")
@@ -167,11 +178,17 @@ def recommend_command(
     else:
         out.print(f"Customer {customer} has no purchases: the recommendations are the model's fallback.")
     recs = recommendations_frame(dataset, ids[0], scores[0])
-    out.print(_table(f"Top {recs.height} recommendations of {model}", recs))
+    out.print(
+        _table(
+            f"Top {recs.height} recommendations of {model}",
+            recs,
+            caption=f"score: as returned by {model}, higher ranks first",
+        )
+    )
 
 
 LABELS = {
-    "rank": "#",
+    "rank": "rank",
     "date": "date",
     "article_id": "article",
     "prod_name": "name",
@@ -181,11 +198,11 @@ LABELS = {
 }
 
 
-def _table(title: str, frame: Any) -> Any:
+def _table(title: str, frame: Any, caption: str | None = None) -> Any:
     """A rich table of a small polars frame, with readable column names; scores to 4 significant digits."""
     from rich.table import Table
 
-    table = Table(title=title)
+    table = Table(title=title, caption=caption)
     for column in frame.columns:
         numeric = column in ("rank", "score")
         table.add_column(LABELS.get(column, column), justify="right" if numeric else "left")
