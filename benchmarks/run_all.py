@@ -76,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
         "cluster": [str(HERE / "bench_cluster.py"), "--data", str(data)],
         "explore": [str(HERE / "bench_explore.py"), "--data", str(data)],
         "als_vs_implicit": [str(HERE / "als_vs_implicit.py"), "--data", str(data)],
+        "serve": [str(HERE / "bench_serve.py"), "--data", str(data)],
+        "ranker": [str(HERE / "bench_ranker.py"), "--data", str(data)],
+        "spark": [str(HERE / "bench_spark.py"), "--data", str(data)],
     }
     for name, step in steps.items():
         if name not in skip:

@@ -11,9 +11,10 @@ trained on everything before its window): single weeks of the small data set hav
 differences of 1-2% between options are within their week-to-week noise.
 
 Used to pick the defaults of ``popularity-decay.half_life_days``, ``popularity-age.buckets``,
-``repurchase.half_life_days`` / ``max_weeks`` / ``recent_weeks`` and ``filter_bought`` on or off. Tune on a
-backtest week (``--test-end 2020-09-15`` on the generated data, whose last day is 2020-09-22) so that the final
-week, on which the leaderboards are reported, is never used to choose anything. The ``oracle`` only runs on the
+``repurchase.primary__half_life_days`` / ``primary__max_weeks`` / ``primary__recent_weeks`` and
+``filter_bought`` on or off. Tune on a backtest week (``--test-end 2020-09-15`` on the generated data, whose
+last day is 2020-09-22) so that the final week, on which the leaderboards are reported, is never used to
+choose anything. The ``oracle`` only runs on the
 final week of generated data (elsewhere it is reported as skipped).
 """
 
@@ -50,10 +51,10 @@ GRID: list[tuple[str, dict[str, Any]]] = [
     ("popularity-age", {"buckets": 5, "half_life_days": 7}),
     ("popularity-age", {"filter_bought": True}),
     ("repurchase", {}),
-    *[("repurchase", {"half_life_days": h}) for h in (7, 14, 30, 60, 120)],
-    *[("repurchase", {"max_weeks": w}) for w in (4, 12, 26)],
-    *[("repurchase", {"recent_weeks": w}) for w in (2, 4, 8)],
-    *[("repurchase", {"fallback_half_life_days": h}) for h in (3, 7, 14)],
+    *[("repurchase", {"primary__half_life_days": h}) for h in (7, 14, 30, 60, 120)],
+    *[("repurchase", {"primary__max_weeks": w}) for w in (4, 12, 26)],
+    *[("repurchase", {"primary__recent_weeks": w, "fallback__recent_weeks": w}) for w in (2, 4, 8)],
+    *[("repurchase", {"fallback__half_life_days": h}) for h in (3, 7, 14)],
 ]
 
 

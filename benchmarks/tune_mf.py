@@ -41,7 +41,8 @@ from hmrec.data.load import load_dataset
 from hmrec.data.split import time_split
 from hmrec.errors import ParameterError
 from hmrec.evaluation.metrics import map_at_k
-from hmrec.models.base import create
+from hmrec.models.base import Recommender, create
+from hmrec.models.compose import Fill
 from hmrec.models.scoring import FactorRecommender
 from hmrec.models.sgd import SGDModel
 from hmrec.progress import set_quiet
@@ -66,7 +67,7 @@ class Week:
         self.truth = truth[self.buyers]
         print(f"train until {split.train_end}, {self.buyers.size:,} buyers in {split.test_start}..{split.test_end}")
 
-    def score(self, model: FactorRecommender) -> float:
+    def score(self, model: Recommender) -> float:
         ids, _ = model.recommend(self.buyers, 12)
         return map_at_k(ids, self.truth, 12)
 
@@ -127,9 +128,13 @@ def tune_als(week: Week, threads: int) -> None:
         for filter_bought in (False, True):
             scoring = {"recent_weeks": recent, "filter_bought": filter_bought}
             line("als", scoring, week.score(rescored(fitted, "als", week, params, **scoring)))
-    for blend in ({}, {"repurchase_half_life_days": 30.0}, {"repurchase_max_weeks": 26.0},
-                  {"recent_weeks": 2}, {"recent_weeks": None}):
-        line("als+repurchase", blend, week.score(rescored(fitted, "als+repurchase", week, params, **blend)))
+    for own, scoring in (({}, {}), ({"half_life_days": 30.0}, {}), ({"max_weeks": 26.0}, {}),
+                         ({}, {"recent_weeks": 2}), ({}, {"recent_weeks": None})):
+        # als+repurchase = Fill(history, als): the history part refit, the ALS part rescored
+        blend = Fill(create("history", **own).fit(week.train), rescored(fitted, "als", week, params, **scoring))
+        blend.n_customers_, blend.n_articles_ = week.train.n_customers, week.train.n_articles
+        named = {**{f"primary__{k}": v for k, v in own.items()}, **{f"fallback__{k}": v for k, v in scoring.items()}}
+        line("als+repurchase", named, week.score(blend))
 
 
 def sgd_checkpoints(name: str, params: dict[str, Any], week: Week) -> Iterator[tuple[int, SGDModel]]:

@@ -6,13 +6,12 @@ customer ids). The submission strings are built column-wise by polars, never per
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
+from hmrec.atomic import atomic_file
 from hmrec.data.dataset import Dataset
 from hmrec.data.schema import ARTICLE_ID, ARTICLE_IDX, CUSTOMER_ID, CUSTOMER_IDX, T_DAT
 from hmrec.errors import DataError, ParameterError
@@ -66,27 +65,28 @@ def write_submission(path: Path | str, dataset: Dataset, ids: np.ndarray) -> Pat
             f"a submission needs one row of recommendations per customer ({dataset.n_customers}), "
             f"got shape {ids.shape}"
         )
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise DataError(
-            "the output directory does not exist", file=directory, fix="create it or choose another --out"
-        )
+    check_submission_target(path)
     frame = pl.DataFrame(
         {CUSTOMER_ID: dataset.customers[CUSTOMER_ID], PREDICTION: prediction_strings(dataset, ids)}
     )
     # an empty prediction is written as an empty field (null), not as a quoted ""
     frame = frame.with_columns(pl.when(pl.col(PREDICTION) != "").then(pl.col(PREDICTION)).alias(PREDICTION))
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            frame.write_csv(handle)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a submission is an ordinary file
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as handle:
+        frame.write_csv(handle)
     return path
+
+
+def check_submission_target(path: Path) -> None:
+    """Refuse a submission path that is a directory or '' (``--out ''``), or whose directory is missing."""
+    if not str(path).strip() or path.is_dir():
+        raise DataError(
+            "is a directory, not a file name", file=path, fix="give the submission's file, e.g. --out submission.csv"
+        )
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise DataError(
+            "the output directory does not exist", file=directory, fix="create it or choose another --out"
+        )
 
 
 def article_details(dataset: Dataset, article_idx: np.ndarray) -> pl.DataFrame:

@@ -115,6 +115,11 @@ def test_models_lists_every_registered_model_with_its_defaults() -> None:
     text = " ".join(line.strip() for line in lines)
     assert "params: factors=64, reg=1.0, alpha=100.0, iterations=15" in text
     assert "params: days=7, filter_bought=false, recent_weeks=null" in text
+    kinds = {line.split()[0]: line.split()[1] for line in lines if not line.startswith(" ")}
+    assert kinds["popularity"] == "raw" and kinds["random"] == "rank" and kinds["als+repurchase"] == "raw"
+    listed = run("models", "--params").stdout.splitlines()
+    assert any(line.strip() == "als+repurchase.fallback__factors=64" for line in listed)
+    assert any(line.strip() == "repurchase.primary__half_life_days=14.0" for line in listed)
 
 
 def write_csvs(directory: Path, n_customers: int = 30, n_articles: int = 20, n_rows: int = 300) -> Path:
@@ -165,7 +170,7 @@ def data_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
 def test_submit_writes_a_submission(data_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "sub.csv"
     result = run("submit", "--data", str(data_dir), "--model", "repurchase", "--out", str(out), "--quiet",
-                 "--param", "repurchase.half_life_days=14")
+                 "--param", "repurchase.primary__half_life_days=14")
     assert result.returncode == 0, result.stderr
     sub = pl.read_csv(out, schema={"customer_id": pl.String, "prediction": pl.String})
     customers = pl.read_csv(data_dir / "customers.csv", columns=["customer_id"])

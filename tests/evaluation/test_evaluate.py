@@ -38,13 +38,22 @@ class FixedList(Recommender):
         self.items_ = np.asarray(self.items, dtype=np.int32)
         return self
 
-    def recommend(self, customers: np.ndarray, k: int = DEFAULT_K) -> tuple[np.ndarray, np.ndarray]:
+    score_kind = "rank"
+
+    def score(self, customers: np.ndarray, articles: np.ndarray) -> np.ndarray:
+        """``-position`` of the article in ``items``, -inf when it is not there."""
         self._check_fitted()
-        k = check_k(k)
-        ids = np.full((len(customers), k), -1, dtype=np.int32)
-        width = min(k, self.items_.size)
+        articles = np.asarray(articles)
+        hit = self.items_[None, :] == articles[:, None]
+        return np.where(hit.any(axis=1), -hit.argmax(axis=1).astype(np.float32), -np.inf).astype(np.float32)
+
+    def candidates(self, customers: np.ndarray, n: int = DEFAULT_K) -> tuple[np.ndarray, np.ndarray]:
+        self._check_fitted()
+        n = check_k(n)
+        ids = np.full((len(customers), n), -1, dtype=np.int32)
+        width = min(n, self.items_.size)
         ids[:, :width] = self.items_[:width]
-        scores = np.where(ids >= 0, -np.arange(k, dtype=np.float32), -np.inf).astype(np.float32)
+        scores = np.where(ids >= 0, -np.arange(n, dtype=np.float32), -np.inf).astype(np.float32)
         return ids, scores
 
 
@@ -322,7 +331,12 @@ def test_write_calls_the_report_hook(data: Dataset, tmp_path: Path, monkeypatch:
     monkeypatch.setattr(ev, "results_report_writer", lambda: fake)
     board = evaluate(data, ["test-fixed"], progress=False, curve_k=0)
     paths = board.write(tmp_path)
-    assert calls == [(board, tmp_path)] and paths["report"] == tmp_path / "report.html"
+    # the hook writes into the staging copy of the folder, which then replaces it as a whole
+    assert len(calls) == 1 and calls[0][0] is board
+    stage = calls[0][1]
+    assert stage.parent == tmp_path.parent and stage.name.startswith(f".{tmp_path.name}.tmp-")
+    assert not stage.exists() and (tmp_path / "leaderboard.json").is_file()
+    assert paths["report"] == tmp_path / "report.html"
 
 
 # ---------------------------------------------------------------------- the command

@@ -241,7 +241,9 @@ def test_candidates_are_recent_articles(split: tuple[Dataset, Dataset]) -> None:
 
 def test_repurchase_blend_puts_own_purchases_first(split: tuple[Dataset, Dataset]) -> None:
     train, _ = split
-    model = create("als+repurchase", factors=8, iterations=3, recent_weeks=None).fit(train)
+    model = create(
+        "als+repurchase", fallback__factors=8, fallback__iterations=3, fallback__recent_weeks=None
+    ).fit(train)
     customers = np.arange(train.n_customers)
     ids, scores = model.recommend(customers, 12)
     own = train.interactions(binary=True)
@@ -251,7 +253,11 @@ def test_repurchase_blend_puts_own_purchases_first(split: tuple[Dataset, Dataset
         assert n_own[c] > 0
         assert set(ids[c, : n_own[c]].tolist()) <= bought
         assert len(set(ids[c].tolist())) == 12
-    assert np.all(scores[:, 0] == 12)
+        # own purchases score their time-decayed count (> 0, the floor); the ALS part is mapped below 0
+        assert (scores[c, : n_own[c]] > 0).all() and (scores[c, n_own[c] :] < 0).all()
+    sources = model.source(customers[:2], 12)  # type: ignore[attr-defined]
+    assert set(sources.ravel().tolist()) <= {"primary", "fallback"}
+    np.testing.assert_array_equal(sources == "primary", scores[:2] > 0)
 
 
 def test_errors() -> None:

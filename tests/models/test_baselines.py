@@ -13,14 +13,9 @@ from hypothesis import strategies as st
 from hmrec.data.dataset import Dataset
 from hmrec.errors import NotFittedError, ParameterError
 from hmrec.models.base import create
-from hmrec.models.candidates import (
-    article_sales,
-    csr_row_top_k,
-    drop_excluded,
-    group_recommend,
-    window_start,
-)
+from hmrec.models.lists import csr_row_top_k, drop_excluded, group_recommend
 from hmrec.models.popularity import age_groups
+from hmrec.models.sales import article_sales, window_start
 
 A = [f"{i + 1:010d}" for i in range(6)]  # A0..A5; A5 is never sold
 C = [f"{i:064x}" for i in range(5)]  # c0..c4; c3 has no age, c4 buys nothing
@@ -174,9 +169,14 @@ def test_popularity_age_buckets_then_global(data: Dataset) -> None:
 
 
 def test_repurchase_own_items_first_then_popularity(data: Dataset) -> None:
-    ids, _ = create("repurchase", half_life_days=30, fallback_half_life_days=7).fit(data).recommend(ALL, 5)
+    model = create("repurchase", primary__half_life_days=30, fallback__half_life_days=7).fit(data)
+    ids, scores = model.recommend(ALL, 5)
     # c0: A0 3*0.5^(12/30) = 2.27, A1 1, A4 0.5^(52/30) = 0.30; then popularity-decay: A2, A3
     assert ids[0].tolist() == [0, 1, 4, 2, 3]
+    # own purchases keep their score; the fill is popularity-decay's mapped below 0: -1 / (1 + sales)
+    # (A2: 0.5^(0/7) + 0.5^(2/7) = 1.820, A3: 0.5^(2/7) + 0.5^(12/7) = 1.124)
+    np.testing.assert_allclose(scores[0], [3 * 0.5 ** (12 / 30), 1, 0.5 ** (52 / 30), -1 / 2.820, -1 / 2.124],
+                               rtol=1e-3)
     # c2: A2 1 + 0.5^(2/30) = 1.95, A3 0.95; then A1, A0, A4
     assert ids[2].tolist() == [2, 3, 1, 0, 4]
     # c4 has no history: popularity-decay alone
@@ -184,9 +184,10 @@ def test_repurchase_own_items_first_then_popularity(data: Dataset) -> None:
 
 
 def test_repurchase_max_weeks_and_recent_weeks(data: Dataset) -> None:
-    ids, _ = create("repurchase", max_weeks=1, fallback_half_life_days=7).fit(data).recommend(ALL[:1], 3)
+    model = create("repurchase", primary__max_weeks=1, fallback__half_life_days=7).fit(data)
+    ids, _ = model.recommend(ALL[:1], 3)
     assert ids[0].tolist() == [1, 2, 0]  # only A1 is within the last week for c0, then the fill
-    ids, _ = create("repurchase", recent_weeks=1).fit(data).recommend(ALL[:1], 3)
+    ids, _ = create("repurchase", primary__recent_weeks=1, fallback__recent_weeks=1).fit(data).recommend(ALL[:1], 3)
     # A0 and A4 did not sell in the last week: dropped from c0's own list and from the fill
     assert ids[0].tolist() == [1, 2, 3]
 

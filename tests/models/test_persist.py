@@ -25,7 +25,8 @@ def planted() -> Dataset:
     ("name", "params"),
     [
         ("als", {"factors": 8, "iterations": 3}),
-        ("als+repurchase", {"factors": 8, "iterations": 3, "filter_bought": True, "repurchase_max_weeks": 2}),
+        ("als+repurchase", {"fallback__factors": 8, "fallback__iterations": 3, "fallback__filter_bought": True,
+                            "primary__max_weeks": 2}),
         ("sgd-bpr", {"factors": 8, "epochs": 3, "threads": 1, "recent_weeks": None}),
     ],
 )
@@ -122,3 +123,21 @@ def test_train_command_fits_saves_and_reloads(tmp_path: Path) -> None:
                  "--param", "sgd-bpr.epochs=2")
     assert bad.returncode == 2
     assert bad.stderr.strip().count("\n") == 0 and "fix:" in bad.stderr
+
+
+def test_a_composite_keeps_its_parts_and_their_checks(tmp_path: Path, planted: Dataset) -> None:
+    model = create("repurchase", primary__half_life_days=7).fit(planted)
+    save_model(model, tmp_path / "model", planted)
+    meta = read_metadata(tmp_path / "model")
+    assert meta["attributes"]["primary__model"] == "history"
+    assert meta["attributes"]["fallback__model"] == "popularity-decay"
+    assert "primary__own_data_" in meta["arrays"] and "fallback__ranked_ids_" in meta["arrays"]
+    loaded = load_model(tmp_path / "model", planted)
+    assert loaded.get_params()["primary__half_life_days"] == 7
+    # a part's article indices past the catalogue are refused, named as saved
+    with np.load(tmp_path / "model" / "arrays.npz") as npz:
+        arrays = {name: npz[name] for name in npz.files}
+    arrays["primary__own_indices_"] = arrays["primary__own_indices_"] + planted.n_articles
+    np.savez(tmp_path / "model" / "arrays.npz", **arrays)  # type: ignore[arg-type]
+    with pytest.raises(DataError, match="'primary__own_indices_' holds values outside"):
+        load_model(tmp_path / "model", planted)

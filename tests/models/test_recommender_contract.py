@@ -18,7 +18,8 @@ import pytest
 from hmrec.data.dataset import Dataset
 from hmrec.data.schema import ARTICLE_COLUMNS, ARTICLE_ID, ARTICLE_INT_COLUMNS
 from hmrec.errors import NotFittedError, ParameterError
-from hmrec.models.base import Recommender, available, create
+from hmrec.models.base import Recommender, available, create, top_k
+from hmrec.models.persist import load_model, save_model
 
 K = 12
 
@@ -87,6 +88,45 @@ def check_output(ids: np.ndarray, scores: np.ndarray, n: int, k: int, n_articles
     assert not (srt[:, 1:] == srt[:, :-1]).any(), f"{name}: duplicate article in a row"
 
 
+def check_scores(model: Recommender, everyone: np.ndarray, ids: np.ndarray, scores: np.ndarray, name: str) -> None:
+    """``recommend`` = ``candidates``; ``score`` agrees with the lists; nothing unlisted scores higher."""
+    c_ids, c_scores = model.candidates(everyone, K)
+    np.testing.assert_array_equal(c_ids, ids, err_msg=f"{name}: recommend is candidates(customers, k)")
+    np.testing.assert_array_equal(c_scores, scores, err_msg=f"{name}: recommend is candidates(customers, k)")
+    n_articles = model.n_articles_  # type: ignore[attr-defined]
+    deep = n_articles + 3
+    d_ids, d_scores = model.candidates(everyone, deep)
+    np.testing.assert_array_equal(d_ids[:, :K], ids, err_msg=f"{name}: shorter lists are prefixes")
+    # score() at the listed pairs equals the listed scores
+    rows = np.repeat(everyone, deep).reshape(d_ids.shape)
+    listed = d_ids >= 0
+    got = model.score(rows[listed], d_ids[listed])
+    assert got.dtype == np.float32 and got.shape == (int(listed.sum()),), name
+    # atol: float32 dot products summed in another order (kernel tiles vs one pair) differ by ~1e-7
+    np.testing.assert_allclose(got, d_scores[listed], rtol=1e-5, atol=1e-6, err_msg=f"{name}: score vs lists")
+    # every customer's full list is exactly the articles with a finite score, and k lists hold the best ones
+    some = everyone[:: max(1, everyone.size // 25)]
+    pair_c = np.repeat(some, n_articles)
+    pair_a = np.tile(np.arange(n_articles), some.size)
+    dense = model.score(pair_c, pair_a).reshape(some.size, n_articles)
+    for row, c in enumerate(some):  # a few dozen customers of a test data set
+        finite = np.flatnonzero(np.isfinite(dense[row]))
+        np.testing.assert_array_equal(np.sort(d_ids[c][d_ids[c] >= 0]), finite, err_msg=f"{name}: customer {c}")
+        if ids[c, -1] >= 0:
+            others = np.setdiff1d(finite, ids[c])
+            assert (dense[row, others] <= scores[c, -1] + 1e-5 * max(1.0, abs(float(scores[c, -1])))).all(), (
+                f"{name}: an unlisted article scores above customer {c}'s list"
+            )
+    # the shared top-k over the dense scores picks the same lists (up to ties at float precision)
+    top_ids, top_scores = top_k(dense, K)
+    np.testing.assert_allclose(top_scores, scores[some], rtol=1e-5, atol=1e-6, err_msg=f"{name}: top-k of score")
+    # wrong pairs are a one-line user error
+    with pytest.raises(ParameterError):
+        model.score(everyone[:2], everyone[:3])
+    with pytest.raises(ParameterError):
+        model.score(everyone[:1], np.array([n_articles]))
+
+
 def check_contract(name: str, train: Dataset, other: Dataset, tmp_path: Path, **params: object) -> None:
     """Every promise of the Recommender interface, for model ``name`` fitted on ``train``."""
     n_customers, n_articles = train.n_customers, train.n_articles
@@ -100,12 +140,18 @@ def check_contract(name: str, train: Dataset, other: Dataset, tmp_path: Path, **
     check_output(ids, scores, n_customers, K, n_articles, name)
     assert (ids >= 0).any(axis=1).mean() > 0.5, f"{name}: most customers get recommendations"
 
-    # cold customers (no purchases): a fallback, no exception
+    # cold customers (no purchases): a fallback, no exception (nothing, for a part meant to be filled)
     bought = np.unique(train.transactions["customer_idx"].to_numpy())
     cold = np.setdiff1d(everyone, bought)
     assert cold.size
     cold_ids, _ = model.recommend(cold, K)
-    assert (cold_ids[:, 0] >= 0).all(), f"{name}: cold customers get a fallback"
+    if model.covers_cold:
+        assert (cold_ids[:, 0] >= 0).all(), f"{name}: cold customers get a fallback"
+    else:
+        assert (cold_ids == -1).all(), f"{name}: covers_cold is False but cold customers got a list"
+    assert model.score_kind in ("raw", "rank"), name
+
+    check_scores(model, everyone, ids, scores, name)
 
     # batch == single customer, in any order and with repeats
     order = np.array([5, 0, n_customers - 1, 5, 17])
@@ -137,9 +183,16 @@ def check_contract(name: str, train: Dataset, other: Dataset, tmp_path: Path, **
     again_ids, again_scores = create(name, **params).fit(train).recommend(everyone, K)
     assert again_ids.tobytes() == ids.tobytes() and again_scores.tobytes() == scores.tobytes(), name
 
+    # save_model / load_model: the same recommendations on the same data (fingerprint checked)
+    save_model(model, tmp_path / f"{name}-saved", train)
+    loaded = load_model(tmp_path / f"{name}-saved", train)
+    l_ids, l_scores = loaded.recommend(everyone, K)
+    np.testing.assert_array_equal(l_ids, ids, err_msg=f"{name}: load_model")
+    np.testing.assert_array_equal(l_scores, scores, err_msg=f"{name}: load_model")
+
     # save / restore round trip
     model.save(tmp_path / name)
-    payload, arrays = Recommender.load_state(tmp_path / name)
+    payload, arrays = type(model).load_state(tmp_path / name)  # a model may keep files of its own
     assert payload["model"] == name
     restored = create(name, **payload["params"]).restore(payload, arrays)
     r_ids, r_scores = restored.recommend(everyone, K)
@@ -173,7 +226,11 @@ def test_contract(name: str, train: Dataset, other: Dataset, tmp_path: Path) -> 
         ("popularity", {"filter_bought": True}),
         ("popularity-decay", {"filter_bought": True, "recent_weeks": 2}),
         ("popularity-age", {"filter_bought": True, "buckets": "deciles"}),
-        ("repurchase", {"max_weeks": 4, "recent_weeks": 3}),
+        ("repurchase", {"primary__max_weeks": 4, "primary__recent_weeks": 3, "fallback__recent_weeks": 3}),
+        ("history", {"max_weeks": 4, "recent_weeks": 3}),
+        ("als+repurchase", {"fallback__filter_bought": True, "fallback__threads": 1, "primary__max_weeks": 3}),
+        ("kmeans-customers", {"blend": 0.0, "k": 3}),
+        ("kmeans-articles", {"k": 16}),
         ("random", {"filter_bought": True, "seed": 7}),
     ],
 )

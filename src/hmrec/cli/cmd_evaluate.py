@@ -9,10 +9,14 @@ import typer
 from hmrec.cli.main import (
     CacheOption,
     DataOption,
+    EngineOption,
     ParamOption,
     QuietOption,
     SeedOption,
+    SparkConfOption,
+    SparkMasterOption,
     app,
+    engine_from_options,
     parse_params,
     resolve_data,
 )
@@ -44,11 +48,15 @@ def evaluate_command(
     cache: Path | None = CacheOption,
     quiet: bool = QuietOption,
     seed: int = SeedOption,
+    engine: str = EngineOption,
+    spark_master: str | None = SparkMasterOption,
+    spark_conf: list[str] | None = SparkConfOption,
 ) -> None:
     """Evaluate models on the last week(s) of the data and write the leaderboard and report.html.
 
     For the k-means elbow plot in report.html, run `hmrec cluster --out DIR` before evaluate --out DIR.
     """
+    from hmrec.atomic import check_output_dir
     from hmrec.data.split import check_window_params, parse_date
     from hmrec.errors import ParameterError
     from hmrec.evaluation.evaluate import check_models, evaluate
@@ -57,6 +65,7 @@ def evaluate_command(
 
     set_quiet(quiet)
     # Check what can be checked before the (possibly long) load.
+    check_output_dir(out)
     check_k(k)
     check_window_params(backtest, test_days)
     if curve_k < 0:
@@ -64,22 +73,27 @@ def evaluate_command(
     end = parse_date(test_end)
     params = parse_params(param)
     names = check_models([m for m in models.split(",") if m.strip()] or list(available()), params, seed)
-    from hmrec.data.load import load_dataset
+    runner = engine_from_options(engine, spark_master, spark_conf)
+    runner.check_models(names)
 
     data_dir = resolve_data(data)
-    dataset = load_dataset(data_dir, cache, progress=not quiet)
-    board = evaluate(
-        dataset,
-        names,
-        k=k,
-        test_days=test_days,
-        test_end=end,
-        backtest=backtest,
-        params=params,
-        curve_k=curve_k,
-        progress=not quiet,
-        seed=seed,
-    )
+    try:
+        dataset = runner.load(data_dir, cache, progress=not quiet)
+        board = evaluate(
+            dataset,
+            names,
+            k=k,
+            test_days=test_days,
+            test_end=end,
+            backtest=backtest,
+            params=params,
+            curve_k=curve_k,
+            progress=not quiet,
+            seed=seed,
+            engine=runner,
+        )
+    finally:
+        runner.close()
     board.print()
     paths = board.write(out)
     console().print(f"Wrote {', '.join(str(p) for p in paths.values())}")

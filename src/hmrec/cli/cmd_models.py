@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -11,10 +12,14 @@ import typer
 from hmrec.cli.main import (
     CacheOption,
     DataOption,
+    EngineOption,
     ParamOption,
     QuietOption,
     SeedOption,
+    SparkConfOption,
+    SparkMasterOption,
     app,
+    engine_from_options,
     model_from_options,
     resolve_data,
 )
@@ -65,10 +70,13 @@ def _fitted(recommender: Any, model_dir: Path | None, dataset: Any, model: str) 
 
 
 @app.command("models")
-def models_command() -> None:
-    """List the registered models: name and description, then each hyperparameter with its default (the
-    values --param MODEL.NAME=VALUE takes, written as JSON)."""
-    import json
+def models_command(
+    params: bool = typer.Option(
+        False, "--params", help="List each parameter on its own line as MODEL.NAME=DEFAULT (for --param)."
+    ),
+) -> None:
+    """List the registered models: name, score kind (raw or rank) and description, then each hyperparameter
+    with its default (written as JSON, the values --param MODEL.NAME=VALUE takes)."""
     import shutil
     import textwrap
 
@@ -78,12 +86,19 @@ def models_command() -> None:
     width = max(60, min(shutil.get_terminal_size((100, 24)).columns, 120))
     for name, info in registry.items():
         note = " [generated data only]" if info.needs_truth else ""
-        lines = textwrap.wrap(f"{name}  {info.description}{note}", width, subsequent_indent="    ")
-        defaults = create(name).get_params()
-        listed = ", ".join(f"{key}={json.dumps(value, default=str)}" for key, value in defaults.items()) or "none"
-        lines += textwrap.wrap(
-            f"params: {listed}", width, initial_indent="    ", subsequent_indent="        ", break_on_hyphens=False
+        model = create(name)
+        lines = textwrap.wrap(
+            f"{name}  {model.score_kind}  {info.description}{note}", width, subsequent_indent="    "
         )
+        defaults = model.get_params()
+        if params:
+            lines += [f"    {name}.{key}={json.dumps(value, default=str)}" for key, value in defaults.items()]
+        else:
+            listed = ", ".join(f"{key}={json.dumps(value, default=str)}" for key, value in defaults.items())
+            lines += textwrap.wrap(
+                f"params: {listed or 'none'}", width, initial_indent="    ", subsequent_indent="        ",
+                break_on_hyphens=False,
+            )
         typer.echo("\n".join(lines))
 
 
@@ -98,31 +113,43 @@ def submit_command(
     cache: Path | None = CacheOption,
     quiet: bool = QuietOption,
     seed: int = SeedOption,
+    engine: str = EngineOption,
+    spark_master: str | None = SparkMasterOption,
+    spark_conf: list[str] | None = SparkConfOption,
 ) -> None:
     """Fit MODEL on all the data (or load it from --model-dir) and write a submission for every customer."""
     import numpy as np
 
-    from hmrec.data.load import load_dataset
-    from hmrec.errors import DataError
+    from hmrec.errors import ParameterError
     from hmrec.models.base import check_k
-    from hmrec.output import write_submission
+    from hmrec.output import check_submission_target, write_submission
     from hmrec.progress import console, set_quiet
 
     set_quiet(quiet)
     check_k(k)
     model = _check_model_choice(model, model_dir, param)
     recommender = model_from_options(model, param, seed) if model_dir is None else None
-    # refuse a missing output directory now, not after a long fit
-    if not (out.parent if str(out.parent) else Path(".")).is_dir():
-        raise DataError("the output directory does not exist", file=out.parent, fix="create it first")
-    dataset = load_dataset(resolve_data(data), cache, progress=not quiet)
-    started = time.perf_counter()
-    recommender = _fitted(recommender, model_dir, dataset, model)
-    model = recommender.name
-    fitted = time.perf_counter()
-    with console().status(f"Recommending for {dataset.n_customers:,} customers ..."):
-        ids, _ = recommender.recommend(np.arange(dataset.n_customers, dtype=np.int32), k)
-    recommended = time.perf_counter()
+    check_submission_target(out)  # a directory or a missing folder is refused now, not after a long fit
+    runner = engine_from_options(engine, spark_master, spark_conf)
+    if model_dir is not None and runner.name != "local":
+        raise ParameterError("--model-dir is for --engine local (fix: drop --model-dir or --engine)")
+    runner.check_models([model])
+    try:
+        # an engine that fits elsewhere keeps the transactions there: the driver gets the ids only
+        dataset = runner.load(resolve_data(data), cache, progress=not quiet, transactions=False)
+        started = time.perf_counter()
+        if model_dir is not None:
+            recommender = _fitted(recommender, model_dir, dataset, model)
+        else:
+            with console().status(f"Fitting {model} ..."):
+                recommender = runner.fit(recommender, dataset)
+        model = recommender.name
+        fitted = time.perf_counter()
+        with console().status(f"Recommending for {dataset.n_customers:,} customers ..."):
+            ids, _ = recommender.recommend(np.arange(dataset.n_customers, dtype=np.int32), k)
+        recommended = time.perf_counter()
+    finally:
+        runner.close()
     path = write_submission(out, dataset, ids)
     empty = int((ids[:, 0] < 0).sum()) if ids.size else dataset.n_customers
     console().print(
@@ -143,6 +170,9 @@ def recommend_command(
     data: Path | None = DataOption,
     k: int = KOption,
     history: int = typer.Option(10, "--history", help="How many recent purchases to show."),
+    explain: bool = typer.Option(
+        False, "--explain", help="Say why: the sources and top features behind each article (models that can)."
+    ),
     param: list[str] | None = ParamOption,
     cache: Path | None = CacheOption,
     quiet: bool = QuietOption,
@@ -150,9 +180,11 @@ def recommend_command(
 ) -> None:
     """Show a customer's recent purchases and MODEL's recommendations (fitted on all the data, or --model-dir)."""
     import numpy as np
+    import polars as pl
     from rich.console import Console
 
     from hmrec.data.load import load_dataset
+    from hmrec.errors import ParameterError
     from hmrec.models.base import check_k
     from hmrec.output import purchases_frame, recommendations_frame
     from hmrec.progress import set_quiet
@@ -163,10 +195,18 @@ def recommend_command(
         model = "repurchase"
     model = _check_model_choice(model, model_dir, param)
     recommender = model_from_options(model, param, seed) if model_dir is None else None
+    if explain and recommender is not None and not hasattr(recommender, "explain"):  # fail before loading data
+        raise ParameterError(
+            f"model '{model}' cannot explain its recommendations (fix: drop --explain, or use --model ranker)"
+        )
     dataset = load_dataset(resolve_data(data), cache, progress=not quiet)
     idx = int(dataset.customer_index([customer.strip().lower()])[0])  # UnknownCustomerError: one line, exit 2
     recommender = _fitted(recommender, model_dir, dataset, model)
     model = recommender.name
+    if explain and not hasattr(recommender, "explain"):
+        raise ParameterError(
+            f"model '{model}' cannot explain its recommendations (fix: drop --explain, or use --model ranker)"
+        )
     ids, scores = recommender.recommend(np.array([idx], dtype=np.int32), k)
 
     out = Console()
@@ -178,13 +218,20 @@ def recommend_command(
     else:
         out.print(f"Customer {customer} has no purchases: the recommendations are the model's fallback.")
     recs = recommendations_frame(dataset, ids[0], scores[0])
-    out.print(
-        _table(
-            f"Top {recs.height} recommendations of {model}",
-            recs,
-            caption=f"score: as returned by {model}, higher ranks first",
-        )
+    score_note = (
+        f"score: rank based ({model} has no score of its own), higher ranks first"
+        if getattr(recommender, "score_kind", "raw") == "rank"
+        else f"score: as returned by {model}, higher ranks first"
     )
+    out.print(_table(f"Top {recs.height} recommendations of {model}", recs, caption=score_note))
+    if explain:
+        why = recommender.explain(idx, k)
+        why = recs.select("rank", "article_id").join(
+            why.select(pl.col("rank").cast(recs.schema["rank"]), "sources", "reasons"), on="rank", how="left",
+            maintain_order="left",
+        )
+        wide = Console(width=max(out.width, 160))  # the reasons are long: do not squeeze them into 80 columns
+        wide.print(_table("Why: the sources that proposed each article and its top features (SHAP)", why))
 
 
 LABELS = {
@@ -195,6 +242,8 @@ LABELS = {
     "product_type_name": "product type",
     "colour_group_name": "colour",
     "score": "score",
+    "sources": "sources",
+    "reasons": "top features: value (contribution to the score)",
 }
 
 

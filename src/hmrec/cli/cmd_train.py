@@ -22,26 +22,36 @@ from hmrec.cli.main import (
 @app.command("train")
 def train_command(
     model: str = typer.Option(..., "--model", "-m", help="Registered model name, e.g. als (`hmrec models`)."),
-    out: Path = typer.Option(..., "--out", help="Where to save the fitted model (replaced if present)."),
+    out: Path = typer.Option(
+        ..., "--out", help="Directory to save the fitted model in: new, empty, or a saved model (replaced)."
+    ),
     data: Path | None = DataOption,
     param: list[str] | None = ParamOption,
     cache: Path | None = CacheOption,
     quiet: bool = QuietOption,
     seed: int = SeedOption,
+    serve_k: int = typer.Option(
+        12, "--serve-k", help="Recommendations per customer precomputed for `hmrec serve` (its largest k)."
+    ),
 ) -> None:
-    """Fit MODEL on every transaction of the data and save it (npz + model.json) to OUT."""
+    """Fit MODEL on every transaction of the data and save it to OUT with what `hmrec serve` needs (a bundle)."""
     from hmrec.data.load import load_dataset
-    from hmrec.models.persist import save_model
+    from hmrec.models.persist import check_model_target, save_model
     from hmrec.progress import console, set_quiet
+    from hmrec.serve.bundle import check_depth, write_bundle
 
     set_quiet(quiet)
+    check_depth(serve_k)
     # create the model (validates the name and the parameter names) before the possibly long load
     recommender = model_from_options(model, param, seed)
+    check_model_target(out)  # refuse a folder of the user's files now, not after a long fit
     data_dir = resolve_data(data)
     dataset = load_dataset(data_dir, cache, progress=not quiet)
     started = time.perf_counter()
     recommender.fit(dataset)
     elapsed = time.perf_counter() - started
     path = save_model(recommender, out, dataset)
+    with console().status("Writing the serving bundle ..."):
+        write_bundle(recommender, dataset, path, depth=serve_k)
     console().print(f"Trained {recommender!r} in {elapsed:.1f} s")
-    typer.echo(f"Saved model '{model}' to {path}")
+    typer.echo(f"Saved model '{model}' and its serving bundle to {path}")

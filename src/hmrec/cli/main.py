@@ -5,6 +5,7 @@ Commands live in sibling modules (one per area) and register themselves on ``app
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from pathlib import Path
@@ -14,19 +15,59 @@ import typer
 
 from hmrec.errors import HmrecError
 
+#: an error line is cut here: a quoted file line or library message must not flood the terminal
+ERROR_CHARS = 400
+
+_OS_FIXES = {
+    errno.ENOSPC: "free some disk space, or write somewhere else",
+    errno.EDQUOT: "free some disk space, or write somewhere else",
+    errno.EACCES: "check the permissions, or choose another path",
+    errno.EPERM: "check the permissions, or choose another path",
+    errno.EROFS: "the file system is read-only: choose another path",
+    errno.EISDIR: "give a file, not a directory",
+    errno.ENOTDIR: "check the path: a part of it is a file, not a directory",
+    errno.ENOENT: "check the path",
+}
+
+
+def one_line(text: str) -> str:
+    """``text`` as one short line: line breaks and runs of spaces collapsed, cut at ERROR_CHARS."""
+    line = " ".join(str(text).split())
+    return line if len(line) <= ERROR_CHARS else line[: ERROR_CHARS - 3] + "..."
+
+
+def os_error_line(exc: OSError) -> str:
+    """An OSError (disk full, permission denied, read-only file system ...) as one line naming the path."""
+    path = exc.filename if exc.filename is not None else None
+    what = exc.strerror or str(exc) or type(exc).__name__
+    fix = _OS_FIXES.get(exc.errno or -1, "check the path and the disk")
+    where = f"{path}: " if path is not None else ""
+    return f"{where}{what} (fix: {fix})"
+
 
 class _App(typer.Typer):
-    """Typer app that turns :class:`HmrecError` into one line on stderr and exit code 2."""
+    """Typer app that turns user errors into one line on stderr (exit 2) and Ctrl-C into "interrupted" (130).
+
+    User errors are :class:`HmrecError` and an ``OSError`` from the system (a full disk, a read-only or
+    unreadable path): neither is a bug in hmrec, so neither gets a traceback.
+    """
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         try:
             return super().__call__(*args, **kwargs)
         except HmrecError as exc:
-            sys.stderr.write(f"error: {exc}\n")
+            sys.stderr.write(f"error: {one_line(str(exc))}\n")
+            sys.exit(2)
+        except OSError as exc:
+            sys.stderr.write(f"error: {one_line(os_error_line(exc))}\n")
             sys.exit(2)
         except KeyboardInterrupt:
             sys.stderr.write("interrupted\n")
             sys.exit(130)
+        except SystemExit as exc:
+            if exc.code == 130:  # typer turns Ctrl-C into a silent exit 130
+                sys.stderr.write("interrupted\n")
+            raise
 
 
 app = _App(
@@ -48,6 +89,22 @@ CacheOption = typer.Option(
     None, "--cache", help="Directory for the typed cache (default: DATA/.hmrec-cache)."
 )
 QuietOption = typer.Option(False, "--quiet", "-q", help="No progress bars or status lines.")
+EngineOption = typer.Option(
+    "local",
+    "--engine",
+    help="Where the data-sized work runs: local (this process) or spark (pip install 'hmrec[spark]').",
+)
+SparkMasterOption = typer.Option(
+    None,
+    "--spark-master",
+    help="Spark master with --engine spark: local[*] (default; spark-submit's under spark-submit), "
+    "spark://HOST:PORT, k8s://https://HOST:PORT.",
+)
+SparkConfOption = typer.Option(
+    None,
+    "--spark-conf",
+    help="Spark setting KEY=VALUE with --engine spark, e.g. spark.executor.memory=8g (repeatable).",
+)
 SeedOption = typer.Option(0, "--seed", help="Random seed: the same seed gives the same output.")
 
 
@@ -110,10 +167,11 @@ def parse_params(items: list[str] | None) -> dict[str, dict[str, Any]]:
 def model_from_options(model: str, param: list[str] | None, seed: int) -> Any:
     """A new model from --model/--param/--seed, validated (name, parameters) before any data is loaded.
 
-    --seed goes to every model that has a ``seed`` parameter, unless --param sets it.
+    --seed goes to every seed parameter of the model (a composite's ``fallback__seed`` too), unless --param
+    sets it.
     """
     from hmrec.errors import ParameterError
-    from hmrec.models.base import create
+    from hmrec.models.base import create, seed_params
 
     params = parse_params(param)
     others = sorted(set(params) - {model})
@@ -123,13 +181,36 @@ def model_from_options(model: str, param: list[str] | None, seed: int) -> Any:
             f"(fix: write --param {model}.NAME=VALUE)"
         )
     recommender = create(model, **params.get(model, {}))
-    if "seed" in recommender.param_names() and "seed" not in params.get(model, {}):
-        recommender.set_params(seed=seed)
-    return recommender
+    return seed_params(recommender, seed, params.get(model, {}))
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from hmrec import __version__
+
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+def engine_from_options(engine: str, spark_master: str | None, spark_conf: list[str] | None) -> Any:
+    """The engine of --engine/--spark-master/--spark-conf (checked before any data is read)."""
+    from hmrec.engines.base import get_engine
+    from hmrec.engines.spark.session import parse_conf
+
+    chosen = get_engine(engine, master=spark_master, conf=parse_conf(spark_conf))
+    if chosen.name == "spark":
+        from hmrec.engines.spark.session import check_available
+
+        check_available()
+    return chosen
 
 
 @app.callback()
-def _root() -> None:
+def _root(
+    show_version: bool = typer.Option(
+        False, "--version", callback=_show_version, is_eager=True, help="Print hmrec's version and exit."
+    ),
+) -> None:
     """hmrec: recommendations for fashion retail, from the data to a submission file."""
 
 

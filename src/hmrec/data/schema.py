@@ -7,6 +7,8 @@ uses the narrower types of ``CACHE_SCHEMAS``.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 
 ARTICLES_FILE = "articles.csv"
@@ -28,6 +30,19 @@ ARTICLE_IDX = "article_idx"
 ARTICLE_ID_DIGITS = 10
 CUSTOMER_ID_HEX = 64
 DATE_FORMAT = "%Y-%m-%d"
+#: A customer id as the competition writes it: 64 lowercase hexadecimal characters.
+CUSTOMER_ID_PATTERN = rf"^[0-9a-f]{{{CUSTOMER_ID_HEX}}}$"
+#: Transaction dates outside [EARLIEST_DATE, today + LATEST_DATE_AHEAD_DAYS] are refused: the competition's
+#: run from 2018-09-20 to 2020-09-22, and a 1900-01-01 or 9999-12-31 is a placeholder or a typo whose one
+#: row would move the test window (which ends on the last date) and break the date axes of the reports.
+EARLIEST_DATE = dt.date(2000, 1, 1)
+LATEST_DATE_AHEAD_DAYS = 366
+
+
+def latest_date() -> dt.date:
+    """The last plausible transaction date: a year after today."""
+    return dt.date.today() + dt.timedelta(days=LATEST_DATE_AHEAD_DAYS)
+
 
 TRANSACTION_COLUMNS = (T_DAT, CUSTOMER_ID, ARTICLE_ID, PRICE, SALES_CHANNEL)
 

@@ -55,6 +55,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from hmrec.atomic import write_atomic
 from hmrec.data import _vocab as V
 from hmrec.data.schema import (
     ARTICLE_COLUMNS,
@@ -1331,6 +1332,4 @@ def _write_csv(frame: pl.DataFrame, path: Path) -> None:
 
 
 def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".hmrec-tmp-{path.name}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    write_atomic(path, text)

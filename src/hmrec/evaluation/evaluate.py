@@ -24,19 +24,18 @@ import datetime as dt
 import importlib.util
 import json
 import math
-import os
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
 from rich.console import Console
 from rich.table import Table
 
+from hmrec.atomic import staged_dir, write_atomic
 from hmrec.data.dataset import Dataset
 from hmrec.data.split import Window, split_at, windows
 from hmrec.errors import ParameterError, UnknownModelError
@@ -50,9 +49,12 @@ from hmrec.evaluation.metrics import (
 )
 from hmrec.evaluation.segments import SEGMENT_SCHEMA, combine_segments, customer_segments, segment_breakdown
 from hmrec.models._kernels import compile_kernels
-from hmrec.models.base import Recommender, available, check_k, create
+from hmrec.models.base import Recommender, available, check_k, create, seed_params
 from hmrec.models.scoring import FactorRecommender
 from hmrec.progress import console
+
+if TYPE_CHECKING:  # the engines import the models, which import this package
+    from hmrec.engines.base import Engine
 
 #: the quality columns of a leaderboard row (those that get a ``_std`` with backtest)
 QUALITY = (*METRICS, "coverage")
@@ -104,6 +106,9 @@ class Leaderboard:
     recall_curve: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=CURVE_SCHEMA))
     skipped: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SKIPPED_SCHEMA))
     backtest: int = 1
+    #: tables a model reports about itself (``model.diagnostics(customers, truth)``, e.g. the ranker's candidate
+    #: recall and feature importance), by table name, with ``model`` and ``test_start`` columns; written as CSV
+    diagnostics: dict[str, pl.DataFrame] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ tables
     def to_frame(self) -> pl.DataFrame:
@@ -155,26 +160,30 @@ class Leaderboard:
     def write(self, out_dir: Path | str, *, report: bool = True) -> dict[str, Path]:
         """Write ``leaderboard.csv``, ``leaderboard.json``, ``segments.csv`` and ``recall_curve.csv``.
 
-        Each file is written to a temporary name in ``out_dir`` and renamed, so a reader never sees half a
-        file. With ``report``, the results report is written too when :mod:`hmrec.reports.results` exists.
+        The set is written into a temporary copy of ``out_dir`` that replaces it at the end
+        (:func:`hmrec.atomic.staged_dir`): an interrupted run leaves the previous set whole, and the folder's
+        other files (``hmrec cluster``'s ``elbow.png``, which the report embeds, or the user's) are kept.
+        With ``report``, the results report is written too when :mod:`hmrec.reports.results` exists.
         Returns the paths written by name.
         """
         out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        paths = {
-            "leaderboard.csv": _atomic_write(out / "leaderboard.csv", _csv(self.to_frame())),
-            "leaderboard.json": _atomic_write(
-                out / "leaderboard.json", json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n"
-            ),
-            "segments.csv": _atomic_write(out / "segments.csv", _csv(self.segments)),
-            "recall_curve.csv": _atomic_write(out / "recall_curve.csv", _csv(self.recall_curve)),
-        }
-        if report:
-            writer = results_report_writer()
-            if writer is not None:
-                result = writer(self, out)
-                if isinstance(result, (str, Path)):
-                    paths["report"] = Path(result)
+        paths: dict[str, Path] = {}
+        with staged_dir(out) as stage:
+            for name, text in (
+                ("leaderboard.csv", _csv(self.to_frame())),
+                ("leaderboard.json", json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n"),
+                ("segments.csv", _csv(self.segments)),
+                ("recall_curve.csv", _csv(self.recall_curve)),
+                *((f"{name}.csv", _csv(table)) for name, table in self.diagnostics.items()),
+            ):
+                write_atomic(stage / name, text)
+                paths[name] = out / name
+            if report:
+                writer = results_report_writer()
+                if writer is not None:
+                    result = writer(self, stage)
+                    if isinstance(result, (str, Path)):
+                        paths["report"] = out / Path(result).relative_to(stage)
         return paths
 
     def render(self) -> Table:
@@ -237,6 +246,7 @@ def evaluate(
     curve_k: int = DEFAULT_CURVE_K,
     progress: bool = True,
     seed: int | None = None,
+    engine: Engine | None = None,
 ) -> Leaderboard:
     """Evaluate ``models`` on the last ``test_days`` days (``backtest`` consecutive windows) of ``dataset``.
 
@@ -251,6 +261,8 @@ def evaluate(
         curve_k: depth of the recall curve (0 = no curve); models recommend ``max(k, curve_k)`` articles.
         progress: show a progress bar.
         seed: passed to every model that has a ``seed`` parameter, unless ``params`` sets it.
+        engine: where the models are fitted (:mod:`hmrec.engines`; default: in this process). The split,
+            the truth and the metrics are the same whatever the engine.
 
     Raises:
         UnknownModelError, ParameterError: unknown model or parameter, k < 1, a window outside the data,
@@ -270,12 +282,13 @@ def evaluate(
     segment_frames: list[pl.DataFrame] = []
     curves: list[pl.DataFrame] = []
     skipped: list[dict[str, Any]] = []
+    diagnostics: dict[str, list[pl.DataFrame]] = {}
     scored_total = 0
     # Status lines rather than a live bar: models show their own progress bars while fitting, and two
     # live displays on one terminal garble each other.
     status = console() if progress else None
     # the numba kernels compile on first use (tens of seconds on a first run): not part of any model's timings
-    if any(isinstance(create(name), FactorRecommender) for name in names):
+    if any(_uses_kernels(create(name)) for name in names):
         compile_kernels(say=status.print if status else lambda _: None)
     for window in plan:
         split = split_at(dataset, window)
@@ -293,7 +306,7 @@ def evaluate(
             model = _make(name, params, seed)
             started = time.perf_counter()
             try:
-                model.fit(split.train)
+                fitted = model.fit(split.train) if engine is None else engine.fit(model, split.train, window.train_end)
             except UnknownModelError:
                 raise
             except ParameterError as exc:  # the model cannot run on this window: note it, go on
@@ -303,9 +316,14 @@ def evaluate(
                 continue
             fit_seconds = time.perf_counter() - started
             started = time.perf_counter()
-            ids, _ = model.recommend(customers, depth)
+            ids, _ = fitted.recommend(customers, depth)
             recommend_seconds = time.perf_counter() - started
-            del model  # the fitted state can be large; the lists are all we need now
+            if hasattr(fitted, "diagnostics"):  # what a model reports about itself on this window
+                for table_name, table in fitted.diagnostics(customers, truth).items():
+                    diagnostics.setdefault(table_name, []).append(
+                        table.with_columns(pl.lit(name).alias("model"), pl.lit(window.test_start).alias("test_start"))
+                    )
+            del model, fitted  # the fitted state can be large; the lists are all we need now
             ids = np.asarray(ids)
             if ids.ndim != 2 or ids.shape[0] != customers.size:
                 raise RuntimeError(
@@ -371,6 +389,7 @@ def evaluate(
         recall_curve=recall,
         skipped=pl.DataFrame(skipped, schema=SKIPPED_SCHEMA),
         backtest=len(plan),
+        diagnostics={name: pl.concat(tables, how="diagonal_relaxed") for name, tables in diagnostics.items()},
     )
 
 
@@ -408,12 +427,17 @@ def check_models(
 
 
 def _make(name: str, params: Mapping[str, Mapping[str, Any]], seed: int | None) -> Recommender:
-    """A fresh model; ``seed`` goes to models that take one, unless the user set it for that model."""
+    """A fresh model; ``seed`` goes to every seed parameter (a part's too) the user did not set."""
     own = dict(params.get(name, {}))
     model = create(name, **own)
-    if seed is not None and "seed" not in own and "seed" in model.param_names():
-        model.set_params(seed=seed)
-    return model
+    return model if seed is None else seed_params(model, seed, own)
+
+
+def _uses_kernels(model: Recommender) -> bool:
+    """Whether ``model`` or one of the models it is composed of runs the numba factor kernels."""
+    if isinstance(model, FactorRecommender):
+        return True
+    return any(_uses_kernels(part) for part in vars(model).values() if isinstance(part, Recommender))
 
 
 def _scored(test: Dataset, window: Window) -> tuple[np.ndarray, Any, np.ndarray]:
@@ -459,19 +483,6 @@ def _clean(row: Mapping[str, Any]) -> dict[str, Any]:
 
 def _csv(frame: pl.DataFrame) -> str:
     return frame.write_csv()
-
-
-def _atomic_write(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` via a temporary file in the same directory and a rename."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _fmt(value: float | None, digits: int) -> str:

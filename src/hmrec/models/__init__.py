@@ -1,13 +1,13 @@
 """hmrec's models. Importing this package registers every built-in model."""
 
-from hmrec.models.base import Recommender, available, create, merge_ranked, register, top_k
+from hmrec.models.base import Recommender, available, create, register, top_k
 
 # Baselines (registration order = listing order): the oracle (ceiling), popularity family and random (floor),
-# repurchase.
+# history and repurchase (history filled with popularity-decay).
 from hmrec.models import oracle, popularity, history  # noqa: E402,F401,I001  isort: skip
-# Matrix factorization (ALS, SGD) and their repurchase blends.
+# Matrix factorization (ALS, SGD) and their repurchase fills.
 from hmrec.models import als, sgd  # noqa: E402,F401,I001  isort: skip
 # k-means clusters of customers or of articles.
 from hmrec.models import clustering  # noqa: E402,F401,I001  isort: skip
 
-__all__ = ["Recommender", "available", "create", "merge_ranked", "register", "top_k"]
+__all__ = ["Recommender", "available", "create", "register", "top_k"]

@@ -1,4 +1,4 @@
-"""Implicit-feedback matrix factorization by alternating least squares (``als``, ``als+repurchase``).
+"""Implicit-feedback matrix factorization by alternating least squares (``als``; ``als+repurchase`` fills it).
 
 Hu, Koren & Volinsky (2008), "Collaborative Filtering for Implicit Feedback Datasets". With ``w`` the
 customers x articles purchase matrix (counts, optionally time-decayed), preference ``p = 1`` where ``w > 0``
@@ -27,9 +27,9 @@ import scipy.sparse as sp
 from hmrec.data.dataset import Dataset
 from hmrec.errors import ParameterError
 from hmrec.models import _kernels
+from hmrec.models._params import check_positive
 from hmrec.models.base import register
-from hmrec.models.candidates import check_positive
-from hmrec.models.history import DEFAULT_OWN_HALF_LIFE_DAYS
+from hmrec.models.compose import register_fill
 from hmrec.models.popularity import DEFAULT_HALF_LIFE_DAYS
 from hmrec.models.scoring import (
     DEFAULT_RECENT_WEEKS,
@@ -249,43 +249,9 @@ class ALS(FactorRecommender):
         return self
 
 
-@register(
+register_fill(
     "als+repurchase",
-    "The customer's own past purchases (time-decayed frequency) first, then the ALS list.",
+    "The customer's own past purchases (history) first, then the ALS list.",
+    primary="history",
+    fallback="als",
 )
-class ALSRepurchase(ALS):
-    """:class:`ALS` after the customer's likely repurchases (the ``repurchase`` model's ranking).
-
-    Args (beyond :class:`ALS`'s):
-        repurchase_half_life_days: time decay of the customer's own purchases.
-        repurchase_max_weeks: only own purchases of the last ``repurchase_max_weeks`` weeks (None: all).
-    """
-
-    blend_repurchase = True
-
-    def __init__(
-        self,
-        factors: int = 64,
-        reg: float = DEFAULT_REG,
-        alpha: float = DEFAULT_ALPHA,
-        iterations: int = 15,
-        solver: str = "cg",
-        cg_steps: int = 3,
-        half_life_days: float | None = DEFAULT_DECAY_DAYS,
-        seed: int = 0,
-        threads: int = 0,
-        track_loss: bool = True,
-        recent_weeks: float | None = DEFAULT_RECENT_WEEKS,
-        filter_bought: bool = False,
-        fallback_half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
-        repurchase_half_life_days: float = DEFAULT_OWN_HALF_LIFE_DAYS,
-        repurchase_max_weeks: float | None = None,
-    ) -> None:
-        super().__init__(
-            factors=factors, reg=reg, alpha=alpha, iterations=iterations, solver=solver, cg_steps=cg_steps,
-            half_life_days=half_life_days, seed=seed, threads=threads, track_loss=track_loss,
-            recent_weeks=recent_weeks, filter_bought=filter_bought,
-            fallback_half_life_days=fallback_half_life_days,
-        )
-        self.repurchase_half_life_days = repurchase_half_life_days
-        self.repurchase_max_weeks = repurchase_max_weeks

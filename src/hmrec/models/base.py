@@ -1,10 +1,23 @@
-"""The Recommender interface, the model registry and the shared top-k routines.
+"""The Recommender interface, the model registry and the shared top-k routine.
 
 Every model follows scikit-learn's conventions: the constructor only stores hyperparameters; ``fit`` validates,
 learns attributes whose names end in ``_`` and returns ``self``; fitting twice equals fitting once (a refit
-starts from scratch). ``recommend(customers, k)`` returns ``(ids, scores)``, two ``(n, k)`` arrays of article
-indices (int32, padded with -1) and scores (float32, padded with -inf), best first. Customers the model knows
-nothing about get a documented fallback, never an exception.
+starts from scratch).
+
+Every fitted model answers three questions, all on its own score scale (the same for every row):
+
+* ``score(customers, articles)``: the score of each aligned (customer, article) pair, float32; ``-inf`` for
+  an article the model cannot recommend to that customer (not a candidate, already bought with
+  ``filter_bought``, ...).
+* ``candidates(customers, n)``: ``(ids, scores)``, two ``(len(customers), n)`` arrays, best first: the top
+  ``n`` of ``score(c, .)`` over the articles with a finite score (ties: lower article index first), padded
+  with -1 / -inf when there are fewer. So ``score(c, ids[c, j]) == scores[c, j]``.
+* ``recommend(customers, k)``: the top ``k``, i.e. ``candidates(customers, k)``.
+
+``score_kind`` says what a score is: ``"raw"``, the model's own quantity (a sales count, a dot product, a
+probability), or ``"rank"``, only an order (e.g. a position); ``hmrec models`` shows it. Customers the model
+knows nothing about get a documented fallback, never an exception (unless ``covers_cold`` is False: a part
+meant to be filled by another model, see :mod:`hmrec.models.compose`).
 """
 
 from __future__ import annotations
@@ -12,7 +25,7 @@ from __future__ import annotations
 import inspect
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -32,6 +45,13 @@ class Recommender(ABC):
 
     #: registry name, set by :func:`register`
     name: ClassVar[str] = ""
+    #: "raw" (the model's own quantity) or "rank" (a position-based score); see the module docstring
+    score_kind: ClassVar[str] = "raw"
+    #: a strict lower bound of the finite scores (-inf: none); :class:`~hmrec.models.compose.Fill` puts a
+    #: fallback's scores below it
+    score_floor: ClassVar[float] = -np.inf
+    #: False for a model that gives customers without history nothing (meant as a part of a Fill)
+    covers_cold: ClassVar[bool] = True
 
     # ------------------------------------------------------------------ hyperparameters
     @classmethod
@@ -70,8 +90,16 @@ class Recommender(ABC):
         """Learn from the transactions of ``train`` (all of them: the caller has cut the window)."""
 
     @abstractmethod
+    def score(self, customers: np.ndarray, articles: np.ndarray) -> np.ndarray:
+        """Float32 scores of the aligned pairs ``(customers[i], articles[i])``; -inf where not a candidate."""
+
+    @abstractmethod
+    def candidates(self, customers: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """The top ``n`` articles of each customer by :meth:`score`, ``(ids, scores)`` padded -1 / -inf."""
+
     def recommend(self, customers: np.ndarray, k: int = DEFAULT_K) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` article indices and scores for each customer index, best first."""
+        return self.candidates(customers, k)
 
     # ------------------------------------------------------------------ helpers for subclasses
     @property
@@ -88,16 +116,21 @@ class Recommender(ABC):
             delattr(self, attr)
 
     # ------------------------------------------------------------------ persistence
-    def save(self, directory: Path, **meta: Any) -> None:
-        """Save hyperparameters (JSON) and learned arrays (npz, no pickle) to ``directory``."""
-        self._check_fitted()
-        directory.mkdir(parents=True, exist_ok=True)
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """What a fitted model saves: ``(attributes, arrays)``, the learned scalars and arrays by name."""
         arrays = {k: v for k, v in vars(self).items() if k.endswith("_") and isinstance(v, np.ndarray)}
         scalars = {
             k: v
             for k, v in vars(self).items()
             if k.endswith("_") and isinstance(v, (int, float, str, bool)) and not k.startswith("_")
         }
+        return scalars, arrays
+
+    def save(self, directory: Path, **meta: Any) -> None:
+        """Save hyperparameters (JSON) and learned arrays (npz, no pickle) to ``directory``."""
+        self._check_fitted()
+        directory.mkdir(parents=True, exist_ok=True)
+        scalars, arrays = self.state()
         tmp_npz = directory / "arrays.tmp.npz"
         np.savez(tmp_npz, **arrays)  # type: ignore[arg-type]
         tmp_npz.replace(directory / "arrays.npz")
@@ -115,6 +148,7 @@ class Recommender(ABC):
         return payload, arrays
 
     def restore(self, payload: dict[str, Any], arrays: dict[str, Any]) -> Self:
+        """Take the learned state ``payload["attributes"]`` and ``arrays`` (as :meth:`state` gave them)."""
         self._reset()
         for key, value in {**payload.get("attributes", {}), **arrays}.items():
             setattr(self, key, value)
@@ -153,6 +187,7 @@ def unregister(name: str) -> None:
 def _load_builtin_models() -> None:
     # Importing the model modules registers them; done lazily so that base has no import cycle.
     import hmrec.models  # noqa: F401
+    import hmrec.ranking.ranker  # noqa: F401  (the two-stage model builds on the models package)
 
 
 def available() -> dict[str, ModelInfo]:
@@ -179,6 +214,19 @@ def create(name: str, **params: Any) -> Recommender:
                 )
     model = factory(**params)
     model.name = name  # type: ignore[misc]  # a factory's instance takes its registry name
+    # A bad value (als.factors=abc) is refused now, before any data is loaded or another model is fitted,
+    # just like a bad name; fit() checks again for values set later with set_params.
+    validate = getattr(model, "_validate", None)
+    if callable(validate):
+        validate()
+    return model
+
+
+def seed_params(model: Recommender, seed: int, given: Mapping[str, Any]) -> Recommender:
+    """Give ``seed`` to every seed parameter of ``model`` (``seed``, or a part's ``..__seed``) not in ``given``."""
+    for name in model.param_names():
+        if (name == "seed" or name.endswith("__seed")) and name not in given:
+            model.set_params(**{name: seed})
     return model
 
 
@@ -211,7 +259,7 @@ def top_k(
     k = check_k(k)
     scores = np.array(scores, dtype=np.float32, copy=True, ndmin=2)
     n, m = scores.shape
-    np.nan_to_num(scores, copy=False, nan=-np.inf, posinf=float(np.finfo(np.float32).max))
+    np.nan_to_num(scores, copy=False, nan=-np.inf, posinf=float(np.finfo(np.float32).max), neginf=-np.inf)
     if candidates is not None:
         mask = np.zeros(m, dtype=bool)
         cand = np.asarray(candidates)
@@ -236,38 +284,3 @@ def top_k(
         out_scores = np.pad(out_scores, ((0, 0), (0, k - kk)), constant_values=-np.inf)
     ids[~np.isfinite(out_scores) & (out_scores < 0)] = -1
     return ids, out_scores
-
-
-def merge_ranked(primary: np.ndarray, fallback: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """First ``k`` distinct valid ids of ``primary`` followed by ``fallback``, per row.
-
-    ``primary`` is ``(n, a)``, ``fallback`` is ``(n, b)`` or ``(b,)`` (the same for every row); ids < 0 are
-    padding and skipped; an id already taken is skipped. Returns ``(ids, scores)`` with the rank-based score
-    ``k - rank`` (padding -1 / -inf), since the inputs' scores are not on one scale.
-    """
-    k = check_k(k)
-    primary = np.asarray(primary, dtype=np.int32)
-    if primary.ndim == 1:
-        primary = primary[None, :]
-    n = primary.shape[0]
-    fallback = np.asarray(fallback, dtype=np.int32)
-    ids = np.full((n, k), -1, dtype=np.int32)
-    for lo in range(0, n, BLOCK_ROWS):
-        hi = min(n, lo + BLOCK_ROWS)
-        fb = fallback[lo:hi] if fallback.ndim == 2 else np.broadcast_to(fallback, (hi - lo, fallback.size))
-        cand = np.concatenate([primary[lo:hi], fb], axis=1)
-        if cand.shape[1] == 0:
-            continue
-        order = np.argsort(cand, axis=1, kind="stable")
-        sorted_c = np.take_along_axis(cand, order, axis=1)
-        dup_sorted = np.zeros(sorted_c.shape, dtype=bool)
-        dup_sorted[:, 1:] = sorted_c[:, 1:] == sorted_c[:, :-1]
-        dup = np.empty_like(dup_sorted)
-        np.put_along_axis(dup, order, dup_sorted, axis=1)
-        keep = (cand >= 0) & ~dup
-        pos = np.argsort(~keep, axis=1, kind="stable")[:, :k]
-        block = np.take_along_axis(cand, pos, axis=1)
-        block[~np.take_along_axis(keep, pos, axis=1)] = -1
-        ids[lo:hi, : block.shape[1]] = block
-    scores = np.where(ids >= 0, (k - np.arange(k, dtype=np.float32))[None, :], -np.inf).astype(np.float32)
-    return ids, scores

@@ -4,13 +4,14 @@
   mix, price level, channel, activity); a customer gets what sells best lately *to their cluster*, blended
   with what sells best to everyone. Customers without history join the cluster nearest on demographics
   alone, so a new 22-year-old gets what the young clusters buy, not only the global best sellers.
-- ``kmeans-customers+repurchase``: the customer's own likely repurchases first (the ``repurchase`` model's
-  ranking), then the cluster's list.
+- ``kmeans-customers+repurchase``: the customer's own likely repurchases first (``history``), then the
+  cluster's list (a :class:`hmrec.models.compose.Fill`).
 - ``kmeans-articles``: articles are clustered on :func:`hmrec.features.article_features`; a customer's
   time-decayed share of purchases in each article cluster weighs the currently popular articles of that
   cluster.
 
-Every list is filled up with the global time-decayed popularity when it runs short. ``k = None`` chooses the
+Every list goes on, after the articles the model scores positively, with the global time-decayed popularity
+(scored below 0 by :func:`hmrec.models.lists.below`, as a ``Fill`` does). ``k = None`` chooses the
 number of clusters with :func:`hmrec.clustering.choose_k` (Kneedle elbow + silhouette) over
 ``k_min..k_max``; an integer fixes it.
 
@@ -43,21 +44,21 @@ from hmrec.errors import ParameterError
 from hmrec.features import FeatureSet
 from hmrec.features.articles import article_features
 from hmrec.features.customers import customer_features
-from hmrec.models.base import BLOCK_ROWS, DEFAULT_K, Recommender, check_k, merge_ranked, register, top_k
-from hmrec.models.candidates import (
-    article_sales,
-    check_customers,
-    check_positive,
-    csr_row_top_k,
+from hmrec.models._params import check_customers, check_pairs, check_positive
+from hmrec.models.base import BLOCK_ROWS, Recommender, check_k, register, top_k
+from hmrec.models.compose import register_fill
+from hmrec.models.lists import (
+    below,
+    concat_distinct,
     group_recommend,
-    ranked_articles,
+    positive_or_neg_inf,
+    ranked_finite,
     stack_ranked,
 )
-from hmrec.models.history import DEFAULT_OWN_HALF_LIFE_DAYS, Repurchase
 from hmrec.models.popularity import DEFAULT_HALF_LIFE_DAYS
+from hmrec.models.sales import article_sales
+from hmrec.models.scoring import check_int
 
-#: articles kept from each cluster's ranking (a longer list is filled from the global ranking)
-LIST_DEPTH = 200
 #: default number of customer clusters and weight of the global popularity (module docstring: figures)
 DEFAULT_CUSTOMER_CLUSTERS = 24
 DEFAULT_BLEND = 0.25
@@ -92,28 +93,6 @@ def _usable_k(k: int | None, features: FeatureSet) -> int | None:
     return max(1, min(int(k), rows))
 
 
-def _global_list(train: Dataset, half_life_days: float) -> np.ndarray:
-    """The ``popularity-decay`` ranking (article indices, best first), the fallback of every model here."""
-    ids, _ = ranked_articles(article_sales(train, half_life_days=half_life_days))
-    return ids[:LIST_DEPTH]
-
-
-def _fill(ids: np.ndarray, scores: np.ndarray, fallback: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Fill the padded tails of ranked lists with ``fallback``; rows already full keep their own scores.
-
-    Filled rows get :func:`merge_ranked`'s rank-based scores (``k - rank``), their two parts being on
-    different scales.
-    """
-    short = np.flatnonzero((ids < 0).any(axis=1))
-    if short.size:
-        merged_ids, merged_scores = merge_ranked(ids[short], fallback[: 2 * k], k)
-        ids = ids.copy()
-        scores = scores.copy()
-        ids[short] = merged_ids
-        scores[short] = merged_scores
-    return ids, scores
-
-
 class _ClusteredModel(Recommender):
     """Shared hyperparameter handling of the cluster models."""
 
@@ -128,7 +107,6 @@ class _ClusteredModel(Recommender):
     chosen_reason_: str
     n_customers_: int
     n_articles_: int
-    fallback_ids_: np.ndarray
 
     def _validate(self) -> None:
         _check_k_param(self.name, self.k, self.k_min, self.k_max, self.sample, self.seed)
@@ -157,8 +135,9 @@ class KMeansCustomers(_ClusteredModel):
 
     Both parts are shares, so the blend weighs a small cluster's list as much as a big one's. The global part
     steadies the lists of small clusters (a few dozen purchases make a noisy ranking). Customers without
-    history are placed in the cluster nearest on their demographics; short lists are filled with the global
-    time-decayed popularity.
+    history are placed in the cluster nearest on their demographics. ``score(u, a)`` is the formula above where
+    it is positive, else ``below(0, S(a))`` (``-1 / (1 + S(a))``: the global order after the cluster's list,
+    which only matters with ``blend = 0``), -inf for articles nobody bought.
 
     Args:
         k: number of clusters (None: chosen by the elbow + silhouette rule over ``k_min..k_max``).
@@ -171,6 +150,7 @@ class KMeansCustomers(_ClusteredModel):
 
     labels_: np.ndarray
     centers_: np.ndarray
+    cluster_scores_: np.ndarray
     ranked_ids_: np.ndarray
     ranked_scores_: np.ndarray
 
@@ -229,96 +209,30 @@ class KMeansCustomers(_ClusteredModel):
         shares = np.divide(sales, cluster_totals, out=np.zeros_like(sales), where=cluster_totals > 0)
         if overall.sum() > 0:
             shares = (1.0 - float(self.blend)) * shares + float(self.blend) * (overall / overall.sum())[None, :]
+        fill = below(0.0, positive_or_neg_inf(sales.sum(axis=0)))
+        self.cluster_scores_ = np.where(shares > 0, shares, fill[None, :]).astype(np.float32)
         # One ranked list per cluster (a few dozen clusters: a loop over clusters, not customers).
-        lists = [ranked_articles(row.astype(np.float32)) for row in shares]
-        ids, scores = stack_ranked([(i[:LIST_DEPTH], s[:LIST_DEPTH]) for i, s in lists])
-        self.ranked_ids_, self.ranked_scores_ = ids, scores
-        self.fallback_ids_ = _global_list(train, float(self.half_life_days))
+        self.ranked_ids_, self.ranked_scores_ = stack_ranked([ranked_finite(row) for row in self.cluster_scores_])
         return self
 
-    def _cluster_lists(self, customers: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        ids, scores = group_recommend(
-            self.ranked_ids_, self.ranked_scores_, self.labels_[customers].astype(np.int64), k
-        )
-        return _fill(ids, scores, self.fallback_ids_, k)
-
-    def recommend(self, customers: np.ndarray, k: int = DEFAULT_K) -> tuple[np.ndarray, np.ndarray]:
+    def score(self, customers: np.ndarray, articles: np.ndarray) -> np.ndarray:
         self._check_fitted()
-        k = check_k(k)
+        customers, articles = check_pairs(customers, articles, self.n_customers_, self.n_articles_, self.name)
+        return self.cluster_scores_[self.labels_[customers].astype(np.int64), articles]
+
+    def candidates(self, customers: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        self._check_fitted()
+        n = check_k(n)
         customers = check_customers(customers, self.n_customers_, self.name)
-        return self._cluster_lists(customers, k)
+        return group_recommend(self.ranked_ids_, self.ranked_scores_, self.labels_[customers].astype(np.int64), n)
 
 
-@register(
+register_fill(
     "kmeans-customers+repurchase",
-    "The customer's own likely repurchases first (repurchase's ranking), then kmeans-customers' list.",
+    "The customer's own past purchases (history) first, then kmeans-customers' list.",
+    primary="history",
+    fallback="kmeans-customers",
 )
-class KMeansCustomersRepurchase(KMeansCustomers):
-    """``repurchase``'s ranking of the customer's own purchases, then the cluster's best sellers.
-
-    The own part is the ``repurchase`` model's: purchases ranked by ``sum_r 0.5 ** ((end - t_dat_r) /
-    repurchase_half_life_days)`` over the last ``repurchase_weeks`` weeks; the rest of the list comes from
-    ``kmeans-customers`` (duplicates skipped, see :func:`merge_ranked`; scores are rank based).
-
-    Args:
-        repurchase_half_life_days: time decay of the customer's own purchases.
-        repurchase_weeks: only own purchases of the last weeks count (None: all of train).
-        The others as for ``kmeans-customers``.
-    """
-
-    own_indptr_: np.ndarray
-    own_indices_: np.ndarray
-    own_data_: np.ndarray
-
-    def __init__(
-        self,
-        k: int | None = DEFAULT_CUSTOMER_CLUSTERS,
-        half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
-        blend: float = DEFAULT_BLEND,
-        k_min: int = 2,
-        k_max: int = 16,
-        sample: int = DEFAULT_SCAN_SAMPLE,
-        seed: int = 0,
-        repurchase_half_life_days: float = DEFAULT_OWN_HALF_LIFE_DAYS,
-        repurchase_weeks: float | None = None,
-    ) -> None:
-        super().__init__(
-            k=k,
-            half_life_days=half_life_days,
-            blend=blend,
-            k_min=k_min,
-            k_max=k_max,
-            sample=sample,
-            seed=seed,
-        )
-        self.repurchase_half_life_days = repurchase_half_life_days
-        self.repurchase_weeks = repurchase_weeks
-
-    def fit(self, train: Dataset) -> Self:
-        check_positive("repurchase_half_life_days", self.repurchase_half_life_days, model=self.name)
-        check_positive("repurchase_weeks", self.repurchase_weeks, model=self.name, allow_none=True)
-        super().fit(train)
-        own = Repurchase(half_life_days=self.repurchase_half_life_days, max_weeks=self.repurchase_weeks).fit(
-            train
-        )
-        self.own_indptr_ = own.own_indptr_
-        self.own_indices_ = own.own_indices_
-        self.own_data_ = own.own_data_
-        return self
-
-    def recommend(self, customers: np.ndarray, k: int = DEFAULT_K) -> tuple[np.ndarray, np.ndarray]:
-        self._check_fitted()
-        k = check_k(k)
-        customers = check_customers(customers, self.n_customers_, self.name)
-        import scipy.sparse as sp
-
-        own = sp.csr_matrix(
-            (self.own_data_, self.own_indices_, self.own_indptr_), shape=(self.n_customers_, self.n_articles_)
-        )
-        own_ids, _ = csr_row_top_k(own, customers, k)
-        # k own ids plus 2k cluster ids always hold k distinct articles (or the cluster list is exhausted)
-        cluster_ids, _ = self._cluster_lists(customers, 2 * k)
-        return merge_ranked(own_ids, cluster_ids, k)
 
 
 @register(
@@ -339,7 +253,9 @@ class KMeansArticles(_ClusteredModel):
     i.e. the product ``S @ P`` of the customers x clusters shares and the clusters x articles within-cluster
     popularity, computed in row blocks on the top ``k`` articles of each cluster (within a cluster the score
     follows ``p``, so no other article can reach the top ``k``). A customer without history gets the
-    clusters' shares of all sales, which ranks articles by global popularity.
+    clusters' shares of all sales, which ranks articles by global popularity. Where ``share(u, c(a)) * p(a)``
+    is 0 the score is ``below(0, pop(a))`` (``-1 / (1 + pop(a))``): a list that runs out of the customer's
+    clusters goes on with the global popularity; -inf for articles never sold.
 
     Args:
         k: number of article clusters (None: chosen over ``k_min..k_max``).
@@ -352,9 +268,12 @@ class KMeansArticles(_ClusteredModel):
     article_labels_: np.ndarray
     shares_: np.ndarray
     default_share_: np.ndarray
-    candidate_ids_: np.ndarray
-    candidate_scores_: np.ndarray
-    candidate_cluster_: np.ndarray
+    within_: np.ndarray
+    popularity_: np.ndarray
+    fallback_ids_: np.ndarray
+    fallback_scores_: np.ndarray
+    cluster_order_: np.ndarray
+    cluster_start_: np.ndarray
 
     def __init__(
         self,
@@ -378,9 +297,14 @@ class KMeansArticles(_ClusteredModel):
         self.text_components = text_components
         self.copurchase_components = copurchase_components
 
+    def _validate(self) -> None:
+        super()._validate()
+        check_positive("share_half_life_days", self.share_half_life_days, model=self.name)
+        for name in ("text_components", "copurchase_components"):  # 0 leaves that embedding out
+            check_int(name, getattr(self, name), model=self.name, low=0)
+
     def fit(self, train: Dataset) -> Self:
         self._validate()
-        check_positive("share_half_life_days", self.share_half_life_days, model=self.name)
         self._reset()
         self.n_customers_ = train.n_customers
         self.n_articles_ = train.n_articles
@@ -401,14 +325,13 @@ class KMeansArticles(_ClusteredModel):
         pop = article_sales(train, half_life_days=float(self.half_life_days)).astype(np.float64)
         cluster_pop = np.bincount(labels, weights=pop, minlength=n_clusters)
         within = np.divide(pop, cluster_pop[labels], out=np.zeros_like(pop), where=cluster_pop[labels] > 0)
-        # Candidates: the top LIST_DEPTH articles of every cluster by within-cluster popularity.
-        ranked = [ranked_articles(np.where(labels == c, within, 0.0)) for c in range(n_clusters)]
-        ids, scores = stack_ranked([(i[:LIST_DEPTH], s[:LIST_DEPTH]) for i, s in ranked])
-        self.candidate_ids_ = ids
-        self.candidate_scores_ = scores
-        self.candidate_cluster_ = np.repeat(np.arange(n_clusters, dtype=np.int32), ids.shape[1]).reshape(
-            ids.shape
-        )
+        self.within_ = within.astype(np.float32)
+        self.popularity_ = pop.astype(np.float32)
+        # every cluster's articles with p > 0, best first, one cluster after another (cluster_start_ bounds)
+        sold = np.flatnonzero(self.within_ > 0)
+        order = np.lexsort((sold, -self.within_[sold], labels[sold]))
+        self.cluster_order_ = sold[order].astype(np.int32)
+        self.cluster_start_ = np.searchsorted(labels[self.cluster_order_], np.arange(n_clusters + 1)).astype(np.int64)
         # Customers x clusters purchase shares: one sparse product (customers x articles) @ onehot(labels).
         import scipy.sparse as sp
 
@@ -426,29 +349,47 @@ class KMeansArticles(_ClusteredModel):
             if cluster_pop.sum() > 0
             else np.full(n_clusters, 1.0 / n_clusters)
         ).astype(np.float32)
-        self.fallback_ids_ = _global_list(train, float(self.half_life_days))
+        self.fallback_ids_, self.fallback_scores_ = ranked_finite(below(0.0, positive_or_neg_inf(pop)))
         return self
 
-    def recommend(self, customers: np.ndarray, k: int = DEFAULT_K) -> tuple[np.ndarray, np.ndarray]:
+    def _shares(self, customers: np.ndarray) -> np.ndarray:
+        """Rows of ``shares_``, the default shares for customers without history."""
+        share = self.shares_[customers]
+        share[share.sum(axis=1) == 0] = self.default_share_
+        return share
+
+    def score(self, customers: np.ndarray, articles: np.ndarray) -> np.ndarray:
         self._check_fitted()
-        k = check_k(k)
+        customers, articles = check_pairs(customers, articles, self.n_customers_, self.n_articles_, self.name)
+        out = np.empty(customers.size, dtype=np.float32)
+        fill = below(0.0, positive_or_neg_inf(self.popularity_))
+        for lo in range(0, customers.size, BLOCK_ROWS):  # blocks bound the (rows, clusters) share gather
+            c, a = customers[lo : lo + BLOCK_ROWS], articles[lo : lo + BLOCK_ROWS]
+            share = np.take_along_axis(self._shares(c), self.article_labels_[a].astype(np.int64)[:, None], axis=1)
+            value = (share[:, 0] * self.within_[a]).astype(np.float32)
+            out[lo : lo + BLOCK_ROWS] = np.where(value > 0, value, fill[a])
+        return out
+
+    def candidates(self, customers: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        self._check_fitted()
+        k = check_k(n)
         customers = check_customers(customers, self.n_customers_, self.name)
         # Within a cluster a customer's scores follow p(a): the top k lie among each cluster's top k.
-        depth = min(k, self.candidate_ids_.shape[1])
-        flat_ids = self.candidate_ids_[:, :depth].ravel()
-        valid = flat_ids >= 0
-        cand_ids = flat_ids[valid]
-        cand_p = self.candidate_scores_[:, :depth].ravel()[valid]
-        cand_c = self.candidate_cluster_[:, :depth].ravel()[valid]
+        sizes = np.diff(self.cluster_start_)
+        take = np.minimum(sizes, k)
+        first = np.repeat(self.cluster_start_[:-1], take)
+        offset = np.arange(int(take.sum())) - np.repeat(np.cumsum(take) - take, take)
+        # in article order, so that top_k's ties (lower column first) go to the lower article at any depth
+        cand_ids = np.sort(self.cluster_order_[first + offset])
+        cand_p = self.within_[cand_ids]
+        cand_c = self.article_labels_[cand_ids].astype(np.int64)
         out_ids = np.full((customers.size, k), -1, dtype=np.int32)
         out_scores = np.full((customers.size, k), -np.inf, dtype=np.float32)
         # rows per block so that the (rows x candidates) score block stays near 64 MB
         step = max(1, min(BLOCK_ROWS, (1 << 24) // max(1, cand_ids.size)))
         for lo in range(0, customers.size, step):
             rows = customers[lo : lo + step]
-            share = self.shares_[rows]
-            cold = share.sum(axis=1) == 0
-            share[cold] = self.default_share_
+            share = self._shares(rows)
             # score = share(u, c(a)) * p(a): S @ P with P's single non-zero per candidate column
             block = share[:, cand_c] * cand_p[None, :]
             block[block <= 0] = -np.inf
@@ -456,15 +397,22 @@ class KMeansArticles(_ClusteredModel):
             got = pos >= 0
             out_ids[lo : lo + rows.size] = np.where(got, cand_ids[np.maximum(pos, 0)], -1)
             out_scores[lo : lo + rows.size] = sc
-        return _fill(out_ids, out_scores, self.fallback_ids_, k)
+        short = np.flatnonzero(out_ids[:, -1] < 0) if out_ids.size else np.zeros(0, dtype=np.int64)
+        if short.size:
+            # lists that ran out of the customer's clusters go on with the global popularity (below 0)
+            depth = min(k, self.fallback_ids_.size)
+            fb_ids = np.broadcast_to(self.fallback_ids_[:depth], (short.size, depth))
+            fb_scores = np.broadcast_to(self.fallback_scores_[:depth], (short.size, depth))
+            out_ids[short], out_scores[short], _ = concat_distinct(
+                out_ids[short], out_scores[short], fb_ids, fb_scores, k
+            )
+        return out_ids, out_scores
 
 
 __all__ = [
     "DEFAULT_ARTICLE_CLUSTERS",
     "DEFAULT_BLEND",
     "DEFAULT_CUSTOMER_CLUSTERS",
-    "LIST_DEPTH",
     "KMeansArticles",
     "KMeansCustomers",
-    "KMeansCustomersRepurchase",
 ]

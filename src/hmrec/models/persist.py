@@ -2,28 +2,81 @@
 
 A saved model is a directory with ``arrays.npz`` (the learned arrays; read with ``allow_pickle=False``) and
 ``model.json``: the registry name, the hyperparameters, the learned scalars, the data fingerprint
-(``Dataset.fingerprint``), the hmrec version and the format version. It is written into a temporary sibling
-directory and renamed into place, so a crash never leaves a half-written model where a model was.
+(``Dataset.fingerprint``), the data's size, each array's dtype and shape, the hmrec version and the format
+version. It is written into a temporary sibling directory and renamed into place, so a crash never leaves a
+half-written model where a model was; ``--out`` may be a new or empty directory or a saved model, never a
+folder of other files.
+
+Loading checks everything before a model sees it: ``model.json`` is a JSON object with the expected keys,
+``arrays.npz`` is readable and holds exactly the arrays ``model.json`` lists, with their dtypes and shapes,
+and those shapes agree with the data (one row of factors per customer, article indices below the number of
+articles, consistent CSR rows). The fast kernels trust these arrays, so a damaged or edited file is a
+one-line error here instead of a read past an array's end there.
+
+A composite (:class:`hmrec.models.compose.Fill`) is saved the same way: its parts' arrays, scalars and
+parameters carry the part's prefix (``primary__own_data_``, ``fallback__factors``), ``attributes`` names each
+part's model (``primary__model``), and every part's arrays are checked as a model of their own.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-import tempfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from hmrec import __version__
+from hmrec.atomic import check_not_cwd, naming, swap_dir, temp_dir, temp_prefix
 from hmrec.data.dataset import Dataset
 from hmrec.errors import DataError, ModelMismatchError, ParameterError
 from hmrec.models.base import Recommender, create
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MODEL_JSON = "model.json"
 ARRAYS_NPZ = "arrays.npz"
+#: besides the model's own files: ``bundle.json`` and ``serve/``, what ``hmrec train`` adds for serving
+#: (hmrec.serve.bundle), and the ranker's LightGBM model as text
+MODEL_FILES = frozenset({MODEL_JSON, ARRAYS_NPZ, "bundle.json", "serve", "booster.txt"})
+_RETRAIN = "train the model again with `hmrec train --model NAME --out DIR`"
+
+# What the learned arrays of hmrec's models must satisfy against the data: the size of their first axis
+# ("customers", "articles", "customers+1" for CSR row pointers) and, for arrays of article indices, that
+# every value is an article index (-1 is padding where allowed).
+_ROWS: dict[str, str] = {
+    "user_factors_": "customers",
+    "has_history_": "customers",
+    "labels_": "customers",
+    "group_of_": "customers",
+    "shares_": "customers",
+    "item_factors_": "articles",
+    "article_labels_": "articles",
+    "within_": "articles",
+    "popularity_": "articles",
+    "own_indptr_": "customers+1",
+    "seen_indptr_": "customers+1",
+}
+_ARTICLE_INDICES: dict[str, bool] = {  # name -> padding (-1) allowed
+    "own_indices_": False,
+    "seen_indices_": False,
+    "candidates_": False,
+    "fallback_ids_": True,
+    "ranked_ids_": True,
+    "cluster_order_": False,
+}
+_CSR = (("own_indptr_", "own_indices_", "own_data_"), ("seen_indptr_", "seen_indices_", None))
+# arrays whose values index an axis of another array: (index array, indexed array, axis)
+_INDEXING = (
+    ("group_of_", "ranked_ids_", 0),
+    ("group_of_", "group_scores_", 0),
+    ("labels_", "ranked_ids_", 0),
+    ("labels_", "cluster_scores_", 0),
+    ("article_labels_", "shares_", 1),
+)
+#: a composite's parts: arrays and parameters named ``part__name`` (see hmrec.models.compose)
+_PART = "__"
 
 
 def _check_savable(model: Recommender) -> None:
@@ -34,44 +87,81 @@ def _check_savable(model: Recommender) -> None:
                 f"model '{model.name}' cannot be saved: its attribute '{key}' is a {type(value).__name__}, "
                 "not an array or a number (fix: train it in the same process, or store plain arrays)"
             )
+        if key.endswith("_") and isinstance(value, np.ndarray) and value.dtype.hasobject:
+            raise ParameterError(
+                f"model '{model.name}' cannot be saved: its array '{key}' holds Python objects "
+                "(fix: store numeric arrays)"
+            )
+
+
+def check_model_target(directory: Path | str) -> None:
+    """Refuse an ``--out`` that holds anything but a saved model: replacing it would delete the user's files.
+
+    A new path, an empty directory and a directory holding only ``model.json`` / ``arrays.npz`` are fine.
+    """
+    directory = Path(directory)
+    check_not_cwd(directory)
+    if directory.is_symlink() and not directory.exists():
+        raise ParameterError(f"--out {directory} is a broken link (fix: remove it or choose another --out)")
+    if not directory.exists():
+        return
+    if not directory.is_dir():
+        raise ParameterError(f"--out {directory} is a file, not a model directory (fix: give a directory)")
+    entries = sorted(p.name for p in directory.iterdir())
+    foreign = [name for name in entries if name not in MODEL_FILES]
+    if foreign or (entries and MODEL_JSON not in entries):
+        shown = ", ".join((foreign or entries)[:3]) + (", ..." if len(foreign or entries) > 3 else "")
+        raise ParameterError(
+            f"--out {directory} holds files that are not a saved hmrec model ({shown}), which would be "
+            "deleted (fix: use a new or empty directory, or the directory of a saved model)"
+        )
 
 
 def save_model(model: Recommender, directory: str | Path, dataset: Dataset) -> Path:
-    """Save fitted ``model`` (trained on ``dataset``) to ``directory``, replacing what was there atomically.
+    """Save fitted ``model`` (trained on ``dataset``) to ``directory``, replacing a saved model atomically.
 
-    Returns the directory. The data fingerprint written is ``dataset.fingerprint``.
+    Returns the directory. The data fingerprint written is ``dataset.fingerprint``. ``directory`` must be
+    new, empty or a saved model (:func:`check_model_target`).
     """
     directory = Path(directory)
+    check_model_target(directory)
+    if directory.is_symlink():  # replace the folder the link points to, keeping the link
+        directory = directory.resolve()
     model._check_fitted()
     _check_savable(model)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".tmp", dir=directory.parent))
+    with naming(directory):
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        tmp = temp_dir(directory.parent, temp_prefix(directory, "tmp"))
     try:
-        model.save(
-            tmp,
-            fingerprint=dataset.fingerprint,
-            hmrec_version=__version__,
-            format_version=FORMAT_VERSION,
-            n_customers=dataset.n_customers,
-            n_articles=dataset.n_articles,
-        )
-        old = None
-        if directory.exists():
-            # move the previous model aside first: rename() cannot replace a non-empty directory
-            old = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".old", dir=directory.parent))
-            old.rmdir()
-            directory.rename(old)
-        tmp.rename(directory)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        with naming(directory):
+            _save(model, tmp, dataset)
+            swap_dir(tmp, directory)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return directory
 
 
+def _save(model: Recommender, tmp: Path, dataset: Dataset) -> None:
+    """The model's files in ``tmp``: its own (arrays.npz, model.json) with the metadata loading checks."""
+    # state(): what save() writes; a composite's arrays carry their part's prefix (primary__own_data_)
+    arrays = {k: {"dtype": v.dtype.str, "shape": list(v.shape)} for k, v in model.state()[1].items()}
+    model.save(
+        tmp,
+        fingerprint=dataset.fingerprint,
+        hmrec_version=__version__,
+        format_version=FORMAT_VERSION,
+        n_customers=dataset.n_customers,
+        n_articles=dataset.n_articles,
+        arrays=arrays,
+    )
+
+
 def read_metadata(directory: str | Path) -> dict[str, Any]:
-    """The ``model.json`` of a saved model; DataError when the directory holds no model."""
+    """The ``model.json`` of a saved model, checked to be an object with a model name and parameters.
+
+    DataError when the directory holds no model or an unreadable one.
+    """
     path = Path(directory) / MODEL_JSON
     if not path.is_file():
         raise DataError(
@@ -80,11 +170,22 @@ def read_metadata(directory: str | Path) -> dict[str, Any]:
             fix="train one with `hmrec train --model NAME --out DIR`",
         )
     try:
-        payload: dict[str, Any] = json.loads(path.read_text())
+        payload = json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        raise DataError("model.json is not UTF-8 text", file=path, fix=_RETRAIN) from None
     except json.JSONDecodeError as exc:
+        raise DataError(f"model.json is not valid JSON ({exc.msg})", file=path, fix=_RETRAIN) from None
+    except OSError as exc:
+        raise DataError(f"cannot read model.json ({exc.strerror or exc})", file=path, fix=_RETRAIN) from None
+    if not isinstance(payload, dict):
         raise DataError(
-            f"model.json is not valid JSON ({exc.msg})", file=path, fix="train the model again"
-        ) from None
+            f"model.json holds a JSON {type(payload).__name__}, not an object", file=path, fix=_RETRAIN
+        )
+    if not isinstance(payload.get("model"), str) or not payload["model"]:
+        raise DataError("model.json has no 'model' name", file=path, fix=_RETRAIN)
+    for key in ("params", "attributes"):
+        if not isinstance(payload.get(key, {}), dict):
+            raise DataError(f"model.json's '{key}' is not an object", file=path, fix=_RETRAIN)
     return payload
 
 
@@ -92,7 +193,7 @@ def load_model(directory: str | Path, dataset: Dataset) -> Recommender:
     """Load the model saved in ``directory`` for use on ``dataset``.
 
     Raises ModelMismatchError when the model was trained on other data (another fingerprint), DataError when
-    the directory holds no readable model.
+    the directory holds no readable model or its arrays do not fit the data or each other.
     """
     directory = Path(directory)
     payload = read_metadata(directory)
@@ -103,8 +204,108 @@ def load_model(directory: str | Path, dataset: Dataset) -> Recommender:
             f"{dataset.fingerprint}) (fix: retrain it on this data with `hmrec train --model "
             f"{payload.get('model', 'NAME')} --out {directory}`)"
         )
-    if not (directory / ARRAYS_NPZ).is_file():
-        raise DataError("arrays.npz is missing", file=directory, fix="train the model again")
-    payload, arrays = Recommender.load_state(directory)
+    if payload.get("format_version") != FORMAT_VERSION:
+        raise DataError(
+            f"saved in format {payload.get('format_version')!r}, this hmrec reads format {FORMAT_VERSION}",
+            file=directory / MODEL_JSON,
+            fix=_RETRAIN,
+        )
+    arrays = read_arrays(directory)
+    check_arrays(payload, arrays, dataset, directory)
     model = create(str(payload["model"]), **payload.get("params", {}))
+    # a model may keep files of its own beside the arrays (the ranker's LightGBM booster.txt)
+    read_files = getattr(model, "read_files", None)
+    if read_files is not None:
+        arrays = {**arrays, **read_files(directory)}
     return model.restore(payload, arrays)
+
+
+def read_arrays(directory: Path) -> dict[str, np.ndarray]:
+    """The arrays of ``arrays.npz``, read without pickle; DataError when the file is missing or damaged."""
+    path = directory / ARRAYS_NPZ
+    if not path.is_file():
+        raise DataError("arrays.npz is missing", file=directory, fix=_RETRAIN)
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {name: npz[name] for name in npz.files}
+    except Exception as exc:  # noqa: BLE001  # zipfile, numpy and OS errors all mean "damaged"
+        reason = str(exc).splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"arrays.npz is damaged ({reason})", file=path, fix=_RETRAIN) from None
+
+
+def check_arrays(
+    payload: Mapping[str, Any], arrays: Mapping[str, np.ndarray], dataset: Dataset, directory: Path
+) -> None:
+    """Check the arrays against ``model.json``'s list and against the data (see the module docstring)."""
+    path = directory / ARRAYS_NPZ
+
+    def fail(problem: str) -> DataError:
+        return DataError(problem, file=path, fix=_RETRAIN)
+
+    listed = payload.get("arrays")
+    if not isinstance(listed, dict):
+        raise fail("model.json does not list the saved arrays")
+    if set(listed) != set(arrays):
+        missing = sorted(set(listed) - set(arrays))
+        extra = sorted(set(arrays) - set(listed))
+        raise fail(f"holds other arrays than model.json lists (missing {missing}, unexpected {extra})")
+    for name, value in arrays.items():
+        spec = listed[name]
+        if not isinstance(spec, dict) or value.dtype.str != spec.get("dtype"):
+            raise fail(f"array '{name}' has dtype {value.dtype.str}, model.json says {spec!r}")
+        if list(value.shape) != spec.get("shape"):
+            raise fail(f"array '{name}' has shape {list(value.shape)}, model.json says {spec.get('shape')}")
+    n = {"customers": dataset.n_customers, "articles": dataset.n_articles, "customers+1": dataset.n_customers + 1}
+    for key, what in (("n_customers", "customers"), ("n_articles", "articles")):
+        for where in (payload.get(key), payload.get("attributes", {}).get(f"{key}_")):
+            if where is not None and where != n[what]:
+                raise fail(f"the model was saved for {where} {what}, the data has {n[what]}")
+    # each part of a composite (arrays and parameters prefixed "part__") is checked as a model of its own
+    prefixes = {name.rpartition(_PART)[0] for name in arrays}
+    params = payload.get("params", {})
+    for prefix in sorted(prefixes):
+        lead = f"{prefix}{_PART}" if prefix else ""
+        part_arrays = {k[len(lead):]: v for k, v in arrays.items() if k.rpartition(_PART)[0] == prefix}
+        part_params = {k[len(lead):]: v for k, v in params.items() if k.rpartition(_PART)[0] == prefix}
+
+        def part_fail(problem: str, lead: str = lead) -> DataError:
+            return fail(problem.replace("'", f"'{lead}", 1))  # name the array as saved: 'fallback__...'
+
+        _check_part(part_arrays, part_params, n, dataset, part_fail)
+
+
+def _check_part(
+    arrays: Mapping[str, np.ndarray],
+    params: Mapping[str, Any],
+    n: Mapping[str, int],
+    dataset: Dataset,
+    fail: Callable[[str], DataError],
+) -> None:
+    """The checks of one model's arrays against the data and each other (names without a part prefix)."""
+    for name, rows in _ROWS.items():
+        if name in arrays and (arrays[name].ndim == 0 or arrays[name].shape[0] != n[rows]):
+            raise fail(f"array '{name}' has shape {list(arrays[name].shape)}, expected {n[rows]} rows ({rows})")
+    factors = params.get("factors")
+    for name in ("user_factors_", "item_factors_"):
+        if name in arrays and (arrays[name].ndim != 2 or arrays[name].shape[1] != factors):
+            raise fail(f"array '{name}' has shape {list(arrays[name].shape)}, expected {factors} columns")
+    for name, padding in _ARTICLE_INDICES.items():
+        if name in arrays and arrays[name].size:
+            values = arrays[name]
+            low = -1 if padding else 0
+            if values.dtype.kind not in "iu" or values.min() < low or values.max() >= dataset.n_articles:
+                raise fail(f"array '{name}' holds values outside the {dataset.n_articles} article indices")
+    for indptr, indices, data in _CSR:
+        if indptr not in arrays:
+            continue
+        ptr = arrays[indptr]
+        nnz = arrays[indices].size if indices in arrays else -1
+        if ptr.dtype.kind not in "iu" or ptr[0] != 0 or np.any(np.diff(ptr) < 0) or ptr[-1] != nnz:
+            raise fail(f"array '{indptr}' is not a valid row pointer for '{indices}'")
+        if data is not None and (data not in arrays or arrays[data].size != nnz):
+            raise fail(f"array '{data}' does not have one value per entry of '{indices}'")
+    for index, target, axis in _INDEXING:
+        if index in arrays and target in arrays and arrays[index].size:
+            values, size = arrays[index], arrays[target].shape[axis] if arrays[target].ndim > axis else 0
+            if values.dtype.kind not in "iu" or values.min() < 0 or values.max() >= size:
+                raise fail(f"array '{index}' holds values outside the {size} entries of axis {axis} of '{target}'")

@@ -15,21 +15,16 @@ import scipy.sparse as sp
 from hmrec.data.dataset import Dataset
 from hmrec.data.schema import ARTICLE_IDX
 from hmrec.errors import ParameterError
-from hmrec.models.base import DEFAULT_K, Recommender, check_k, merge_ranked, register
-from hmrec.models.candidates import (
+from hmrec.models._params import check_bool, check_customers, check_pairs, check_positive
+from hmrec.models.base import Recommender, check_k, register
+from hmrec.models.lists import below, group_recommend, positive_or_neg_inf, ranked_finite, stack_ranked, top_k_excluding
+from hmrec.models.sales import (
     article_sales,
-    check_bool,
-    check_customers,
-    check_positive,
     csr_from_arrays,
     csr_to_arrays,
-    group_recommend,
-    ranked_articles,
+    pair_lookup,
     recent_articles,
     seen_matrix,
-    splitmix64,
-    stack_ranked,
-    top_k_excluding,
 )
 
 #: default half-life of the time decay of sales, in days. Chosen on backtest weeks (test weeks ending
@@ -70,22 +65,28 @@ class SeenMixin:
 
 
 class GroupPopularity(SeenMixin, Recommender):
-    """Shared machinery: one ranked list per customer group (a single group for the global models).
+    """Shared machinery: one score per (customer group, article) (a single group for the global models).
 
-    Learned: ``ranked_ids_``/``ranked_scores_`` ``(G, depth)``, ``group_of_`` (customer_idx -> group),
-    ``n_customers_``, ``n_articles_`` and, with ``filter_bought``, the seen matrix.
+    ``score(c, a) = group_scores_[group_of_[c], a]`` (-inf for an article that is not a candidate, and for
+    one the customer bought when ``filter_bought``); the candidates are each group's articles with a finite
+    score, ranked once at ``fit``.
+
+    Learned: ``group_scores_`` ``(G, n_articles)``, ``ranked_ids_``/``ranked_scores_`` ``(G, depth)``,
+    ``group_of_`` (customer_idx -> group), ``n_customers_``, ``n_articles_`` and, with ``filter_bought``, the
+    seen matrix.
     """
 
     filter_bought: bool
     recent_weeks: float | None
 
+    group_scores_: np.ndarray
     ranked_ids_: np.ndarray
     ranked_scores_: np.ndarray
     group_of_: np.ndarray
     n_customers_: int
 
-    def _group_lists(self, train: Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(ranked_ids, ranked_scores, group_of)`` for ``train``; implemented by each model."""
+    def _group_scores(self, train: Dataset) -> tuple[np.ndarray, np.ndarray]:
+        """``(group_scores (G, n_articles) with -inf for non-candidates, group_of)``; one per model."""
         raise NotImplementedError
 
     def _validate(self) -> None:
@@ -102,22 +103,33 @@ class GroupPopularity(SeenMixin, Recommender):
         self._reset()
         self.n_customers_ = train.n_customers
         self.n_articles_ = train.n_articles
-        self.ranked_ids_, self.ranked_scores_, group_of = self._group_lists(train)
+        group_scores, group_of = self._group_scores(train)
+        self.group_scores_ = np.asarray(group_scores, dtype=np.float32)
+        # one ranked list per group (a handful of groups: a loop over groups, not customers)
+        self.ranked_ids_, self.ranked_scores_ = stack_ranked([ranked_finite(row) for row in self.group_scores_])
         self.group_of_ = group_of.astype(np.int16)
         if self.filter_bought:
             self._store_seen(train)
         return self
 
-    def recommend(self, customers: np.ndarray, k: int = DEFAULT_K) -> tuple[np.ndarray, np.ndarray]:
+    def score(self, customers: np.ndarray, articles: np.ndarray) -> np.ndarray:
         self._check_fitted()
-        k = check_k(k)
+        customers, articles = check_pairs(customers, articles, self.n_customers_, self.n_articles_, self.name)
+        out = self.group_scores_[self.group_of_[customers].astype(np.int64), articles]
+        if self.filter_bought:
+            out = np.where(pair_lookup(self._seen(), customers, articles) > 0, np.float32(-np.inf), out)
+        return out.astype(np.float32)
+
+    def candidates(self, customers: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        self._check_fitted()
+        n = check_k(n)
         customers = check_customers(customers, self.n_customers_, self.name)
         exclude = self._seen()[customers] if self.filter_bought else None
         return group_recommend(
             self.ranked_ids_,
             self.ranked_scores_,
             self.group_of_[customers].astype(np.int64),
-            k,
+            n,
             exclude=exclude,
         )
 
@@ -143,10 +155,9 @@ class Popularity(GroupPopularity):
         super()._validate()
         check_positive("days", self.days, model=self.name)
 
-    def _group_lists(self, train: Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        scores = self._restrict(article_sales(train, days=self.days), train)
-        ids, ranked = stack_ranked([ranked_articles(scores)])
-        return ids, ranked, np.zeros(train.n_customers, dtype=np.int16)
+    def _group_scores(self, train: Dataset) -> tuple[np.ndarray, np.ndarray]:
+        scores = positive_or_neg_inf(self._restrict(article_sales(train, days=self.days), train))
+        return scores[None, :], np.zeros(train.n_customers, dtype=np.int16)
 
 
 @register(
@@ -183,10 +194,9 @@ class PopularityDecay(GroupPopularity):
         check_positive("half_life_days", self.half_life_days, model=self.name)
         check_positive("days", self.days, model=self.name, allow_none=True)
 
-    def _group_lists(self, train: Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _group_scores(self, train: Dataset) -> tuple[np.ndarray, np.ndarray]:
         scores = article_sales(train, days=self.days, half_life_days=self.half_life_days)
-        ids, ranked = stack_ranked([ranked_articles(self._restrict(scores, train))])
-        return ids, ranked, np.zeros(train.n_customers, dtype=np.int16)
+        return positive_or_neg_inf(self._restrict(scores, train))[None, :], np.zeros(train.n_customers, np.int16)
 
 
 def age_groups(ages: np.ndarray, buckets: int | str) -> tuple[np.ndarray, np.ndarray]:
@@ -234,7 +244,9 @@ class PopularityAge(GroupPopularity):
     """Per age bucket ``b``: ``score_b(a) = sum over purchase rows of a by customers in b of
     0.5 ** (age_days / half_life_days)``; each bucket's ranked list is followed by the global
     (``popularity-decay``) list for articles the bucket did not buy. Customers with an unknown age get the
-    global list. Scores are rank based (``depth - rank``) because the two parts are not on one scale.
+    global list. ``score(u, a) = score_b(a)`` where the bucket bought ``a``, else ``below(0, S(a))`` with
+    ``S`` the global time-decayed sales (:func:`hmrec.models.lists.below`: ``-1 / (1 + S(a))``), so the
+    bucket's articles come first and the global order is kept after them, as in a ``Fill``.
 
     Args:
         buckets: width of an age bucket in years, or ``"deciles"``/``"quintiles"``/``"quartiles"`` (default
@@ -260,41 +272,52 @@ class PopularityAge(GroupPopularity):
     def _validate(self) -> None:
         super()._validate()
         check_positive("half_life_days", self.half_life_days, model=self.name)
+        age_groups(np.empty(0), self.buckets)  # refuses a bad 'buckets' (on no ages: costs nothing)
 
-    def _group_lists(self, train: Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _group_scores(self, train: Dataset) -> tuple[np.ndarray, np.ndarray]:
         if "age" in train.customers.columns:
             ages = train.customers["age"].cast(float).fill_null(np.nan).to_numpy()
         else:
             ages = np.full(train.n_customers, np.nan)
         group_of, self.edges_ = age_groups(ages, self.buckets)
         n_groups = int(group_of.max(initial=-1)) + 1
-        global_ids, _ = ranked_articles(
-            self._restrict(article_sales(train, half_life_days=self.half_life_days), train)
-        )
+        overall = self._restrict(article_sales(train, half_life_days=self.half_life_days), train)
         per_group = article_sales(
             train, half_life_days=self.half_life_days, groups=group_of, n_groups=n_groups
         )
         mask = recent_articles(train, self.recent_weeks)
         if mask is not None:
             per_group[:, ~mask] = 0
-        primary, _ = stack_ranked([ranked_articles(row) for row in per_group])
-        depth = max(global_ids.size, 1)
-        merged, merged_scores = merge_ranked(primary, global_ids, depth)
-        # the last group is "unknown age": the global list alone
-        glob, glob_scores = merge_ranked(np.empty((1, 0), dtype=np.int32), global_ids, depth)
-        ids = np.concatenate([merged, glob])
-        scores = np.concatenate([merged_scores, glob_scores])
+        # the bucket's own sales where it bought the article, else the overall sales mapped below 0; the
+        # last row is "unknown age": the overall part alone
+        fill = below(0.0, positive_or_neg_inf(overall))
+        scores = np.vstack([np.where(per_group > 0, per_group, fill[None, :]), fill[None, :]])
         group_of = np.where(group_of < 0, n_groups, group_of)
-        return ids, scores, group_of
+        return scores.astype(np.float32), group_of
+
+
+def splitmix64(x: np.ndarray) -> np.ndarray:
+    """SplitMix64 finalizer: a well-mixed uint64 hash of each uint64, vectorized.
+
+    Used to derive per-customer random draws from ``(seed, customer_idx)`` so that a customer's random list
+    does not depend on which other customers are in the batch.
+    """
+    z = np.asarray(x, dtype=np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
 
 
 @register("random", "Uniformly random articles among those sold in the last `recent_weeks` weeks (seeded).")
 class RandomModel(SeenMixin, Recommender):
-    """A floor for every metric: ``k`` distinct articles drawn for each customer from the recently sold ones.
+    """A floor for every metric: a seeded random order of the recently sold articles for each customer.
 
-    The draw for customer ``c`` depends only on ``(seed, c)``: with ``C`` candidates, ``a = unit(hash)``
-    coprime to ``C`` and ``b = hash' mod C``, positions ``(a * j + b) mod C`` for ``j = 0..k-1`` are distinct,
-    each one uniform over the candidates. So a customer's list is the same alone or in a batch.
+    The order for customer ``c`` depends only on ``(seed, c)``: with ``C`` candidates, ``a = unit(hash)``
+    coprime to ``C`` and ``b = hash' mod C``, positions ``(a * j + b) mod C`` for ``j = 0..C-1`` are a
+    permutation of the candidates, each one uniform over them. So a customer's list is the same alone or in a
+    batch. ``score(c, x) = 1 - j / C`` where ``x`` is the ``j``-th article of ``c``'s permutation (found
+    from ``x``'s position ``p`` as ``j = (p - b) * a⁻¹ mod C``): a rank in a seeded uniform draw, hence
+    ``score_kind = "rank"``; -inf outside the candidates (and for bought articles with ``filter_bought``).
 
     Args:
         recent_weeks: candidates are the articles sold in the last ``recent_weeks`` weeks (None: ever sold).
@@ -302,8 +325,11 @@ class RandomModel(SeenMixin, Recommender):
         seed: the random seed.
     """
 
+    score_kind = "rank"
+
     candidates_: np.ndarray
     units_: np.ndarray
+    inverses_: np.ndarray
     n_customers_: int
 
     def __init__(self, recent_weeks: float | None = 1, filter_bought: bool = False, seed: int = 0) -> None:
@@ -311,11 +337,14 @@ class RandomModel(SeenMixin, Recommender):
         self.filter_bought = filter_bought
         self.seed = seed
 
-    def fit(self, train: Dataset) -> Self:
+    def _validate(self) -> None:
         check_positive("recent_weeks", self.recent_weeks, model=self.name, allow_none=True)
         check_bool("filter_bought", self.filter_bought, model=self.name)
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
             raise ParameterError(f"random: parameter 'seed' must be an integer >= 0, got {self.seed!r}")
+
+    def fit(self, train: Dataset) -> Self:
+        self._validate()
         self._reset()
         self.n_customers_ = train.n_customers
         self.n_articles_ = train.n_articles
@@ -329,41 +358,56 @@ class RandomModel(SeenMixin, Recommender):
         self.units_ = np.flatnonzero(np.gcd(np.arange(c, dtype=np.int64), c) == 1).astype(np.int64)
         if self.units_.size == 0:  # no candidates (or C = 1, where gcd(0, 1) = 1 already gives [0])
             self.units_ = np.ones(1, dtype=np.int64)
+        # a⁻¹ mod C for score(): one modular inverse per unit (at most C of them, once per fit)
+        self.inverses_ = np.array([pow(int(u), -1, c) if c > 1 else 0 for u in self.units_], dtype=np.int64)
         if self.filter_bought:
             self._store_seen(train)
         return self
 
-    def _lists(self, customers: np.ndarray, depth: int) -> np.ndarray:
-        """``(n, depth)`` distinct candidate indices per customer (depth <= C)."""
+    def _keys(self, customers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The unit index and the offset ``b`` of each customer's permutation."""
         c = self.candidates_.size
         key = splitmix64(customers.astype(np.uint64) * np.uint64(2) + (np.uint64(self.seed) << np.uint64(33)))
         key2 = splitmix64(key)
-        a = self.units_[(key % np.uint64(self.units_.size)).astype(np.int64)]
-        b = (key2 % np.uint64(c)).astype(np.int64)
-        pos = (a[:, None] * np.arange(depth, dtype=np.int64)[None, :] + b[:, None]) % c
-        return self.candidates_[pos]
+        return (key % np.uint64(self.units_.size)).astype(np.int64), (key2 % np.uint64(c)).astype(np.int64)
 
-    def recommend(self, customers: np.ndarray, k: int = DEFAULT_K) -> tuple[np.ndarray, np.ndarray]:
+    def _lists(self, customers: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(n, depth)`` distinct candidates per customer (depth <= C) and their scores ``1 - j / C``."""
+        c = self.candidates_.size
+        unit, b = self._keys(customers)
+        j = np.arange(depth, dtype=np.int64)
+        pos = (self.units_[unit][:, None] * j[None, :] + b[:, None]) % c
+        scores = (1.0 - j.astype(np.float32) / np.float32(c)).astype(np.float32)
+        return self.candidates_[pos], np.broadcast_to(scores, pos.shape)
+
+    def score(self, customers: np.ndarray, articles: np.ndarray) -> np.ndarray:
         self._check_fitted()
-        k = check_k(k)
+        customers, articles = check_pairs(customers, articles, self.n_customers_, self.n_articles_, self.name)
+        c = self.candidates_.size
+        out = np.full(customers.size, -np.inf, dtype=np.float32)
+        if c == 0 or customers.size == 0:
+            return out
+        p = np.searchsorted(self.candidates_, articles)
+        known = (p < c) & (self.candidates_[np.minimum(p, c - 1)] == articles)
+        unit, b = self._keys(customers)
+        j = ((p - b) % c) * self.inverses_[unit] % c
+        out[known] = (1.0 - j[known].astype(np.float32) / np.float32(c)).astype(np.float32)
+        if self.filter_bought:
+            out[pair_lookup(self._seen(), customers, articles) > 0] = -np.inf
+        return out
+
+    def candidates(self, customers: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        self._check_fitted()
+        n = check_k(n)
         customers = check_customers(customers, self.n_customers_, self.name)
-        n, c = customers.size, self.candidates_.size
-        ids = np.full((n, k), -1, dtype=np.int32)
-        scores = np.full((n, k), -np.inf, dtype=np.float32)
-        if c == 0 or n == 0:
+        rows, c = customers.size, self.candidates_.size
+        ids = np.full((rows, n), -1, dtype=np.int32)
+        scores = np.full((rows, n), -np.inf, dtype=np.float32)
+        if c == 0 or rows == 0:
             return ids, scores
-        rank_score = (1.0 - np.arange(k, dtype=np.float32) / k)[None, :]
         if not self.filter_bought:
-            depth = min(k, c)
-            ids[:, :depth] = self._lists(customers, depth)
-            scores[:, :depth] = np.broadcast_to(rank_score[:, :depth], (n, depth))
+            depth = min(n, c)
+            ids[:, :depth], scores[:, :depth] = self._lists(customers, depth)
             return ids, scores
         seen = self._seen()[customers]
-
-        def make_lists(rows: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray]:
-            lists = self._lists(customers[rows], depth)
-            return lists, np.broadcast_to(np.arange(depth, 0, -1, dtype=np.float32), lists.shape)
-
-        ids, _ = top_k_excluding(make_lists, n, k, c, seen)
-        scores = np.where(ids >= 0, rank_score, -np.inf).astype(np.float32)
-        return ids, scores
+        return top_k_excluding(lambda r, depth: self._lists(customers[r], depth), rows, n, c, seen)

@@ -1,6 +1,6 @@
-"""Recommending from learned factors: tiled ``P·Qᵀ`` over candidate articles, top-k, fallbacks, blends.
+r"""Recommending from learned factors: tiled ``P·Qᵀ`` over candidate articles, top-k, the cold fallback.
 
-Shared by every matrix-factorization model (``als``, ``sgd-*`` and their ``+repurchase`` blends). The score of
+Shared by every matrix-factorization model (``als``, ``sgd-*``). The score of
 customer ``u`` for candidate article ``a`` is ``pᵤ·qₐ``; a numba kernel scores tiles of customers against
 tiles of candidates (one small BLAS ``sgemm`` each, the scores still in cache when the running top ``k`` is
 updated) and skips the candidates that provably cannot enter a customer's top ``k``. Candidates are, by
@@ -8,18 +8,18 @@ default, the articles sold in the last ``recent_weeks`` weeks of train (fashion 
 and it makes scoring several times cheaper than the whole catalogue).
 
 Customers without any purchase in train have all-zero factors; they get the time-decayed popularity of the
-candidates (``sum over purchase rows of 0.5 ** (age_days / fallback_half_life_days)``), best first.
+candidates (``sum over purchase rows of 0.5 ** (age_days / fallback_half_life_days)``), best first: for them
+``score(u, a)`` is that popularity, for everyone else the dot product ``pᵤ·qₐ`` (-inf outside the candidates,
+and for bought articles with ``filter_bought``).
 
-The ``+repurchase`` blends put the customer's own past purchases first, ranked by time-decayed frequency
-(``own(u, a) = sum over u's purchases of a in the last max_weeks weeks of 0.5 ** (age_days / half_life)``,
-the ``repurchase`` model's score), then the factor model's list, skipping duplicates.
+The ``+repurchase`` presets are :class:`hmrec.models.compose.Fill`\ s of ``history`` and a factor model.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, ClassVar
+from typing import Any
 
 import numba
 import numpy as np
@@ -29,17 +29,11 @@ from threadpoolctl import threadpool_limits
 from hmrec.data.dataset import Dataset
 from hmrec.errors import ParameterError
 from hmrec.models import _kernels
-from hmrec.models.base import DEFAULT_K, Recommender, check_k, merge_ranked
-from hmrec.models.candidates import (
-    article_sales,
-    check_bool,
-    check_positive,
-    csr_row_top_k,
-    ranked_articles,
-    recent_articles,
-    window_start,
-)
+from hmrec.models._params import check_bool, check_pairs, check_positive
+from hmrec.models.base import BLOCK_ROWS, Recommender, check_k
+from hmrec.models.lists import ranked_articles
 from hmrec.models.popularity import SeenMixin, check_customers
+from hmrec.models.sales import article_sales, pair_lookup, recent_articles
 
 #: customers per scoring tile and candidates per tile: a 128 x 1024 float32 block (512 KB) stays in L2
 TILE_CUSTOMERS = 128
@@ -145,38 +139,22 @@ def score_top_k(
     return ids, scores
 
 
-def own_purchases(train: Dataset, half_life_days: float, max_weeks: float | None) -> sp.csr_matrix:
-    """Customers x articles ``own(u, a)``: time-decayed purchase counts of the last ``max_weeks`` weeks.
-
-    The same score as the ``repurchase`` model (``hmrec.models.history``), so the blends rank a customer's
-    repurchases exactly as that model does.
-    """
-    end = train.end_date
-    start = window_start(train, 7 * max_weeks) if max_weeks is not None else None
-    return train.interactions(start, end, half_life_days=float(half_life_days), reference=end)
-
-
 # ---------------------------------------------------------------------- the shared base class
 class FactorRecommender(SeenMixin, Recommender):
-    """Base of the factor models: candidates, popularity fallback, ``filter_bought`` and the repurchase blend.
+    """Base of the factor models: candidates, popularity fallback and ``filter_bought``.
 
     Subclasses learn ``user_factors_`` and ``item_factors_`` in ``fit`` and then call :meth:`_fit_scoring`.
-    Their constructors define ``recent_weeks``, ``filter_bought``, ``fallback_half_life_days`` and, for a
-    blend (``blend_repurchase = True``), ``repurchase_half_life_days`` and ``repurchase_max_weeks``.
+    Their constructors define ``recent_weeks``, ``filter_bought`` and ``fallback_half_life_days``.
 
     Learned (besides the factors): ``candidates_`` (article indices), ``has_history_`` (bool per customer),
-    ``fallback_ids_``/``fallback_scores_`` (candidates by decayed popularity), the seen matrix with
-    ``filter_bought``, and the ``own_*`` CSR arrays of the repurchase scores for a blend.
+    ``fallback_ids_``/``fallback_scores_`` (candidates by decayed popularity) and the seen matrix with
+    ``filter_bought``.
     """
-
-    blend_repurchase: ClassVar[bool] = False
 
     threads: int
     recent_weeks: float | None
     filter_bought: bool
     fallback_half_life_days: float
-    repurchase_half_life_days: float
-    repurchase_max_weeks: float | None
 
     user_factors_: np.ndarray
     item_factors_: np.ndarray
@@ -186,22 +164,14 @@ class FactorRecommender(SeenMixin, Recommender):
     fallback_scores_: np.ndarray
     n_customers_: int
     n_articles_: int
-    own_indptr_: np.ndarray
-    own_indices_: np.ndarray
-    own_data_: np.ndarray
 
     def _check_scoring_params(self) -> None:
         check_positive("recent_weeks", self.recent_weeks, model=self.name, allow_none=True)
         check_bool("filter_bought", self.filter_bought, model=self.name)
         check_positive("fallback_half_life_days", self.fallback_half_life_days, model=self.name)
-        if self.blend_repurchase:
-            check_positive("repurchase_half_life_days", self.repurchase_half_life_days, model=self.name)
-            check_positive(
-                "repurchase_max_weeks", self.repurchase_max_weeks, model=self.name, allow_none=True
-            )
 
     def _fit_scoring(self, train: Dataset, history: sp.csr_matrix) -> None:
-        """Everything ``recommend`` needs besides the factors; ``history`` is the training matrix."""
+        """Everything ``candidates`` needs besides the factors; ``history`` is the training matrix."""
         self.n_customers_ = train.n_customers
         self.n_articles_ = train.n_articles
         self.candidates_ = candidate_articles(train, self.recent_weeks)
@@ -212,14 +182,9 @@ class FactorRecommender(SeenMixin, Recommender):
         self.fallback_ids_, self.fallback_scores_ = ranked_articles(np.where(in_candidates, sales, 0))
         if self.filter_bought:
             self._store_seen(train)
-        if self.blend_repurchase:
-            own = own_purchases(train, self.repurchase_half_life_days, self.repurchase_max_weeks)
-            self.own_indptr_ = own.indptr.astype(np.int64)
-            self.own_indices_ = own.indices.astype(np.int32)
-            self.own_data_ = own.data.astype(np.float32)
 
     def _factor_top_k(self, customers: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """The factor model's own list: blocked scoring for customers with history, popularity otherwise."""
+        """Blocked scoring for customers with history, popularity for the others (lists may run short)."""
         n = customers.size
         ids = np.full((n, k), -1, dtype=np.int32)
         scores = np.full((n, k), -np.inf, dtype=np.float32)
@@ -236,26 +201,30 @@ class FactorRecommender(SeenMixin, Recommender):
         if cold_pos.size and depth:
             ids[cold_pos[:, None], np.arange(depth)] = self.fallback_ids_[:depth]
             scores[cold_pos[:, None], np.arange(depth)] = self.fallback_scores_[:depth]
-        # a warm list cut short (fewer candidates than k once bought articles are removed) is filled with
-        # the popularity ranking; the scores of those rows become rank based, as in merge_ranked
-        short = np.flatnonzero(warm & (ids[:, -1] < 0))
-        if short.size and self.fallback_ids_.size:
-            ids[short], scores[short] = merge_ranked(ids[short], self.fallback_ids_[: 2 * k], k)
         return ids, scores
 
-    def _own(self) -> sp.csr_matrix:
-        return sp.csr_matrix(
-            (self.own_data_, self.own_indices_, self.own_indptr_), shape=(self.n_customers_, self.n_articles_)
-        )
-
-    def recommend(self, customers: np.ndarray, k: int = DEFAULT_K) -> tuple[np.ndarray, np.ndarray]:
-        """Top-``k`` articles per customer; see the module docstring for the scoring and fallbacks."""
+    def score(self, customers: np.ndarray, articles: np.ndarray) -> np.ndarray:
+        """``pᵤ·qₐ`` for customers with history, the fallback popularity for the others (module docstring)."""
         self._check_fitted()
-        k = check_k(k)
-        customers = check_customers(customers, self.n_customers_, self.name)
-        ids, scores = self._factor_top_k(customers, k)
-        if self.blend_repurchase:
-            own_ids, _ = csr_row_top_k(self._own(), customers, k)
-            return merge_ranked(own_ids, ids, k)
-        return ids, scores
+        customers, articles = check_pairs(customers, articles, self.n_customers_, self.n_articles_, self.name)
+        out = np.full(customers.size, -np.inf, dtype=np.float32)
+        in_candidates = np.zeros(self.n_articles_, dtype=bool)
+        in_candidates[self.candidates_] = True
+        warm = self.has_history_[customers]
+        for lo in range(0, customers.size, BLOCK_ROWS):  # blocks bound the (rows, factors) gathers
+            c, a, w = customers[lo : lo + BLOCK_ROWS], articles[lo : lo + BLOCK_ROWS], warm[lo : lo + BLOCK_ROWS]
+            dots = np.einsum("ij,ij->i", self.user_factors_[c], self.item_factors_[a], dtype=np.float32)
+            out[lo : lo + BLOCK_ROWS] = np.where(w & in_candidates[a], dots, -np.inf)
+        popularity = np.full(self.n_articles_, -np.inf, dtype=np.float32)
+        popularity[self.fallback_ids_] = self.fallback_scores_
+        out = np.where(warm, out, popularity[articles]).astype(np.float32)
+        if self.filter_bought:
+            out[warm & (pair_lookup(self._seen(), customers, articles) > 0)] = -np.inf
+        return out
 
+    def candidates(self, customers: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``n`` articles per customer; see the module docstring for the scoring and the fallback."""
+        self._check_fitted()
+        n = check_k(n)
+        customers = check_customers(customers, self.n_customers_, self.name)
+        return self._factor_top_k(customers, n)

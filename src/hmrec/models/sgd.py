@@ -33,9 +33,9 @@ from hmrec.data.dataset import Dataset
 from hmrec.errors import ParameterError
 from hmrec.evaluation.metrics import map_at_k
 from hmrec.models import _kernels
+from hmrec.models._params import check_bool, check_positive
 from hmrec.models.base import DEFAULT_K, register
-from hmrec.models.candidates import check_bool, check_positive
-from hmrec.models.history import DEFAULT_OWN_HALF_LIFE_DAYS
+from hmrec.models.compose import register_fill
 from hmrec.models.popularity import DEFAULT_HALF_LIFE_DAYS
 from hmrec.models.scoring import (
     DEFAULT_RECENT_WEEKS,
@@ -346,43 +346,9 @@ class SGDMSE(SGDModel):
         )
 
 
-@register("sgd+repurchase", "The customer's own past purchases first, then the sgd-bpr list.")
-class SGDRepurchase(SGDBPR):
-    """:class:`SGDBPR` after the customer's likely repurchases (the ``repurchase`` model's ranking).
-
-    Args (beyond :class:`SGDModel`'s):
-        repurchase_half_life_days: time decay of the customer's own purchases.
-        repurchase_max_weeks: only own purchases of the last ``repurchase_max_weeks`` weeks (None: all).
-    """
-
-    blend_repurchase = True
-
-    def __init__(
-        self,
-        factors: int = 64,
-        epochs: int = DEFAULT_EPOCHS,
-        learning_rate: float = DEFAULT_LEARNING_RATE,
-        lr_decay: float = 0.1,
-        reg: float = 0.002,
-        neg_samples: int = 1,
-        alpha: float = 1.0,
-        half_life_days: float | None = None,
-        seed: int = 0,
-        threads: int = 0,
-        hogwild: bool = False,
-        validation_days: int | None = None,
-        patience: int = 2,
-        recent_weeks: float | None = DEFAULT_RECENT_WEEKS,
-        filter_bought: bool = False,
-        fallback_half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
-        repurchase_half_life_days: float = DEFAULT_OWN_HALF_LIFE_DAYS,
-        repurchase_max_weeks: float | None = None,
-    ) -> None:
-        super().__init__(
-            factors=factors, epochs=epochs, learning_rate=learning_rate, lr_decay=lr_decay, reg=reg,
-            neg_samples=neg_samples, alpha=alpha, half_life_days=half_life_days, seed=seed, threads=threads,
-            hogwild=hogwild, validation_days=validation_days, patience=patience, recent_weeks=recent_weeks,
-            filter_bought=filter_bought, fallback_half_life_days=fallback_half_life_days,
-        )
-        self.repurchase_half_life_days = repurchase_half_life_days
-        self.repurchase_max_weeks = repurchase_max_weeks
+register_fill(
+    "sgd+repurchase",
+    "The customer's own past purchases (history) first, then the sgd-bpr list.",
+    primary="history",
+    fallback="sgd-bpr",
+)

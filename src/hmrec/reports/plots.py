@@ -9,14 +9,14 @@ numbers were computed.
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import matplotlib
+
+from hmrec import atomic
 
 matplotlib.use("Agg")  # headless: reports are written on servers and in CI
 
@@ -105,17 +105,9 @@ def to_png(fig: Figure) -> bytes:
 
 
 def write_atomic(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same directory and an atomic rename."""
+    """Write ``data`` to ``path`` (its folder created) through a temporary file and a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic.write_atomic(path, data)
 
 
 def save_png(fig: Figure, path: Path) -> bytes:

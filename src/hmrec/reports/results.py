@@ -42,7 +42,10 @@ SECTIONS = (
     ("Segments", "segments"),
     ("Recall curve", "recall-curve"),
     ("Choosing k for k-means", "k-means"),
+    ("Candidate sources", "candidate-sources"),
+    ("Feature importance", "feature-importance"),
 )
+FAMILY_COLOURS = {"customer": "#1f77b4", "article": "#2ca02c", "pair": "#d62728", "source": "#9467bd"}
 SEGMENT_TITLES = {
     "history": "with and without purchase history",
     "age": "by age group (years)",
@@ -381,6 +384,103 @@ def _section_kmeans(report: Report, writer: FigureWriter, board: Any, out_dir: P
         sec.details(f"Inertia and silhouette for each k ({table.height} values of k)", table)
 
 
+def _diagnostic(board: Any, name: str) -> pl.DataFrame:
+    tables = getattr(board, "diagnostics", None) or {}
+    return _frame(tables.get(name))
+
+
+def _section_candidates(report: Report, writer: FigureWriter, board: Any) -> None:
+    """Recall of the test week's purchases by each candidate source of the ranker and by their union."""
+    recall = _diagnostic(board, "candidate_recall")
+    if recall.height == 0:
+        return
+    sec = report.section(*SECTIONS[4])
+    mean = (
+        recall.group_by("model", "source", "n", maintain_order=True)
+        .agg(pl.col("recall").mean(), pl.col("candidates_per_customer").mean())
+        .sort("model", "n", maintain_order=True)
+    )
+    sec.note(
+        "Stage 1 of the ranker: each source proposes its n best articles per scored customer; recall is the share "
+        "of the test week's (customer, article) purchases found among them (each pair once), and the union is "
+        "every source's n together, deduplicated. The ranker can only rank what the union proposes, so the "
+        "union's recall is its ceiling; the mean candidates per customer is what stage 2 must score."
+    )
+    for model in dict.fromkeys(mean["model"].to_list()):
+        part = mean.filter(pl.col("model") == model)
+        sources = list(dict.fromkeys(part["source"].to_list()))
+
+        def draw(ax: Any, part: pl.DataFrame = part, sources: list[str] = sources) -> None:
+            for i, source in enumerate(sources):
+                rows = part.filter(pl.col("source") == source).sort("n")
+                union = source == "union"
+                ax.plot(
+                    rows["n"].to_numpy(), rows["recall"].to_numpy(), "-o", markersize=3, label=source,
+                    color="#000000" if union else plots.PALETTE[i % len(plots.PALETTE)],
+                    linewidth=2.4 if union else 1.5,
+                )
+            ax.set_xscale("log")
+            plots.plain_log(ax, axis="x")
+            ax.set_ylim(0, None)
+            plots.percent(ax)
+            plots.legend_outside(ax, "source")
+
+        writer.add(
+            sec, f"results_candidate_recall_{model}", f"Candidate recall by source ({model})",
+            "candidates per source, n (log scale)", "recall of the test week's purchases (%)", draw,
+            "Each source alone and the deduplicated union, against the number of candidates each proposes.",
+            wide=True,
+        )
+        wide = part.pivot(on="n", index="source", values="recall", aggregate_function="first")
+        per = part.filter(pl.col("source") == "union").sort("n")["candidates_per_customer"].to_list()
+        rows = [*wide.rows(), ("union: candidates per customer", *per)]
+        sec.table(
+            [tuple(f"{v:.4f}" if isinstance(v, float) and v < 1 else f"{v:.1f}" if isinstance(v, float) else v
+                   for v in row) for row in rows],
+            ["source", *[f"recall@{n}" for n in wide.columns[1:]]],
+            caption=f"Recall of each source at n candidates ({model})",
+        )
+
+
+def _section_importance(report: Report, writer: FigureWriter, board: Any) -> None:
+    """The ranker's feature importance (total gain), per feature and per feature family."""
+    importance = _diagnostic(board, "feature_importance")
+    if importance.height == 0:
+        return
+    sec = report.section(*SECTIONS[5])
+    sec.note(
+        "Stage 2 of the ranker: the share of LightGBM's total gain (the loss reduction of every split on a "
+        "feature, over the trees used) per feature, averaged over the test windows. Families: customer, article, "
+        "pair (the customer x article history) and source (which source proposed the pair, its rank and score)."
+    )
+    for model in dict.fromkeys(importance["model"].to_list()):
+        mean = (
+            importance.filter(pl.col("model") == model)
+            .group_by("feature", "family", maintain_order=True)
+            .agg(pl.col("share").mean())
+            .sort(["share", "feature"], descending=[True, False])
+        )
+        top = mean.head(25)
+
+        def draw(ax: Any, top: pl.DataFrame = top) -> None:
+            positions = np.arange(top.height)
+            ax.barh(positions, top["share"].to_numpy(),
+                    color=[FAMILY_COLOURS.get(f, plots.ACCENT) for f in top["family"].to_list()])
+            ax.set_yticks(positions, top["feature"].to_list(), fontsize=8)
+            ax.invert_yaxis()
+            ax.grid(axis="y", visible=False)
+            plots.percent(ax, axis="x")
+
+        writer.add(
+            sec, f"results_importance_{model}", f"Top {top.height} features of {model} by gain",
+            "share of the total gain", "feature", draw,
+            "Colours: customer blue, article green, pair red, source purple.", height=max(3.0, 0.28 * top.height + 1),
+        )
+        families = mean.group_by("family").agg(pl.col("share").sum()).sort("share", descending=True)
+        sec.table([(f, f"{v:.1%}") for f, v in families.rows()], ["family", "share of gain"],
+                  caption=f"Gain by feature family ({model})")
+
+
 def write_results_report(leaderboard: Any, out_dir: Path | str) -> Path:
     """Write ``report.html`` (self-contained) and its plots as PNG into ``out_dir``; returns its path."""
     out = Path(out_dir)
@@ -402,6 +502,8 @@ def write_results_report(leaderboard: Any, out_dir: Path | str) -> Path:
     _section_segments(report, writer, leaderboard, colours)
     _section_recall(report, writer, leaderboard, colours)
     _section_kmeans(report, writer, leaderboard, out)
+    _section_candidates(report, writer, leaderboard)
+    _section_importance(report, writer, leaderboard)
     return report.write(out / REPORT_NAME)
 
 

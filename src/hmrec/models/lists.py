@@ -1,153 +1,20 @@
-"""Shared building blocks of the baseline models: sales counts, recent articles, the seen matrix, row top-k.
+"""Ranked lists: per-row top-k of sparse rows, dropping excluded articles, one list per customer group.
 
-Everything here is vectorized (polars group-bys, numpy over whole arrays or blocks of rows); nothing loops
-over customers or transactions in Python. Articles are ``article_idx`` and customers ``customer_idx``.
+A ranked list is a pair ``(ids, scores)`` of ``(n, depth)`` arrays, best first, padded with -1 / -inf. Every
+routine here works on whole blocks of rows (numpy), never one customer at a time.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 
 import numpy as np
-import polars as pl
 import scipy.sparse as sp
-
-from hmrec.data.dataset import Dataset
-from hmrec.data.schema import ARTICLE_IDX, CUSTOMER_IDX, T_DAT
-from hmrec.errors import ParameterError
 
 #: upper bound on the cells of one ``(rows, depth)`` working block (int32/bool arrays of ~64 MB at most)
 BLOCK_CELLS = 1 << 24
 
 
-# ---------------------------------------------------------------------- parameter checks
-def check_positive(name: str, value: float | None, *, model: str, allow_none: bool = False) -> float | None:
-    """``value`` if it is a number > 0 (or None when allowed), else a ParameterError naming it."""
-    if value is None and allow_none:
-        return None
-    number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    if not number or not value > 0:  # type: ignore[operator]
-        allowed = "a number > 0" + (" or null" if allow_none else "")
-        raise ParameterError(f"{model}: parameter '{name}' must be {allowed}, got {value!r}")
-    return value
-
-
-def check_bool(name: str, value: object, *, model: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ParameterError(f"{model}: parameter '{name}' must be true or false, got {value!r}")
-    return bool(value)
-
-
-def check_customers(customers: np.ndarray, n_customers: int, model: str) -> np.ndarray:
-    """Customer indices as int64, each in ``[0, n_customers)``."""
-    arr = np.asarray(customers)
-    if arr.ndim != 1 or (arr.size and not np.issubdtype(arr.dtype, np.integer)):
-        raise ParameterError(
-            f"{model}: customers must be a 1-d array of customer indices, got shape {arr.shape}"
-        )
-    arr = arr.astype(np.int64, copy=False)
-    if arr.size and (arr.min() < 0 or arr.max() >= n_customers):
-        raise ParameterError(
-            f"{model}: customer index out of range [0, {n_customers}) "
-            f"(got {int(arr.min())}..{int(arr.max())})"
-        )
-    return arr
-
-
-# ---------------------------------------------------------------------- windows and sales
-def window_start(train: Dataset, days: float | None) -> dt.date | None:
-    """First day of the last ``days`` days of ``train`` (inclusive), or None for "all of it".
-
-    With ``end`` the last transaction day, the window is ``end - (days - 1) <= t_dat <= end``: ``days=7`` is
-    the final week.
-    """
-    end = train.end_date
-    if days is None or end is None:
-        return None
-    return end - dt.timedelta(days=int(np.ceil(days)) - 1)
-
-
-def decay_weights(dates: pl.Expr, reference: dt.date, half_life_days: float | None) -> pl.Expr:
-    """Weight ``0.5 ** (age_days / half_life_days)``, ``age_days = reference - t_dat`` (1 without decay)."""
-    if half_life_days is None:
-        return pl.lit(1.0, dtype=pl.Float64)
-    age = (pl.lit(reference, dtype=pl.Date) - dates).dt.total_days().cast(pl.Float64)
-    return pl.lit(0.5, dtype=pl.Float64).pow(age / float(half_life_days))
-
-
-def article_sales(
-    train: Dataset,
-    *,
-    days: float | None = None,
-    half_life_days: float | None = None,
-    groups: np.ndarray | None = None,
-    n_groups: int = 0,
-) -> np.ndarray:
-    """Purchase rows per article, optionally time-decayed and per customer group.
-
-    ``sales[a] = sum over purchase rows r of a in the window of 0.5 ** (age_days(r) / half_life_days)``,
-    ``age_days = end - t_dat`` with ``end`` the last day of ``train``; without ``half_life_days`` every row
-    counts 1. Only the last ``days`` days are counted when ``days`` is given.
-
-    With ``groups`` (an int array: customer_idx -> group in ``[0, n_groups)``, -1 for "no group") the result
-    is ``(n_groups, n_articles)``: the sales to each group's customers. Without it, a ``(n_articles,)``
-    float32 vector.
-    """
-    tx = train.transactions
-    end = train.end_date
-    shape: tuple[int, ...] = (n_groups, train.n_articles) if groups is not None else (train.n_articles,)
-    if end is None:
-        return np.zeros(shape, dtype=np.float32)
-    start = window_start(train, days)
-    if start is not None:
-        tx = tx.filter(pl.col(T_DAT) >= start)
-    # summed by numpy in row order: polars' parallel group-by sums floats in an order that changes from run
-    # to run (measured: 6 different results in 6 runs), and these sums rank articles
-    weights = tx.select(decay_weights(pl.col(T_DAT), end, half_life_days).alias("w"))["w"].to_numpy()
-    weights = np.broadcast_to(weights, (tx.height,)).astype(np.float64)  # a literal 1.0 comes back as one value
-    articles = tx[ARTICLE_IDX].to_numpy().astype(np.int64)
-    if groups is None:
-        return np.bincount(articles, weights=weights, minlength=train.n_articles).astype(np.float32)
-    # the group of each purchase row comes from a numpy gather (customer_idx is a row position)
-    group_col = np.asarray(groups, dtype=np.int64)[tx[CUSTOMER_IDX].to_numpy()]
-    keep = group_col >= 0
-    cells = group_col[keep] * train.n_articles + articles[keep]
-    sums = np.bincount(cells, weights=weights[keep], minlength=n_groups * train.n_articles)
-    return sums.reshape(shape).astype(np.float32)
-
-
-def recent_articles(train: Dataset, weeks: float | None) -> np.ndarray | None:
-    """Mask over articles: sold at least once in the last ``weeks`` weeks of ``train`` (None: no limit)."""
-    if weeks is None:
-        return None
-    start = window_start(train, 7 * weeks)
-    mask = np.zeros(train.n_articles, dtype=bool)
-    tx = train.transactions if start is None else train.transactions.filter(pl.col(T_DAT) >= start)
-    mask[tx[ARTICLE_IDX].unique().to_numpy()] = True
-    return mask
-
-
-def seen_matrix(train: Dataset) -> sp.csr_matrix:
-    """Customers x articles, 1 where the customer bought the article at least once in ``train`` (memoized)."""
-    return train.interactions(binary=True)
-
-
-def csr_to_arrays(matrix: sp.csr_matrix, prefix: str) -> dict[str, np.ndarray]:
-    """A binary CSR's structure as plain arrays (so that the generic npz save/restore can keep it)."""
-    return {
-        f"{prefix}_indptr_": matrix.indptr.astype(np.int64),
-        f"{prefix}_indices_": matrix.indices.astype(np.int32),
-    }
-
-
-def csr_from_arrays(indptr: np.ndarray, indices: np.ndarray, n_cols: int) -> sp.csr_matrix:
-    """Inverse of :func:`csr_to_arrays` (values all 1)."""
-    data = np.ones(indices.size, dtype=np.float32)
-    return sp.csr_matrix((data, indices, indptr), shape=(indptr.size - 1, n_cols))
-
-
-# ---------------------------------------------------------------------- ranking helpers
 def csr_row_top_k(matrix: sp.csr_matrix, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` largest stored entries of each requested row of a CSR matrix, best first.
 
@@ -300,14 +167,75 @@ def stack_ranked(lists: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray
     return out_ids, out_scores
 
 
-# ---------------------------------------------------------------------- hashing (per-customer randomness)
-def splitmix64(x: np.ndarray) -> np.ndarray:
-    """SplitMix64 finalizer: a well-mixed uint64 hash of each uint64, vectorized.
+def ranked_finite(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All articles with a finite score, best first (ties: lower index first): ``(ids, scores)`` 1-d."""
+    scores = np.asarray(scores, dtype=np.float32)
+    candidates = np.flatnonzero(np.isfinite(scores))
+    order = np.lexsort((candidates, -scores[candidates]))
+    ids = candidates[order].astype(np.int32)
+    return ids, scores[ids]
 
-    Used to derive per-customer random draws from ``(seed, customer_idx)`` so that a customer's random list
-    does not depend on which other customers are in the batch.
+
+def positive_or_neg_inf(scores: np.ndarray) -> np.ndarray:
+    """``scores`` as float32 with every score <= 0 replaced by -inf ("not a candidate")."""
+    scores = np.asarray(scores, dtype=np.float32)
+    return np.where(scores > 0, scores, np.float32(-np.inf)).astype(np.float32)
+
+
+def below(floor: float, scores: np.ndarray) -> np.ndarray:
+    """Map ``scores`` strictly below ``floor``, keeping their order: ``floor + g(s)`` with
+
+    ``g(s) = -1 / (1 + s)`` for ``s >= 0`` and ``g(s) = s - 1`` for ``s < 0`` (continuous, increasing, into
+    ``(-inf, 0)``), ``-inf`` staying ``-inf``. A fallback's sales count of 3 under a floor of 0 becomes
+    ``-0.25``. Relative differences survive (``1/(1+s)`` has the precision of ``s``), so the order of
+    float32 scores is kept up to exact float32 ties.
     """
-    z = np.asarray(x, dtype=np.uint64) + np.uint64(0x9E3779B97F4A7C15)
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
+    s = np.asarray(scores, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = np.where(s >= 0, -1.0 / (1.0 + np.maximum(s, 0.0)), s - 1.0)
+    return np.where(np.isneginf(s), -np.inf, float(floor) + g).astype(np.float32)
+
+
+def concat_distinct(
+    first_ids: np.ndarray,
+    first_scores: np.ndarray,
+    then_ids: np.ndarray,
+    then_scores: np.ndarray,
+    k: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row, the valid entries of ``first`` then those of ``then`` not already taken; the first ``k``.
+
+    All four are ``(n, *)`` ranked lists (ids < 0 are padding and skipped; an id already taken in the row is
+    skipped). Scores travel with their ids. Returns ``(ids, scores, from_then)``, ``(n, k)`` each, padded with
+    -1 / -inf; ``from_then`` is True where the entry came from ``then``. Vectorized per block: one stable
+    sort of each row's ids finds the duplicates.
+    """
+    first_ids = np.asarray(first_ids, dtype=np.int32)
+    then_ids = np.asarray(then_ids, dtype=np.int32)
+    n = first_ids.shape[0]
+    ids = np.full((n, k), -1, dtype=np.int32)
+    scores = np.full((n, k), -np.inf, dtype=np.float32)
+    source = np.zeros((n, k), dtype=bool)
+    width = first_ids.shape[1] + then_ids.shape[1]
+    if n == 0 or width == 0:
+        return ids, scores, source
+    step = max(1, BLOCK_CELLS // (width + 1))
+    origin = np.concatenate([np.zeros(first_ids.shape[1], bool), np.ones(then_ids.shape[1], bool)])
+    for lo in range(0, n, step):
+        hi = min(n, lo + step)
+        cand = np.concatenate([first_ids[lo:hi], then_ids[lo:hi]], axis=1)
+        cand_scores = np.concatenate([first_scores[lo:hi], then_scores[lo:hi]], axis=1).astype(np.float32)
+        order = np.argsort(cand, axis=1, kind="stable")
+        sorted_c = np.take_along_axis(cand, order, axis=1)
+        dup_sorted = np.zeros(sorted_c.shape, dtype=bool)
+        dup_sorted[:, 1:] = sorted_c[:, 1:] == sorted_c[:, :-1]
+        dup = np.empty_like(dup_sorted)
+        np.put_along_axis(dup, order, dup_sorted, axis=1)
+        keep = (cand >= 0) & ~dup
+        pos = np.argsort(~keep, axis=1, kind="stable")[:, :k]
+        got = np.take_along_axis(keep, pos, axis=1)
+        width_out = pos.shape[1]
+        ids[lo:hi, :width_out] = np.where(got, np.take_along_axis(cand, pos, axis=1), -1)
+        scores[lo:hi, :width_out] = np.where(got, np.take_along_axis(cand_scores, pos, axis=1), -np.inf)
+        source[lo:hi, :width_out] = got & origin[pos]
+    return ids, scores, source

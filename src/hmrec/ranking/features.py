@@ -1,0 +1,341 @@
+"""Features of the ranker (stage 2): of the customer, of the article and of the (customer, article) pair.
+
+:class:`FeatureTables` is computed once per cut-off from the transactions *up to and including* that day
+(it truncates the data it is given at ``cutoff`` itself, so nothing after the cut-off can reach a feature:
+``tests/ranking/test_features.py`` checks that features from truncated data equal features from the full
+data with the cut-off given). Everything is a polars group-by or a numpy gather; nothing loops over customers.
+
+Days are counted back from the cut-off: a purchase on the cut-off day is 0 days old. Missing values (a
+customer who never bought, an article never sold) are NaN, which LightGBM treats as missing.
+
+Customer features (one row per customer): ``age``, purchase rows over all / the last 7 / the last 28 days,
+days since the last and the first purchase, the online share (channel 2), the mean price paid, distinct
+articles bought, and the share of the customer's rows in each of the five largest index groups (the category
+mix).
+
+Article features (one row per article): days since its first sale, sales on the last day / 7 / 28 days and
+overall, the trend (``s7 / (s_prev7 + 1)``), the mean price of its last 28 days of sales (else of all of
+them), the mean age of its buyers, and its product's sales over 7 days (all colours).
+
+Pair features: times the customer bought the article, their time-decayed count, days since they last bought
+it and since they last bought its product, their rows of its product, the ALS dot product (when the ``als``
+source is used), the co-purchase strength (when ``copurchase`` is), the article's price over the customer's
+mean price, the distance between the customer's age and the article's buyers' mean age, the customer's share
+of rows in the article's product type, colour, department and index group (their taste); and from the
+candidate union, for every source its rank and its score (NaN when that source did not propose the pair) and
+the number of sources that did.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+
+from hmrec.data.dataset import Dataset
+from hmrec.data.schema import ARTICLE_IDX, CUSTOMER_IDX, PRICE, SALES_CHANNEL, T_DAT
+from hmrec.ranking.sources import Candidates, Source, product_codes
+
+OWN_HALF_LIFE_DAYS = 14.0
+TOP_INDEX_GROUPS = 5
+
+CUSTOMER_FEATURES = (
+    "c_age", "c_rows", "c_rows_7d", "c_rows_28d", "c_days_since_last", "c_days_since_first",
+    "c_online_share", "c_mean_price", "c_articles",
+    *(f"c_index_share_{i}" for i in range(TOP_INDEX_GROUPS)),
+)
+ARTICLE_FEATURES = (
+    "a_days_since_first", "a_sales_1d", "a_sales_7d", "a_sales_28d", "a_sales", "a_trend", "a_price",
+    "a_buyer_age", "a_product_sales_7d",
+)
+#: the customer's share of rows in the article's value of each attribute (their taste): feature -> column
+SHARES = {
+    "p_type_share": "product_type_no",
+    "p_colour_share": "colour_group_code",
+    "p_department_share": "department_no",
+    "p_index_share": "index_group_name",
+}
+PAIR_FEATURES = (
+    "p_times_bought", "p_decayed", "p_days_since_bought", "p_days_since_product", "p_product_rows",
+    "p_als_dot", "p_copurchase", "p_price_ratio", "p_age_gap", *SHARES,
+)
+#: feature families for the ablation (``ranker`` parameter ``drop_features``)
+FAMILIES = ("customer", "article", "pair", "source")
+
+
+def feature_names(sources: list[str]) -> list[str]:
+    """Every feature's name, in column order, for a ranker with ``sources``."""
+    source_cols = [f"s_{name}_{what}" for name in sources for what in ("rank", "score")]
+    return [*CUSTOMER_FEATURES, *ARTICLE_FEATURES, *PAIR_FEATURES, *source_cols, "s_count"]
+
+
+def family_of(name: str) -> str:
+    return {"c": "customer", "a": "article", "p": "pair", "s": "source"}[name[0]]
+
+
+def _day(expr: pl.Expr) -> pl.Expr:
+    return expr.cast(pl.Int32)
+
+
+def _scatter(n: int, idx: pl.Series, values: pl.Series, fill: float = np.nan) -> np.ndarray:
+    out = np.full(n, fill, dtype=np.float32)
+    out[idx.to_numpy()] = values.cast(pl.Float32).fill_null(np.nan).to_numpy()
+    return out
+
+
+class PairTable:
+    """Values keyed by ``row * width + col`` (int64, sorted) with a vectorized look-up."""
+
+    def __init__(self, keys: np.ndarray, values: np.ndarray, width: int) -> None:
+        order = np.argsort(keys, kind="stable")
+        self.keys = keys[order].astype(np.int64)
+        self.values = values[order]
+        self.width = int(width)
+
+    def lookup(self, rows: np.ndarray, cols: np.ndarray, fill: float = np.nan) -> np.ndarray:
+        query = rows.astype(np.int64) * self.width + cols
+        out = np.full((query.size, *self.values.shape[1:]), fill, dtype=np.float32)
+        if self.keys.size == 0 or query.size == 0:
+            return out
+        pos = np.minimum(np.searchsorted(self.keys, query), self.keys.size - 1)
+        found = self.keys[pos] == query
+        out[found] = self.values[pos[found]]
+        return out
+
+
+class FeatureTables:
+    """Customer, article and pair look-up tables at one cut-off (see the module docstring)."""
+
+    customer: np.ndarray  # (n_customers, len(CUSTOMER_FEATURES)) float32
+    article: np.ndarray  # (n_articles, len(ARTICLE_FEATURES)) float32
+    own: PairTable  # (customer, article) -> [times bought, decayed count, days since bought]
+    product: PairTable  # (customer, product) -> [days since bought, rows]
+    shares: dict[str, PairTable]  # feature -> (customer, attribute value) -> share of the customer's rows
+    attr_of: dict[str, np.ndarray]  # feature -> per article its attribute value (dense codes)
+    product_of: np.ndarray
+
+    @classmethod
+    def fit(cls, data: Dataset, cutoff: dt.date, first: dt.date | None = None) -> FeatureTables:
+        """Tables from the transactions of ``data`` on or before ``cutoff`` (later ones are ignored), and on
+        or after ``first`` when given."""
+        self = cls()
+        tx = data.transactions.lazy().filter(pl.col(T_DAT) <= cutoff)
+        if first is not None:
+            tx = tx.filter(pl.col(T_DAT) >= first)
+        end = int(pl.Series([cutoff]).cast(pl.Int32)[0])
+        tx = tx.with_columns((pl.lit(end, dtype=pl.Int32) - _day(pl.col(T_DAT))).alias("age_d"))
+        n_c, n_a = data.n_customers, data.n_articles
+        self.product_of = product_codes(data)
+        self.attr_of = {}
+        for feature, column in SHARES.items():
+            if column in data.articles.columns:
+                values = data.articles[column].cast(pl.String).fill_null("").to_numpy().astype(str)
+                self.attr_of[feature] = np.unique(values, return_inverse=True)[1].astype(np.int32)
+            else:
+                self.attr_of[feature] = np.zeros(n_a, dtype=np.int32)
+        if "index_group_name" in data.articles.columns:
+            _, index_group = np.unique(
+                data.articles["index_group_name"].fill_null("").to_numpy().astype(str), return_inverse=True
+            )
+        else:
+            index_group = np.zeros(n_a, dtype=np.int64)
+        frame = tx.collect()
+        arts = frame[ARTICLE_IDX].to_numpy()
+        frame = frame.with_columns(
+            pl.Series("product", self.product_of[arts]),
+            *(pl.Series(feature, codes[arts]) for feature, codes in self.attr_of.items()),
+            pl.Series("igroup", index_group.astype(np.int32)[arts]),
+        )
+        if "age" in data.customers.columns:
+            ages = data.customers["age"].cast(pl.Float32).fill_null(np.nan).to_numpy()
+        else:
+            ages = np.full(n_c, np.nan, dtype=np.float32)
+        self.customer = self._customer_table(frame, ages, n_c)
+        self.article = self._article_table(frame, ages, n_a)
+        self._pair_tables(frame, n_c, n_a)
+        return self
+
+    # ------------------------------------------------------------------ tables
+    @staticmethod
+    def _customer_table(frame: pl.DataFrame, ages: np.ndarray, n_c: int) -> np.ndarray:
+        per = frame.group_by(CUSTOMER_IDX).agg(
+            pl.len().alias("rows"),
+            (pl.col("age_d") < 7).sum().alias("rows_7d"),
+            (pl.col("age_d") < 28).sum().alias("rows_28d"),
+            pl.col("age_d").min().alias("since_last"),
+            pl.col("age_d").max().alias("since_first"),
+            (pl.col(SALES_CHANNEL) == 2).mean().alias("online"),
+            pl.col(PRICE).mean().alias("price"),
+            pl.col(ARTICLE_IDX).n_unique().alias("articles"),
+        )
+        idx = per[CUSTOMER_IDX]
+        cols = [ages.astype(np.float32)]
+        for name in ("rows", "rows_7d", "rows_28d"):
+            cols.append(_scatter(n_c, idx, per[name], fill=0.0))
+        for name in ("since_last", "since_first", "online", "price"):
+            cols.append(_scatter(n_c, idx, per[name]))
+        cols.append(_scatter(n_c, idx, per["articles"], fill=0.0))
+        # the category mix over the largest index groups (by rows)
+        top = frame.group_by("igroup").agg(pl.len()).sort(["len", "igroup"], descending=[True, False])
+        groups = top["igroup"].to_list()[:TOP_INDEX_GROUPS]
+        mix = (
+            frame.filter(pl.col("igroup").is_in(groups))
+            .group_by(CUSTOMER_IDX, "igroup")
+            .agg(pl.len().alias("n"))
+            .join(per.select(CUSTOMER_IDX, "rows"), on=CUSTOMER_IDX)
+        )
+        for i in range(TOP_INDEX_GROUPS):
+            share = np.zeros(n_c, dtype=np.float32)
+            if i < len(groups):
+                part = mix.filter(pl.col("igroup") == groups[i])
+                share[part[CUSTOMER_IDX].to_numpy()] = (part["n"] / part["rows"]).cast(pl.Float32).to_numpy()
+            cols.append(share)
+        return np.column_stack(cols).astype(np.float32)
+
+    def _article_table(self, frame: pl.DataFrame, ages: np.ndarray, n_a: int) -> np.ndarray:
+        with_age = frame.with_columns(pl.Series("c_age", ages[frame[CUSTOMER_IDX].to_numpy()]))
+        per = with_age.group_by(ARTICLE_IDX).agg(
+            pl.col("age_d").max().alias("first"),
+            (pl.col("age_d") < 1).sum().alias("s1"),
+            (pl.col("age_d") < 7).sum().alias("s7"),
+            ((pl.col("age_d") >= 7) & (pl.col("age_d") < 14)).sum().alias("sp7"),
+            (pl.col("age_d") < 28).sum().alias("s28"),
+            pl.len().alias("s"),
+            pl.col(PRICE).filter(pl.col("age_d") < 28).mean().alias("price28"),
+            pl.col(PRICE).mean().alias("price"),
+            pl.col("c_age").fill_nan(None).mean().alias("buyer_age"),
+        )
+        idx = per[ARTICLE_IDX]
+        first = _scatter(n_a, idx, per["first"])
+        s1, s7, s28, s = (_scatter(n_a, idx, per[c], fill=0.0) for c in ("s1", "s7", "s28", "s"))
+        sp7 = _scatter(n_a, idx, per["sp7"], fill=0.0)
+        price = _scatter(n_a, idx, per["price28"].fill_null(per["price"]))
+        buyer_age = _scatter(n_a, idx, per["buyer_age"])
+        product_s7 = np.bincount(self.product_of, weights=s7, minlength=int(self.product_of.max(initial=0)) + 1)
+        cols = [first, s1, s7, s28, s, s7 / (sp7 + 1.0), price, buyer_age, product_s7[self.product_of]]
+        return np.column_stack(cols).astype(np.float32)
+
+    def _pair_tables(self, frame: pl.DataFrame, n_c: int, n_a: int) -> None:
+        decay = pl.lit(0.5).pow(pl.col("age_d").cast(pl.Float64) / OWN_HALF_LIFE_DAYS)
+        own = frame.group_by(CUSTOMER_IDX, ARTICLE_IDX).agg(
+            pl.len().alias("n"), decay.sum().alias("w"), pl.col("age_d").min().alias("since")
+        )
+        self.own = PairTable(
+            own[CUSTOMER_IDX].to_numpy().astype(np.int64) * n_a + own[ARTICLE_IDX].to_numpy(),
+            own.select(pl.col("n", "w", "since").cast(pl.Float32)).to_numpy(),
+            n_a,
+        )
+        n_p = int(self.product_of.max(initial=0)) + 1
+        prod = frame.group_by(CUSTOMER_IDX, "product").agg(
+            pl.col("age_d").min().alias("since"), pl.len().alias("n")
+        )
+        self.product = PairTable(
+            prod[CUSTOMER_IDX].to_numpy().astype(np.int64) * n_p + prod["product"].to_numpy(),
+            prod.select(pl.col("since", "n").cast(pl.Float32)).to_numpy(),
+            n_p,
+        )
+        self.shares = {}
+        for feature, codes in self.attr_of.items():
+            width = int(codes.max(initial=0)) + 1
+            share = (
+                frame.group_by(CUSTOMER_IDX, feature)
+                .agg(pl.len().alias("n"))
+                .with_columns((pl.col("n") / pl.col("n").sum().over(CUSTOMER_IDX)).alias("share"))
+            )
+            self.shares[feature] = PairTable(
+                share[CUSTOMER_IDX].to_numpy().astype(np.int64) * width + share[feature].to_numpy(),
+                share["share"].cast(pl.Float32).to_numpy(),
+                width,
+            )
+
+    # ------------------------------------------------------------------ the feature matrix
+    def matrix(
+        self, customers: np.ndarray, cands: Candidates, sources: Mapping[str, Source]
+    ) -> np.ndarray:
+        """The ``(len(cands), len(feature_names(cands.sources)))`` float32 feature matrix.
+
+        ``customers`` are the customer indices the candidates' ``row`` refers to; ``sources`` the fitted
+        sources (the ``als`` and ``copurchase`` ones, when present, give the pair features of their own).
+        """
+        cust = np.asarray(customers, dtype=np.int64)[cands.row]
+        art = cands.article.astype(np.int64)
+        c_feat = self.customer[cust]
+        a_feat = self.article[art]
+        own = self.own.lookup(cust, art)
+        prod = self.product.lookup(cust, self.product_of[art])
+        pair = np.full((art.size, len(PAIR_FEATURES)), np.nan, dtype=np.float32)
+        pair[:, 0] = np.nan_to_num(own[:, 0], nan=0.0)
+        pair[:, 1] = np.nan_to_num(own[:, 1], nan=0.0)
+        pair[:, 2] = own[:, 2]
+        pair[:, 3] = prod[:, 0]
+        pair[:, 4] = np.nan_to_num(prod[:, 1], nan=0.0)
+        als = sources.get("als")
+        if als is not None and hasattr(als, "dot"):
+            pair[:, 5] = als.dot(cust, art)
+        co = sources.get("copurchase")
+        if co is not None and hasattr(co, "scores"):
+            block = co.scores(np.asarray(customers, dtype=np.int64))
+            pair[:, 6] = csr_lookup(block, cands.row, art)
+        c_price = c_feat[:, CUSTOMER_FEATURES.index("c_mean_price")]
+        pair[:, 7] = a_feat[:, ARTICLE_FEATURES.index("a_price")] / c_price
+        pair[:, 8] = np.abs(c_feat[:, 0] - a_feat[:, ARTICLE_FEATURES.index("a_buyer_age")])
+        for feature, table in self.shares.items():
+            pair[:, PAIR_FEATURES.index(feature)] = table.lookup(cust, self.attr_of[feature][art], fill=0.0)
+        s_cols = np.empty((art.size, 2 * len(cands.sources)), dtype=np.float32)
+        s_cols[:, 0::2] = cands.rank
+        s_cols[:, 1::2] = cands.score
+        count = cands.proposed.sum(axis=1, dtype=np.int32).astype(np.float32)[:, None]
+        return np.hstack([c_feat, a_feat, pair, s_cols, count])
+
+    # ------------------------------------------------------------------ state for saving
+    def state(self) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {
+            "customer": self.customer, "article": self.article, "product_of": self.product_of,
+        }
+        tables = {"own": self.own, "product": self.product, **self.shares}
+        for feature, codes in self.attr_of.items():
+            out[f"{feature}_of"] = codes
+        for name, table in tables.items():
+            out[f"{name}_keys"] = table.keys
+            out[f"{name}_values"] = table.values
+            out[f"{name}_width"] = np.array(table.width)
+        return out
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> FeatureTables:
+        self = cls()
+        self.customer = state["customer"]
+        self.article = state["article"]
+        self.product_of = state["product_of"]
+        self.attr_of = {feature: state[f"{feature}_of"] for feature in SHARES}
+        self.shares = {}
+        for name in ("own", "product", *SHARES):
+            table = PairTable.__new__(PairTable)
+            table.keys = state[f"{name}_keys"]
+            table.values = state[f"{name}_values"]
+            table.width = int(state[f"{name}_width"])
+            if name in SHARES:
+                self.shares[name] = table
+            else:
+                setattr(self, name, table)
+        return self
+
+
+def csr_lookup(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``matrix[rows[i], cols[i]]`` for aligned arrays (0 where not stored), vectorized (float32)."""
+    matrix = sp.csr_matrix(matrix)
+    matrix.sort_indices()
+    m = matrix.shape[1]
+    keys = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr)) * m + matrix.indices
+    query = rows.astype(np.int64) * m + cols
+    out = np.zeros(query.size, dtype=np.float32)
+    if keys.size == 0:
+        return out
+    pos = np.minimum(np.searchsorted(keys, query), keys.size - 1)
+    found = keys[pos] == query
+    out[found] = matrix.data[pos[found]]
+    return out

@@ -1,0 +1,580 @@
+"""The two-stage recommender ``ranker``: candidate sources, then a LightGBM ranker over their union.
+
+Fitting on ``train`` (last day ``T``):
+
+1. **Training weeks.** For cut-offs ``T - 7w`` (``w = 1`` is the validation week, ``w = 2..weeks + 1`` the
+   training weeks), the sources and :class:`~hmrec.ranking.features.FeatureTables` are fitted on the data up to
+   the cut-off only, and the candidates of the customers who bought in the 7 days after it are labelled by
+   those purchases (1 = bought). Customers none of whose candidates they bought are dropped; negatives are
+   sampled down to about ``negatives`` per positive (a seeded hash of the pair decides, so the sample does not
+   depend on the block size).
+2. **LightGBM** (``objective``: ``lambdarank`` grouped by (customer, week), or ``binary``) trains on the
+   training weeks with early stopping on the validation week (MAP@12 of the candidates there). Deterministic:
+   ``deterministic``, ``force_row_wise``, fixed ``threads`` and ``seed``.
+3. **The final cut-off** ``T``: sources and tables fitted on all of ``train``; ``recommend`` builds the
+   candidates and features of blocks of customers, scores them with the booster and keeps the top ``k``.
+
+Nothing from after ``T`` is read at any step (the evaluation gives ``fit`` only the data before its test
+week). Customers who bought nothing in the last ``active_weeks`` weeks get ``inactive_scale`` times fewer
+candidates per source (at least 1 each): most customers are inactive, and the ranker's cost is per candidate.
+A list shorter than ``k`` (a tiny catalogue) is filled with the time-decayed popularity ranking, those
+articles scored below the row's ranked candidates (``lowest - 1 - j``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Self
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+
+from hmrec.data.dataset import Dataset
+from hmrec.data.schema import CUSTOMER_IDX, T_DAT
+from hmrec.errors import ParameterError
+from hmrec.models.base import DEFAULT_K, Recommender, check_k, merge_ranked, register
+from hmrec.models.candidates import article_sales, check_customers, ranked_articles, splitmix64
+from hmrec.progress import progress_bar
+from hmrec.ranking.features import FAMILIES, FeatureTables, family_of, feature_names
+from hmrec.ranking.sources import (
+    POPULARITY_HALF_LIFE_DAYS,
+    Candidates,
+    Source,
+    gather_candidates,
+    make_source,
+    pair_hits,
+    parse_sources,
+)
+
+#: default candidate sources and how many each proposes per customer
+DEFAULT_SOURCES = "repurchase:24,product:12,copurchase:24,popularity:24,age:12,trending:12,als:24"
+#: customers per block when building and scoring candidates (bounds memory: ~150 candidates x 60 features)
+BLOCK_CUSTOMERS = 50_000
+BOOSTER_FILE = "booster.txt"
+
+
+@dataclass
+class CutoffState:
+    """Everything the ranker knows at one cut-off: the fitted sources and the feature tables."""
+
+    cutoff: dt.date
+    sources: dict[str, Source]
+    tables: FeatureTables
+    active: np.ndarray  # bool per customer: bought in the last `active_weeks` weeks before the cut-off
+
+    @classmethod
+    def build(
+        cls,
+        data: Dataset,
+        cutoff: dt.date,
+        names: list[str],
+        *,
+        seed: int,
+        threads: int,
+        active_weeks: float,
+        history_weeks: float | None,
+    ) -> CutoffState:
+        """Fit every source and the tables on the transactions of ``data`` up to ``cutoff`` (inclusive), from
+        ``history_weeks`` weeks before it (None: all)."""
+        first = cutoff - dt.timedelta(days=int(7 * history_weeks) - 1) if history_weeks is not None else None
+        past = data.between(first, cutoff)
+        sources = {name: make_source(name, seed=seed, threads=threads).fit(past) for name in names}
+        tables = FeatureTables.fit(data, cutoff, first)
+        start = cutoff - dt.timedelta(days=int(7 * active_weeks) - 1)
+        recent = past.transactions.filter(pl.col(T_DAT) >= start)[CUSTOMER_IDX].unique().to_numpy()
+        active = np.zeros(data.n_customers, dtype=bool)
+        active[recent] = True
+        return cls(cutoff, sources, tables, active)
+
+    def candidates(
+        self, customers: np.ndarray, counts: Mapping[str, int], n_articles: int
+    ) -> Candidates:
+        return gather_candidates(self.sources, counts, customers, n_articles)
+
+    def features(self, customers: np.ndarray, cands: Candidates) -> np.ndarray:
+        return self.tables.matrix(customers, cands, self.sources)
+
+
+def _int_param(name: str, value: Any, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ParameterError(f"ranker: parameter '{name}' must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def _num_param(name: str, value: Any, low: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or value <= low:
+        raise ParameterError(f"ranker: parameter '{name}' must be a number > {low}, got {value!r}")
+    return float(value)
+
+
+@register(
+    "ranker",
+    "Two-stage: candidates from several sources (own purchases, other colours, co-purchase, popularity, "
+    "trending, ALS), re-ranked by LightGBM on customer, article and pair features.",
+)
+class Ranker(Recommender):
+    """The two-stage model (see the module docstring).
+
+    Args:
+        sources: candidate sources and their list lengths, ``"name:n,..."`` (names: repurchase, product,
+            copurchase, popularity, age, trending, als, cluster).
+        weeks: training weeks before the validation week.
+        objective: ``lambdarank`` or ``binary``.
+        trees: most boosting rounds (early stopping on the validation week picks fewer).
+        leaves: leaves per tree.
+        learning_rate: shrinkage.
+        negatives: negatives kept per positive in the training rows (sampled).
+        min_child_samples: LightGBM's ``min_data_in_leaf``.
+        active_weeks: a customer with no purchase in this many weeks is "inactive".
+        history_weeks: sources and features see only the last ``history_weeks`` weeks before each cut-off
+            (None: all the data; a window bounds the cost on two years of data).
+        inactive_scale: inactive customers get ``n // inactive_scale`` (>= 1) candidates per source.
+        drop_features: comma-separated feature families left out (customer, article, pair, source), for the
+            ablation.
+        threads: LightGBM and ALS threads (fixed, for determinism).
+        seed: seeds the negative sample, LightGBM, ALS and k-means.
+    """
+
+    n_customers_: int
+    n_articles_: int
+    cutoff_: str
+    best_iteration_: int
+    train_rows_: int
+    feature_importance_: np.ndarray
+    fallback_ids_: np.ndarray
+
+    def __init__(
+        self,
+        sources: str = DEFAULT_SOURCES,
+        weeks: int = 3,
+        objective: str = "lambdarank",
+        trees: int = 300,
+        leaves: int = 31,
+        learning_rate: float = 0.05,
+        negatives: float = 20.0,
+        min_child_samples: int = 50,
+        active_weeks: float = 13,
+        inactive_scale: int = 4,
+        history_weeks: float | None = 26,
+        drop_features: str = "",
+        threads: int = 2,
+        seed: int = 0,
+    ) -> None:
+        self.sources = sources
+        self.weeks = weeks
+        self.objective = objective
+        self.trees = trees
+        self.leaves = leaves
+        self.learning_rate = learning_rate
+        self.negatives = negatives
+        self.min_child_samples = min_child_samples
+        self.active_weeks = active_weeks
+        self.inactive_scale = inactive_scale
+        self.history_weeks = history_weeks
+        self.drop_features = drop_features
+        self.threads = threads
+        self.seed = seed
+
+    # ------------------------------------------------------------------ parameters
+    def _validate(self) -> dict[str, int]:
+        counts = parse_sources(self.sources)
+        _int_param("weeks", self.weeks, 1)
+        _int_param("trees", self.trees, 1)
+        _int_param("leaves", self.leaves, 2)
+        _int_param("min_child_samples", self.min_child_samples, 1)
+        _int_param("inactive_scale", self.inactive_scale, 1)
+        _int_param("threads", self.threads, 1)
+        _int_param("seed", self.seed, 0)
+        _num_param("learning_rate", self.learning_rate, 0.0)
+        _num_param("negatives", self.negatives, 0.0)
+        _num_param("active_weeks", self.active_weeks, 0.0)
+        if self.history_weeks is not None:
+            _num_param("history_weeks", self.history_weeks, 1.0)
+        if self.objective not in ("lambdarank", "binary"):
+            raise ParameterError(
+                f"ranker: parameter 'objective' must be lambdarank or binary, got {self.objective!r}"
+            )
+        self._dropped_families()
+        return counts
+
+    def _dropped_families(self) -> set[str]:
+        dropped = {f.strip() for f in str(self.drop_features).split(",") if f.strip()}
+        unknown = dropped - set(FAMILIES)
+        if unknown:
+            raise ParameterError(
+                f"ranker: parameter 'drop_features' has unknown family '{sorted(unknown)[0]}' "
+                f"(fix: choose from {', '.join(FAMILIES)})"
+            )
+        return dropped
+
+    def _columns(self, counts: Mapping[str, int]) -> tuple[list[str], np.ndarray]:
+        """Feature names used and their column positions in the full feature matrix."""
+        names = feature_names(list(counts))
+        dropped = self._dropped_families()
+        keep = np.array([i for i, n in enumerate(names) if family_of(n) not in dropped], dtype=np.int64)
+        return [names[i] for i in keep], keep
+
+    def _counts(self) -> tuple[dict[str, int], dict[str, int]]:
+        counts = parse_sources(self.sources)
+        return counts, {name: max(1, n // int(self.inactive_scale)) for name, n in counts.items()}
+
+    # ------------------------------------------------------------------ training
+    def _build(self, data: Dataset, cutoff: dt.date) -> CutoffState:
+        return CutoffState.build(
+            data, cutoff, list(parse_sources(self.sources)), seed=int(self.seed), threads=int(self.threads),
+            active_weeks=float(self.active_weeks),
+            history_weeks=None if self.history_weeks is None else float(self.history_weeks),
+        )
+
+    def _labelled_rows(
+        self, data: Dataset, cutoff: dt.date, week: int, keep: np.ndarray, sample: bool
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """Features, labels and group sizes of the candidates at ``cutoff``, labelled by the next 7 days."""
+        label_end = cutoff + dt.timedelta(days=7)
+        truth_all = data.between(cutoff + dt.timedelta(days=1), label_end).interactions(binary=True)
+        buyers = np.flatnonzero(np.diff(truth_all.indptr)).astype(np.int32)
+        if buyers.size == 0:
+            return None
+        state = self._build(data, cutoff)
+        active_counts, inactive_counts = self._counts()
+        xs, ys, gs = [], [], []
+        for lo in range(0, buyers.size, BLOCK_CUSTOMERS):
+            block = buyers[lo : lo + BLOCK_CUSTOMERS]
+            for counts, part in (
+                (active_counts, block[state.active[block]]),
+                (inactive_counts, block[~state.active[block]]),
+            ):
+                if part.size == 0:
+                    continue
+                cands = state.candidates(part, counts, data.n_articles)
+                label = pair_hits(cands, truth_all[part])
+                positives = np.bincount(cands.row, weights=label, minlength=part.size)
+                mask = positives[cands.row] > 0  # groups without a positive teach a ranker nothing
+                if sample:
+                    n_pos = int(label[mask].sum())
+                    n_neg = int((mask & ~label).sum())
+                    rate = min(1.0, float(self.negatives) * n_pos / max(n_neg, 1))
+                    key = (part[cands.row].astype(np.uint64) * np.uint64(data.n_articles)
+                           + cands.article.astype(np.uint64))
+                    salt = splitmix64(np.array([int(self.seed) * 1_000_003 + week], dtype=np.uint64))[0]
+                    draw = splitmix64(key ^ salt)
+                    uniform = (draw >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+                    mask &= label | (uniform < rate)
+                sub = _subset(cands, mask)
+                xs.append(state.features(part, sub)[:, keep])
+                ys.append(label[mask].astype(np.int32))
+                gs.append(np.bincount(sub.row, minlength=part.size)[np.unique(sub.row)])
+        if not xs:
+            return None
+        return np.vstack(xs), np.concatenate(ys), np.concatenate(gs)
+
+    def fit(self, train: Dataset) -> Self:
+        import lightgbm as lgb
+
+        counts = self._validate()
+        self._reset()
+        end = train.end_date
+        if end is None:
+            raise ParameterError("ranker: the training data has no transactions (fix: check --data)")
+        self.n_customers_ = train.n_customers
+        self.n_articles_ = train.n_articles
+        names, keep = self._columns(counts)
+        sets: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        valid = None
+        with progress_bar() as bar:
+            task = bar.add_task("ranker: training weeks", total=int(self.weeks) + 2, info="")
+            for w in range(int(self.weeks) + 1, 0, -1):
+                cutoff = end - dt.timedelta(days=7 * w)
+                rows = (
+                    self._labelled_rows(train, cutoff, w, keep, sample=w > 1)
+                    if cutoff >= (train.start_date or end)
+                    else None
+                )
+                if w == 1:
+                    valid = rows
+                elif rows is not None:
+                    sets.append(rows)
+                bar.update(task, info=f"cut-off {cutoff}")
+                bar.advance(task)
+            if not sets:
+                raise ParameterError(
+                    f"ranker: no training week with purchases before {end} (fix: more data or fewer "
+                    "--param ranker.weeks)"
+                )
+            x = np.vstack([s[0] for s in sets])
+            y = np.concatenate([s[1] for s in sets])
+            groups = np.concatenate([s[2] for s in sets])
+            params = self._lgb_params()
+            dtrain = lgb.Dataset(x, y, group=groups, feature_name=names, free_raw_data=True, params=params)
+            callbacks: list[Any] = []
+            valid_sets = []
+            if valid is not None:
+                dvalid = lgb.Dataset(valid[0], valid[1], group=valid[2], reference=dtrain, params=params)
+                valid_sets = [dvalid]
+                callbacks.append(lgb.early_stopping(30, verbose=False))
+            bar.update(task, info=f"LightGBM on {y.size:,} rows")
+            booster = lgb.train(
+                params, dtrain, num_boost_round=int(self.trees), valid_sets=valid_sets, callbacks=callbacks
+            )
+            self.train_rows_ = int(y.size)
+            del x, y, dtrain
+            bar.update(task, info=f"candidates at {end}")
+            self._state = self._build(train, end)
+            bar.advance(task)
+        self.best_iteration_ = int(booster.best_iteration or booster.current_iteration())
+        self._booster = booster
+        self._names = names
+        self._keep = keep
+        self.cutoff_ = end.isoformat()
+        self.feature_importance_ = booster.feature_importance(
+            "gain", iteration=self.best_iteration_
+        ).astype(np.float64)
+        ids, _ = ranked_articles(article_sales(train, half_life_days=POPULARITY_HALF_LIFE_DAYS))
+        self.fallback_ids_ = ids[:1000]
+        return self
+
+    def _lgb_params(self) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "objective": self.objective,
+            "learning_rate": float(self.learning_rate),
+            "num_leaves": int(self.leaves),
+            "min_data_in_leaf": int(self.min_child_samples),
+            "feature_fraction": 0.8,
+            "bagging_fraction": 0.8,
+            "bagging_freq": 1,
+            "lambda_l2": 1.0,
+            "num_threads": int(self.threads),
+            "deterministic": True,
+            "force_row_wise": True,
+            "seed": int(self.seed),
+            "verbose": -1,
+        }
+        if self.objective == "lambdarank":
+            params.update({"metric": "map", "eval_at": [12], "lambdarank_truncation_level": 20})
+        else:
+            params.update({"metric": "binary_logloss"})
+        return params
+
+    # ------------------------------------------------------------------ scoring
+    def _check_ready(self) -> None:
+        self._check_fitted()
+        if getattr(self, "_booster", None) is None:
+            raise ParameterError("ranker: the model has no booster (fix: fit it, or load it with its booster.txt)")
+
+    def _score_block(self, customers: np.ndarray) -> tuple[Candidates, np.ndarray, np.ndarray]:
+        """Candidates of ``customers`` (one block), their feature matrix and the booster's scores."""
+        state = self._state
+        active_counts, inactive_counts = self._counts()
+        active = state.active[customers]
+        parts = []
+        for counts, pos in ((active_counts, np.flatnonzero(active)), (inactive_counts, np.flatnonzero(~active))):
+            if pos.size:
+                cands = state.candidates(customers[pos], counts, self.n_articles_)
+                cands.row = pos[cands.row].astype(np.int32)
+                parts.append(cands)
+        cands = _concat(parts, list(parse_sources(self.sources)))
+        x = state.features(customers, cands)[:, self._keep]
+        scores = np.asarray(
+            self._booster.predict(x, num_iteration=self.best_iteration_, num_threads=int(self.threads)),
+            dtype=np.float32,
+        )
+        return cands, x, scores
+
+    def recommend(self, customers: np.ndarray, k: int = DEFAULT_K) -> tuple[np.ndarray, np.ndarray]:
+        self._check_ready()
+        k = check_k(k)
+        customers = check_customers(customers, self.n_customers_, self.name)
+        n = customers.size
+        ids = np.full((n, k), -1, dtype=np.int32)
+        scores = np.full((n, k), -np.inf, dtype=np.float32)
+        with progress_bar() as bar:
+            task = bar.add_task("ranker: scoring", total=n, info="")
+            for lo in range(0, n, BLOCK_CUSTOMERS):
+                block = customers[lo : lo + BLOCK_CUSTOMERS]
+                cands, _, pred = self._score_block(block)
+                ids[lo : lo + block.size], scores[lo : lo + block.size] = _top_k_rows(cands, pred, block.size, k)
+                bar.advance(task, block.size)
+        return self._fill(ids, scores, k)
+
+    def _fill(self, ids: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        short = np.flatnonzero(ids[:, -1] < 0)
+        if short.size == 0 or self.fallback_ids_.size == 0:
+            return ids, scores
+        filled, _ = merge_ranked(ids[short], self.fallback_ids_[: 2 * k], k)
+        have = (ids[short] >= 0).sum(axis=1)
+        lowest = np.where(have > 0, np.nanmin(np.where(ids[short] >= 0, scores[short], np.inf), axis=1), 0.0)
+        j = np.arange(k)[None, :] - have[:, None]
+        extra = (lowest[:, None] - 1.0 - j).astype(np.float32)
+        new_scores = np.where(j < 0, scores[short], np.where(filled >= 0, extra, -np.inf)).astype(np.float32)
+        ids[short], scores[short] = filled, new_scores
+        return ids, scores
+
+    # ------------------------------------------------------------------ explanations
+    def explain(self, customer: int, k: int = DEFAULT_K, top: int = 3) -> pl.DataFrame:
+        """The top ``k`` for one customer with why: the sources that proposed each article and the ``top``
+        features with the largest contribution (LightGBM's ``pred_contrib``, SHAP values) to its score.
+
+        Columns: ``rank, article_idx, score, sources, reasons`` (``name=value (+contribution)``, largest first).
+        """
+        self._check_ready()
+        k = check_k(k)
+        customers = check_customers(np.array([customer]), self.n_customers_, self.name)
+        cands, x, pred = self._score_block(customers)
+        order = np.lexsort((cands.article, -pred))[:k]
+        contrib = np.asarray(
+            self._booster.predict(
+                x[order], num_iteration=self.best_iteration_, pred_contrib=True, num_threads=int(self.threads)
+            )
+        )[:, :-1]
+        rows = []
+        for rank, (i, c) in enumerate(zip(order, contrib, strict=True), start=1):  # k rows of one customer
+            proposed = [cands.sources[s] for s in np.flatnonzero(cands.proposed[i])]
+            best = np.argsort(-np.abs(c), kind="stable")[:top]
+            reasons = "; ".join(f"{self._names[f]}={x[i, f]:.4g} ({c[f]:+.3f})" for f in best)
+            rows.append({
+                "rank": rank, "article_idx": int(cands.article[i]), "score": float(pred[i]),
+                "sources": ",".join(proposed), "reasons": reasons,
+            })
+        return pl.DataFrame(rows, schema={"rank": pl.Int64, "article_idx": pl.Int32, "score": pl.Float64,
+                                          "sources": pl.String, "reasons": pl.String})
+
+    def importance(self) -> pl.DataFrame:
+        """Total gain of each feature over the trees used, largest first (``feature, family, gain, share``)."""
+        self._check_fitted()
+        names = getattr(self, "_names", None) or self._columns(parse_sources(self.sources))[0]
+        gain = self.feature_importance_
+        total = float(gain.sum()) or 1.0
+        frame = pl.DataFrame({
+            "feature": names, "family": [family_of(n) for n in names], "gain": gain, "share": gain / total,
+        })
+        return frame.sort(["gain", "feature"], descending=[True, False])
+
+    def candidate_recall(
+        self, customers: np.ndarray, truth: sp.csr_matrix, ns: tuple[int, ...] = (12, 24, 50, 100, 200, 300)
+    ) -> pl.DataFrame:
+        """Recall of each source and of their union at the final cut-off (:func:`source_recall`)."""
+        from hmrec.ranking.sources import source_recall
+
+        self._check_ready()
+        return source_recall(self._state.sources, customers, truth, ns, self.n_articles_)
+
+    def diagnostics(self, customers: np.ndarray, truth: sp.csr_matrix) -> dict[str, pl.DataFrame]:
+        """What the evaluation reports about the ranker on a test week: ``candidate_recall`` (each source's
+        and the union's recall of the week's purchases of ``customers``, whose rows ``truth`` holds, at
+        n = 12..300) and ``feature_importance``."""
+        return {"candidate_recall": self.candidate_recall(customers, truth), "feature_importance": self.importance()}
+
+    # ------------------------------------------------------------------ persistence
+    def _reset(self) -> None:
+        for name in ("_booster", "_state", "_names", "_keep"):
+            self.__dict__.pop(name, None)
+        super()._reset()
+
+    def save(self, directory: Path, **meta: Any) -> None:
+        """``model.json`` (parameters, scalars), ``arrays.npz`` (sources, tables) and ``booster.txt``."""
+        self._check_ready()
+        directory.mkdir(parents=True, exist_ok=True)
+        arrays: dict[str, np.ndarray] = {"feature_importance_": self.feature_importance_,
+                                         "fallback_ids_": self.fallback_ids_, "active": self._state.active,
+                                         "keep": self._keep}
+        for name, source in self._state.sources.items():
+            for key, value in source.state().items():
+                arrays[f"src__{name}__{key}"] = np.asarray(value)
+        for key, value in self._state.tables.state().items():
+            arrays[f"tab__{key}"] = value
+        tmp_npz = directory / "arrays.tmp.npz"
+        np.savez(tmp_npz, **arrays)  # type: ignore[arg-type]
+        tmp_npz.replace(directory / "arrays.npz")
+        with tempfile.NamedTemporaryFile("w", dir=directory, suffix=".tmp", delete=False) as handle:
+            tmp_booster = Path(handle.name)
+        self._booster.save_model(str(tmp_booster), num_iteration=self.best_iteration_)
+        tmp_booster.replace(directory / BOOSTER_FILE)
+        scalars = {k: getattr(self, k) for k in ("n_customers_", "n_articles_", "cutoff_", "best_iteration_",
+                                                   "train_rows_")}
+        # the array list that loading checks the npz against is this model's own, not its attributes'
+        listed = {k: {"dtype": v.dtype.str, "shape": list(v.shape)} for k, v in arrays.items()}
+        payload = {"model": self.name, "params": self.get_params(), "attributes": scalars,
+                   "features": self._names, **meta, "arrays": listed}
+        tmp_json = directory / "model.json.tmp"
+        tmp_json.write_text(json.dumps(payload, indent=2, default=str))
+        tmp_json.replace(directory / "model.json")
+
+    @classmethod
+    def load_state(cls, directory: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+        payload, arrays = super().load_state(directory)
+        return payload, {**arrays, **cls.read_files(directory)}
+
+    @staticmethod
+    def read_files(directory: Path) -> dict[str, Any]:
+        """The files saved beside the arrays: the booster's text (``booster.txt``)."""
+        from hmrec.errors import DataError
+
+        path = Path(directory) / BOOSTER_FILE
+        if not path.is_file():
+            raise DataError("booster.txt is missing", file=Path(directory), fix="train the model again")
+        return {BOOSTER_FILE: path.read_text(encoding="utf-8")}
+
+    def restore(self, payload: dict[str, Any], arrays: dict[str, Any]) -> Self:
+        import lightgbm as lgb
+
+        self._reset()
+        for key, value in payload.get("attributes", {}).items():
+            setattr(self, key, value)
+        self.feature_importance_ = arrays["feature_importance_"]
+        self.fallback_ids_ = arrays["fallback_ids_"]
+        self._keep = arrays["keep"]
+        self._names = list(payload.get("features", []))
+        self._booster = lgb.Booster(model_str=arrays[BOOSTER_FILE])
+        sources: dict[str, Source] = {}
+        for name in parse_sources(self.sources):
+            prefix = f"src__{name}__"
+            state = {
+                key[len(prefix):]: (value.item() if value.ndim == 0 else value)
+                for key, value in arrays.items()
+                if key.startswith(prefix)
+            }
+            sources[name] = make_source(name, seed=int(self.seed), threads=int(self.threads)).set_state(state)
+        tables = FeatureTables.from_state({k[5:]: v for k, v in arrays.items() if k.startswith("tab__")})
+        self._state = CutoffState(dt.date.fromisoformat(self.cutoff_), sources, tables, arrays["active"])
+        return self
+
+
+def _subset(cands: Candidates, mask: np.ndarray) -> Candidates:
+    return Candidates(cands.row[mask], cands.article[mask], cands.rank[mask], cands.score[mask], cands.sources)
+
+
+def _concat(parts: list[Candidates], sources: list[str]) -> Candidates:
+    """Candidates of disjoint row sets, re-sorted by (row, article)."""
+    if not parts:
+        empty = np.zeros(0, dtype=np.int32)
+        width = len(sources)
+        return Candidates(empty, empty, np.zeros((0, width), np.float32), np.zeros((0, width), np.float32), sources)
+    row = np.concatenate([p.row for p in parts])
+    article = np.concatenate([p.article for p in parts])
+    order = np.lexsort((article, row))
+    return Candidates(
+        row[order], article[order], np.vstack([p.rank for p in parts])[order],
+        np.vstack([p.score for p in parts])[order], sources,
+    )
+
+
+def _top_k_rows(cands: Candidates, pred: np.ndarray, n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row the ``k`` best-scored candidates (ties to the lower article), padded with -1 / -inf."""
+    ids = np.full((n, k), -1, dtype=np.int32)
+    scores = np.full((n, k), -np.inf, dtype=np.float32)
+    if cands.row.size == 0:
+        return ids, scores
+    order = np.lexsort((cands.article, -pred, cands.row))
+    row = cands.row[order]
+    start = np.searchsorted(row, np.arange(n))
+    rank = np.arange(row.size) - start[row]
+    keep = rank < k
+    ids[row[keep], rank[keep]] = cands.article[order][keep]
+    scores[row[keep], rank[keep]] = pred[order][keep]
+    return ids, scores

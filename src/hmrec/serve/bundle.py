@@ -1,0 +1,625 @@
+"""The serving bundle: everything ``hmrec serve`` needs, written by ``hmrec train`` beside the saved model.
+
+A bundle is the saved model's directory (``model.json``, ``arrays.npz``: ``submit --model-dir`` and
+``recommend --model-dir`` keep working on it) plus ``bundle.json`` and a ``serve/`` folder:
+
+==========================  ==================================================================================
+``bundle.json``             format version, hmrec version, model, data fingerprint, sizes, and the byte size and
+                            sha256 of every file below (and of the model's own files)
+``serve/customer_ids.npy``  customer_idx -> customer id (fixed-width bytes); ``customer_sorted*.npy`` the
+                            sorted ids and their indices, for a binary-search look-up without a hash table
+``serve/article_ids.npy``   the same for articles (``article_sorted*.npy``)
+``serve/articles.parquet``  what people see of an article: name, type, colour, price, sales, buyers
+``serve/customers.parquet`` a customer's profile and purchase summary
+``serve/recent_*.npy``      each customer's latest purchases (CSR: indptr, article, day, price)
+``serve/weekly_*.npy``      weekly sales of each article (CSR: indptr, week, count)
+``serve/buyer_ages.npy``    distinct buyers of each article per age bucket
+``serve/topk_*.npy``        the model's top ``depth`` for every known customer (ids int32, scores float32,
+                            source codes int8)
+``serve/cold_*.npy``        the model's cold-start list, for customers it does not know
+==========================  ==================================================================================
+
+Every model's top-k is precomputed at train time, the cheap ones too: a request then costs a few array
+look-ups whatever the model (the service never imports a model or numba), the lists served are those
+``model.recommend`` gave for every customer (what ``hmrec submit`` writes), and memory is bounded
+(1.37M customers x 12 x 9 bytes = 148 MB, memory-mapped). The price is that ``k`` is at most ``depth``.
+
+The service loads a bundle read-only, memory-mapping the large arrays, after checking the format version and
+every file's size and sha256: a damaged bundle, or one written by another version, is refused with one line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from hmrec import __version__
+from hmrec.atomic import swap_dir, temp_dir, write_atomic
+from hmrec.data.dataset import Dataset
+from hmrec.data.schema import ARTICLE_ID, ARTICLE_IDX, CUSTOMER_ID, CUSTOMER_IDX, PRICE, SALES_CHANNEL, T_DAT
+from hmrec.errors import DataError, ParameterError
+
+BUNDLE_FORMAT = 1
+BUNDLE_JSON = "bundle.json"
+SERVE_DIR = "serve"
+MODEL_FILES = ("model.json", "arrays.npz")
+#: recent purchases kept per customer
+RECENT_PURCHASES = 20
+#: customers per block when precomputing the top-k (bounds the model's temporary arrays)
+TOPK_BLOCK = 262_144
+#: default depth of the precomputed lists: the competition's 12
+DEFAULT_DEPTH = 12
+MAX_DEPTH = 100
+#: source codes of the precomputed lists; code 0 is the model itself (named by the model's name)
+SOURCE_MODEL, SOURCE_BOUGHT, SOURCE_COLD = 0, 1, 2
+SOURCE_NAMES = ("model", "bought-before", "cold-start")
+#: age buckets of an article's buyers: lower bounds; the last bucket holds unknown ages
+AGE_EDGES = (0, 20, 25, 30, 40, 50, 60)
+AGE_LABELS = ("<20", "20-24", "25-29", "30-39", "40-49", "50-59", "60+", "unknown")
+#: articles.csv columns shown to people, if present
+ARTICLE_COLUMNS = (
+    "prod_name",
+    "product_type_name",
+    "product_group_name",
+    "colour_group_name",
+    "perceived_colour_master_name",
+    "department_name",
+    "index_group_name",
+    "garment_group_name",
+    "detail_desc",
+)
+CUSTOMER_COLUMNS = ("age", "club_member_status", "fashion_news_frequency", "FN", "Active")
+HEX64 = r"^[0-9a-f]{64}$"
+#: any id the service accepts at all when the data's customer ids are not 64-hex
+LOOSE_ID = r"^[0-9A-Za-z_.:-]{1,128}$"
+_EPOCH = dt.date(1970, 1, 1)
+_HASH_CHUNK = 1 << 22
+
+
+class BundleError(DataError):
+    """A bundle that is missing, damaged, or written by another version."""
+
+
+# ---------------------------------------------------------------------------------------------- writing
+def _fixed_bytes(values: pl.Series, what: str) -> np.ndarray:
+    """Strings as a fixed-width bytes array (``S{max length}``): compact, memory-mappable, sortable."""
+    longest = values.str.len_bytes().max()
+    width = max(1, int(longest) if isinstance(longest, int) else 1)
+    try:
+        return np.array(values.to_list(), dtype=f"S{width}")
+    except UnicodeEncodeError:
+        raise DataError(
+            f"{what} ids must be ASCII to be served", column=f"{what}_id", fix="use ASCII ids"
+        ) from None
+
+
+def _lookup_arrays(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ids sorted (bytes order) and the index each came from, for ``np.searchsorted`` look-ups."""
+    order = np.argsort(ids, kind="stable").astype(np.int32)
+    return ids[order], order
+
+
+def _csr_indptr(rows: np.ndarray, n_rows: int) -> np.ndarray:
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+    return indptr
+
+
+def _days(dates: pl.Series) -> np.ndarray:
+    return dates.cast(pl.Int32).to_numpy().astype(np.int32)
+
+
+def _article_frame(dataset: Dataset) -> tuple[pl.DataFrame, np.ndarray]:
+    """Display attributes and sales figures per article (article_idx order), and buyers per age bucket."""
+    tx = dataset.transactions
+    n = dataset.n_articles
+    cols = [c for c in ARTICLE_COLUMNS if c in dataset.articles.columns]
+    stats = tx.group_by(ARTICLE_IDX).agg(
+        pl.len().alias("n_sales"),
+        pl.col(PRICE).median().alias("price"),
+        (pl.col(SALES_CHANNEL) == 2).mean().alias("online_share"),
+        pl.col(T_DAT).min().alias("first_sold"),
+        pl.col(T_DAT).max().alias("last_sold"),
+    )
+    frame = (
+        dataset.articles.select(ARTICLE_IDX, *cols)
+        .join(stats, on=ARTICLE_IDX, how="left", maintain_order="left")
+        .with_columns(pl.col("n_sales").fill_null(0).cast(pl.Int32))
+    )
+    # distinct buyers of each article per age bucket
+    ages = dataset.customers.select(CUSTOMER_IDX, pl.col("age").cast(pl.Int32, strict=False)) if (
+        "age" in dataset.customers.columns
+    ) else dataset.customers.select(CUSTOMER_IDX, pl.lit(None, dtype=pl.Int32).alias("age"))
+    # bucket i holds AGE_EDGES[i] <= age < AGE_EDGES[i + 1]: the number of upper edges the age reaches
+    reached = pl.sum_horizontal([(pl.col("age") >= edge).cast(pl.Int32) for edge in AGE_EDGES[1:]])
+    bucket = pl.when(pl.col("age").is_null()).then(len(AGE_EDGES)).otherwise(reached).cast(pl.Int32)
+    pairs = (
+        tx.select(ARTICLE_IDX, CUSTOMER_IDX)
+        .unique()
+        .join(ages.with_columns(bucket.alias("bucket")).select(CUSTOMER_IDX, "bucket"), on=CUSTOMER_IDX)
+        .group_by(ARTICLE_IDX, "bucket")
+        .len()
+    )
+    buyers = np.zeros((n, len(AGE_LABELS)), dtype=np.int32)
+    buyers[pairs[ARTICLE_IDX].to_numpy(), pairs["bucket"].to_numpy()] = pairs["len"].to_numpy()
+    frame = frame.with_columns(pl.Series("n_buyers", buyers.sum(axis=1), dtype=pl.Int32))
+    return frame, buyers
+
+
+def _customer_frame(dataset: Dataset) -> pl.DataFrame:
+    """Profile columns and a purchase summary per customer (customer_idx order)."""
+    cols = [c for c in CUSTOMER_COLUMNS if c in dataset.customers.columns]
+    stats = dataset.transactions.group_by(CUSTOMER_IDX).agg(
+        pl.len().cast(pl.Int32).alias("n_purchases"),
+        pl.col(ARTICLE_IDX).n_unique().cast(pl.Int32).alias("n_articles"),
+        pl.col(PRICE).sum().alias("total_spent"),
+        pl.col(T_DAT).min().alias("first_purchase"),
+        pl.col(T_DAT).max().alias("last_purchase"),
+    )
+    return (
+        dataset.customers.select(CUSTOMER_IDX, *cols)
+        .join(stats, on=CUSTOMER_IDX, how="left", maintain_order="left")
+        .with_columns(pl.col("n_purchases").fill_null(0), pl.col("n_articles").fill_null(0))
+        .drop(CUSTOMER_IDX)
+    )
+
+
+def _recent_purchases(dataset: Dataset) -> dict[str, np.ndarray]:
+    """Each customer's latest ``RECENT_PURCHASES`` purchases, newest first (file order within a day)."""
+    recent = (
+        dataset.transactions.with_row_index("_row")
+        .sort([CUSTOMER_IDX, T_DAT, "_row"], descending=[False, True, False])
+        .filter(pl.int_range(pl.len()).over(CUSTOMER_IDX) < RECENT_PURCHASES)
+    )
+    return {
+        "recent_indptr": _csr_indptr(recent[CUSTOMER_IDX].to_numpy(), dataset.n_customers),
+        "recent_article": recent[ARTICLE_IDX].to_numpy().astype(np.int32),
+        "recent_day": _days(recent[T_DAT]),
+        "recent_price": recent[PRICE].to_numpy().astype(np.float32),
+    }
+
+
+def _weekly_sales(dataset: Dataset) -> tuple[dict[str, np.ndarray], int]:
+    """Sales per article and week (weeks end on the data's last day, as the competition's test week)."""
+    end = dataset.end_date
+    if end is None:
+        empty: dict[str, np.ndarray] = {
+            "weekly_indptr": np.zeros(dataset.n_articles + 1, dtype=np.int64),
+            "weekly_week": np.zeros(0, dtype=np.int16),
+            "weekly_count": np.zeros(0, dtype=np.int32),
+        }
+        return empty, 0
+    back = ((pl.lit(end, dtype=pl.Date) - pl.col(T_DAT)).dt.total_days() // 7).cast(pl.Int32)
+    n_weeks = int(dataset.transactions.select(back.max()).item()) + 1
+    weekly = (
+        dataset.transactions.select(ARTICLE_IDX, (n_weeks - 1 - back).alias("week"))
+        .group_by(ARTICLE_IDX, "week")
+        .len()
+        .sort(ARTICLE_IDX, "week")
+    )
+    arrays = {
+        "weekly_indptr": _csr_indptr(weekly[ARTICLE_IDX].to_numpy(), dataset.n_articles),
+        "weekly_week": weekly["week"].to_numpy().astype(np.int16),
+        "weekly_count": weekly["len"].to_numpy().astype(np.int32),
+    }
+    return arrays, n_weeks
+
+
+def _cold_start(model: Any, dataset: Dataset, depth: int, has_history: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The model's list for a customer it knows nothing about.
+
+    The model's own fallback when it keeps one (``fallback_ids_``/``fallback_scores_``, as the factor models);
+    else what it recommends to a known customer without any purchase; else (every customer bought something)
+    the ``popularity-decay`` list, hmrec's usual cold start.
+    """
+    ids = getattr(model, "fallback_ids_", None)
+    scores = getattr(model, "fallback_scores_", None)
+    if isinstance(ids, np.ndarray) and isinstance(scores, np.ndarray) and ids.size == scores.size:
+        out_ids = np.full(depth, -1, dtype=np.int32)
+        out_scores = np.full(depth, -np.inf, dtype=np.float32)
+        m = min(depth, ids.size)
+        out_ids[:m], out_scores[:m] = ids[:m], scores[:m]
+        return out_ids, out_scores
+    cold = np.flatnonzero(~has_history)
+    if cold.size:
+        got_ids, got_scores = model.recommend(cold[:1].astype(np.int32), depth)
+        return got_ids[0].astype(np.int32), got_scores[0].astype(np.float32)
+    from hmrec.models.base import create
+
+    fallback = create("popularity-decay").fit(dataset)
+    got_ids, got_scores = fallback.recommend(np.zeros(1, dtype=np.int32), depth)
+    return got_ids[0].astype(np.int32), got_scores[0].astype(np.float32)
+
+
+def _precompute(model: Any, dataset: Dataset, depth: int) -> tuple[np.ndarray, np.ndarray]:
+    from hmrec.progress import progress_bar
+
+    n = dataset.n_customers
+    ids = np.full((n, depth), -1, dtype=np.int32)
+    scores = np.full((n, depth), -np.inf, dtype=np.float32)
+    with progress_bar() as bar:
+        task = bar.add_task(f"{model.name}: top {depth} for every customer", total=n, info="")
+        for lo in range(0, n, TOPK_BLOCK):
+            hi = min(n, lo + TOPK_BLOCK)
+            ids[lo:hi], scores[lo:hi] = model.recommend(np.arange(lo, hi, dtype=np.int32), depth)
+            bar.advance(task, hi - lo)
+    return ids, scores
+
+
+def _sources(dataset: Dataset, ids: np.ndarray, has_history: np.ndarray) -> np.ndarray:
+    """Source code of every recommended cell: bought before by that customer, cold start, or the model."""
+    seen = dataset.interactions(binary=True)
+    n, depth = ids.shape
+    # one int64 key per (customer, article): the CSR's keys are sorted, so membership is a binary search
+    seen_keys = np.repeat(np.arange(n, dtype=np.int64), np.diff(seen.indptr)) * dataset.n_articles + seen.indices
+    keys = np.arange(n, dtype=np.int64)[:, None] * dataset.n_articles + ids
+    pos = np.minimum(np.searchsorted(seen_keys, keys), max(seen_keys.size - 1, 0))
+    bought = (ids >= 0) & (seen_keys.size > 0) & (seen_keys[pos] == keys) if seen_keys.size else ids < -1
+    codes = np.full((n, depth), SOURCE_MODEL, dtype=np.int8)
+    codes[bought] = SOURCE_BOUGHT
+    codes[~has_history] = SOURCE_COLD
+    return codes
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check_depth(depth: int) -> int:
+    """The precomputed depth, an integer in ``1..MAX_DEPTH`` (checked before a long fit)."""
+    if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or not 1 <= depth <= MAX_DEPTH:
+        raise ParameterError(
+            f"--serve-k must be an integer in 1..{MAX_DEPTH}, got {depth!r} (fix: e.g. --serve-k 12)"
+        )
+    return int(depth)
+
+
+def write_bundle(model: Any, dataset: Dataset, directory: str | Path, *, depth: int = DEFAULT_DEPTH) -> Path:
+    """Add the serving files for fitted ``model`` (trained on ``dataset``) to its saved directory.
+
+    ``directory`` already holds the model saved by :func:`hmrec.models.persist.save_model`. The serving files
+    are written to a temporary folder and renamed into place; ``bundle.json`` comes last, so a bundle without
+    it (a crash midway) is refused as incomplete rather than served half-written.
+    """
+    depth = check_depth(depth)
+    directory = Path(directory)
+    for name in MODEL_FILES:
+        if not (directory / name).is_file():
+            raise BundleError(f"{name} is missing", file=directory, fix="save the model there first")
+    (directory / BUNDLE_JSON).unlink(missing_ok=True)
+    tmp = temp_dir(directory, ".serve.tmp-")
+    try:
+        customer_ids = _fixed_bytes(dataset.customers[CUSTOMER_ID], "customer")
+        article_ids = _fixed_bytes(dataset.articles[ARTICLE_ID], "article")
+        has_history = np.bincount(
+            dataset.transactions[CUSTOMER_IDX].to_numpy(), minlength=dataset.n_customers
+        ) > 0
+        top_ids, top_scores = _precompute(model, dataset, depth)
+        cold_ids, cold_scores = _cold_start(model, dataset, depth, has_history)
+        articles, buyers = _article_frame(dataset)
+        weekly, n_weeks = _weekly_sales(dataset)
+        c_sorted, c_order = _lookup_arrays(customer_ids)
+        a_sorted, a_order = _lookup_arrays(article_ids)
+        arrays: dict[str, np.ndarray] = {
+            "customer_ids": customer_ids,
+            "customer_sorted": c_sorted,
+            "customer_sorted_idx": c_order,
+            "article_ids": article_ids,
+            "article_sorted": a_sorted,
+            "article_sorted_idx": a_order,
+            "topk_ids": top_ids,
+            "topk_scores": top_scores,
+            "topk_source": _sources(dataset, top_ids, has_history),
+            "cold_ids": cold_ids,
+            "cold_scores": cold_scores,
+            "buyer_ages": buyers,
+            **_recent_purchases(dataset),
+            **weekly,
+        }
+        for name, array in arrays.items():
+            np.save(tmp / f"{name}.npy", np.ascontiguousarray(array), allow_pickle=False)
+        articles.write_parquet(tmp / "articles.parquet")
+        _customer_frame(dataset).write_parquet(tmp / "customers.parquet")
+        serve_dir = directory / SERVE_DIR
+        swap_dir(tmp, serve_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    files = [*MODEL_FILES, *sorted(f"{SERVE_DIR}/{p.name}" for p in serve_dir.iterdir())]
+    all_hex = bool(dataset.customers[CUSTOMER_ID].str.contains(HEX64).all())
+    end = dataset.end_date
+    manifest = {
+        "bundle_format": BUNDLE_FORMAT,
+        "hmrec_version": __version__,
+        "model": model.name,
+        "params": model.get_params(),
+        "fingerprint": dataset.fingerprint,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "n_customers": dataset.n_customers,
+        "n_articles": dataset.n_articles,
+        "depth": depth,
+        "recent_purchases": RECENT_PURCHASES,
+        "sources": [model.name, *SOURCE_NAMES[1:]],
+        "age_buckets": list(AGE_LABELS),
+        "customer_id_pattern": HEX64 if all_hex else LOOSE_ID,
+        "data_end": end.isoformat() if end else None,
+        "n_weeks": n_weeks,
+        "files": {name: {"bytes": (directory / name).stat().st_size, "sha256": _sha256(directory / name)}
+                  for name in files},
+    }
+    write_atomic(directory / BUNDLE_JSON, json.dumps(manifest, indent=2, default=str))
+    return directory
+
+
+# ---------------------------------------------------------------------------------------------- loading
+def _refuse(directory: Path, problem: str) -> BundleError:
+    return BundleError(
+        problem, file=directory, fix=f"write it again with `hmrec train --model NAME --out {directory}`"
+    )
+
+
+def read_manifest(directory: str | Path) -> dict[str, Any]:
+    """``bundle.json``, checked for the format and hmrec version; BundleError with one line otherwise."""
+    directory = Path(directory)
+    path = directory / BUNDLE_JSON
+    if not directory.is_dir():
+        raise BundleError("no such directory", file=directory, fix="pass the --out DIR of `hmrec train`")
+    if not path.is_file():
+        raise BundleError(
+            "not a serving bundle (bundle.json is missing)",
+            file=directory,
+            fix="pass the folder that `hmrec train --model NAME --out DIR` wrote",
+        )
+    try:
+        manifest: dict[str, Any] = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise _refuse(directory, "damaged bundle: bundle.json is not valid JSON") from None
+    if not isinstance(manifest, dict):
+        raise _refuse(directory, "damaged bundle: bundle.json is not an object")
+    fmt, version = manifest.get("bundle_format"), manifest.get("hmrec_version")
+    if fmt != BUNDLE_FORMAT or version != __version__:
+        raise _refuse(
+            directory,
+            f"bundle written by hmrec {version} (bundle format {fmt}); this is hmrec {__version__} "
+            f"(bundle format {BUNDLE_FORMAT})",
+        )
+    needed = ("model", "fingerprint", "n_customers", "n_articles", "depth", "files", "sources")
+    missing = [key for key in needed if key not in manifest]
+    if missing:
+        raise _refuse(directory, f"damaged bundle: bundle.json has no '{missing[0]}'")
+    return manifest
+
+
+def verify_files(directory: Path, manifest: dict[str, Any], *, checksums: bool = True) -> None:
+    """Every file of the manifest present, of its recorded size and (``checksums``) sha256."""
+    for name, meta in manifest["files"].items():
+        path = directory / name
+        if not path.is_file():
+            raise _refuse(directory, f"damaged bundle: {name} is missing")
+        if path.stat().st_size != meta.get("bytes"):
+            size = path.stat().st_size
+            raise _refuse(directory, f"damaged bundle: {name} has {size} bytes, expected {meta.get('bytes')}")
+        if checksums and _sha256(path) != meta.get("sha256"):
+            raise _refuse(directory, f"damaged bundle: {name} does not match its checksum")
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    article_idx: int
+    score: float
+    source: str
+
+
+@dataclass(eq=False)
+class Bundle:
+    """A loaded bundle: look-ups by public id and everything the API returns, from memory-mapped arrays."""
+
+    directory: Path
+    manifest: dict[str, Any]
+    arrays: dict[str, np.ndarray]
+    articles: dict[str, list[Any]]
+    customers: pl.DataFrame
+    buyer_customers: np.ndarray = field(repr=False)
+
+    @property
+    def name(self) -> str:
+        return str(self.manifest["model"])
+
+    @property
+    def model(self) -> str:
+        return str(self.manifest["model"])
+
+    @property
+    def fingerprint(self) -> str:
+        return str(self.manifest["fingerprint"])
+
+    @property
+    def depth(self) -> int:
+        return int(self.manifest["depth"])
+
+    @property
+    def n_customers(self) -> int:
+        return int(self.manifest["n_customers"])
+
+    @property
+    def n_articles(self) -> int:
+        return int(self.manifest["n_articles"])
+
+    # -------------------------------------------------------------- look-ups
+    @staticmethod
+    def _find(sorted_ids: np.ndarray, order: np.ndarray, key: str) -> int | None:
+        try:
+            raw = key.encode("ascii")
+        except UnicodeEncodeError:
+            return None
+        if len(raw) > sorted_ids.dtype.itemsize:
+            return None
+        pos = int(np.searchsorted(sorted_ids, raw))
+        if pos < sorted_ids.size and sorted_ids[pos] == raw:
+            return int(order[pos])
+        return None
+
+    def customer_index(self, customer_id: str) -> int | None:
+        """customer_idx of a public id, or None for a customer hmrec does not know."""
+        return self._find(self.arrays["customer_sorted"], self.arrays["customer_sorted_idx"], customer_id)
+
+    def article_index(self, article_id: str) -> int | None:
+        """article_idx of a 10-digit article id (a lost leading zero is restored), or None."""
+        return self._find(self.arrays["article_sorted"], self.arrays["article_sorted_idx"], article_id.zfill(10))
+
+    def customer_id(self, idx: int) -> str:
+        return bytes(self.arrays["customer_ids"][idx]).decode("ascii")
+
+    def article_id(self, idx: int) -> str:
+        return bytes(self.arrays["article_ids"][idx]).decode("ascii")
+
+    def random_customer(self, rng: np.random.Generator) -> str:
+        """A random customer who bought something (every customer if none did)."""
+        pool = self.buyer_customers
+        idx = int(pool[rng.integers(pool.size)]) if pool.size else int(rng.integers(self.n_customers))
+        return self.customer_id(idx)
+
+    # -------------------------------------------------------------- what the API returns
+    def recommend(self, customer_idx: int | None, k: int) -> list[Recommendation]:
+        """The first ``k`` of the precomputed list (``customer_idx`` None: the cold-start list)."""
+        sources = self.manifest["sources"]
+        if customer_idx is None:
+            ids = self.arrays["cold_ids"][:k]
+            scores = self.arrays["cold_scores"][:k]
+            codes = np.full(ids.shape, SOURCE_COLD, dtype=np.int8)
+        else:
+            ids = self.arrays["topk_ids"][customer_idx, :k]
+            scores = self.arrays["topk_scores"][customer_idx, :k]
+            codes = self.arrays["topk_source"][customer_idx, :k]
+        id_list: list[Any] = np.asarray(ids).tolist()
+        score_list: list[Any] = np.asarray(scores).tolist()
+        code_list: list[Any] = np.asarray(codes).tolist()
+        return [
+            Recommendation(i, s, str(sources[c]))
+            for i, s, c in zip(id_list, score_list, code_list, strict=True)
+            if i >= 0
+        ]
+
+    def article(self, idx: int) -> dict[str, Any]:
+        """An article's attributes (``article_id`` first)."""
+        out: dict[str, Any] = {"article_id": self.article_id(idx)}
+        for name, values in self.articles.items():
+            out[name] = values[idx]
+        return out
+
+    def profile(self, idx: int) -> dict[str, Any]:
+        row = self.customers.row(idx, named=True)
+        return {key: (value.isoformat() if isinstance(value, dt.date) else value) for key, value in row.items()}
+
+    def recent_purchases(self, idx: int) -> list[dict[str, Any]]:
+        a = self.arrays
+        lo, hi = int(a["recent_indptr"][idx]), int(a["recent_indptr"][idx + 1])
+        days = a["recent_day"][lo:hi].tolist()
+        prices = a["recent_price"][lo:hi].tolist()
+        out = []
+        for art, day, price in zip(a["recent_article"][lo:hi].tolist(), days, prices, strict=True):
+            item = self.article(art)
+            item["date"] = (_EPOCH + dt.timedelta(days=day)).isoformat()
+            item["paid"] = price
+            out.append(item)
+        return out
+
+    def weekly_sales(self, idx: int) -> list[dict[str, Any]]:
+        """Sales per week of article ``idx``: every week of the data (zero weeks included), oldest first."""
+        a = self.arrays
+        n_weeks = int(self.manifest.get("n_weeks", 0))
+        counts = np.zeros(n_weeks, dtype=np.int64)
+        lo, hi = int(a["weekly_indptr"][idx]), int(a["weekly_indptr"][idx + 1])
+        counts[a["weekly_week"][lo:hi].astype(np.int64)] = a["weekly_count"][lo:hi]
+        end = dt.date.fromisoformat(self.manifest["data_end"]) if self.manifest.get("data_end") else _EPOCH
+        return [
+            {"week_end": (end - dt.timedelta(days=7 * (n_weeks - 1 - w))).isoformat(), "sales": int(c)}
+            for w, c in enumerate(counts.tolist())
+        ]
+
+    def buyers_by_age(self, idx: int) -> dict[str, int]:
+        return dict(zip(self.manifest["age_buckets"], self.arrays["buyer_ages"][idx].tolist(), strict=True))
+
+
+_SHAPES = {
+    "customer_ids": ("n_customers",),
+    "customer_sorted": ("n_customers",),
+    "customer_sorted_idx": ("n_customers",),
+    "article_ids": ("n_articles",),
+    "article_sorted": ("n_articles",),
+    "article_sorted_idx": ("n_articles",),
+    "topk_ids": ("n_customers", "depth"),
+    "topk_scores": ("n_customers", "depth"),
+    "topk_source": ("n_customers", "depth"),
+    "cold_ids": ("depth",),
+    "cold_scores": ("depth",),
+    "buyer_ages": ("n_articles", "n_age"),
+    "recent_indptr": ("n_customers+1",),
+    "recent_article": (None,),
+    "recent_day": (None,),
+    "recent_price": (None,),
+    "weekly_indptr": ("n_articles+1",),
+    "weekly_week": (None,),
+    "weekly_count": (None,),
+}
+
+
+def load_bundle(directory: str | Path, *, checksums: bool = True) -> Bundle:
+    """Open the bundle in ``directory`` read-only; BundleError (one line) if it is missing, damaged or foreign."""
+    directory = Path(directory)
+    manifest = read_manifest(directory)
+    verify_files(directory, manifest, checksums=checksums)
+    sizes = {
+        "n_customers": int(manifest["n_customers"]),
+        "n_articles": int(manifest["n_articles"]),
+        "depth": int(manifest["depth"]),
+        "n_age": len(manifest.get("age_buckets", AGE_LABELS)),
+    }
+    sizes["n_customers+1"] = sizes["n_customers"] + 1
+    sizes["n_articles+1"] = sizes["n_articles"] + 1
+    arrays: dict[str, np.ndarray] = {}
+    for name, dims in _SHAPES.items():
+        path = directory / SERVE_DIR / f"{name}.npy"
+        try:
+            array = np.load(path, mmap_mode="r", allow_pickle=False)
+        except (OSError, ValueError):
+            raise _refuse(directory, f"damaged bundle: {SERVE_DIR}/{name}.npy is not a readable array") from None
+        expected = tuple(sizes[d] if d is not None else array.shape[0] for d in dims)
+        if array.shape != expected:
+            raise _refuse(
+                directory, f"damaged bundle: {SERVE_DIR}/{name}.npy has shape {array.shape}, expected {expected}"
+            )
+        arrays[name] = array
+    try:
+        article_frame = pl.read_parquet(directory / SERVE_DIR / "articles.parquet")
+        customers = pl.read_parquet(directory / SERVE_DIR / "customers.parquet")
+    except (OSError, pl.exceptions.PolarsError):
+        raise _refuse(directory, "damaged bundle: a parquet file cannot be read") from None
+    if article_frame.height != sizes["n_articles"] or customers.height != sizes["n_customers"]:
+        raise _refuse(directory, "damaged bundle: the articles or customers table has the wrong number of rows")
+    articles = {
+        name: [v.isoformat() if isinstance(v, dt.date) else v for v in article_frame[name].to_list()]
+        for name in article_frame.columns
+        if name != ARTICLE_IDX
+    }
+    n_purchases = customers["n_purchases"].to_numpy()
+    return Bundle(
+        directory=directory,
+        manifest=manifest,
+        arrays=arrays,
+        articles=articles,
+        customers=customers,
+        buyer_customers=np.flatnonzero(n_purchases > 0).astype(np.int32),
+    )

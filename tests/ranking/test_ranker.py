@@ -1,0 +1,85 @@
+"""The ranker on the tiny data: shapes, determinism, save/load, explanations, parameter errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hmrec.data.dataset import Dataset
+from hmrec.data.split import time_split
+from hmrec.errors import ParameterError
+from hmrec.models.base import create
+from hmrec.models.persist import load_model, save_model
+from hmrec.ranking.ranker import Ranker
+
+FAST = {"sources": "repurchase:12,product:6,copurchase:12,popularity:12,age:6,trending:6", "trees": 20,
+        "weeks": 2}
+
+
+@pytest.fixture(scope="module")
+def fitted(tiny: Dataset) -> tuple[Ranker, Dataset]:
+    train = time_split(tiny).train
+    model = create("ranker", **FAST)
+    assert isinstance(model, Ranker)
+    return model.fit(train), train
+
+
+def test_recommend_shapes_and_order(fitted: tuple[Ranker, Dataset]) -> None:
+    model, train = fitted
+    customers = np.arange(train.n_customers)
+    ids, scores = model.recommend(customers, 12)
+    assert ids.shape == scores.shape == (train.n_customers, 12)
+    assert (ids >= 0).all()  # filled from popularity when short
+    assert np.all(np.diff(scores, axis=1) <= 0)
+    assert all(np.unique(row).size == 12 for row in ids[:200])
+    # one customer alone gets the same list as in the batch
+    one_ids, one_scores = model.recommend(customers[5:6], 12)
+    np.testing.assert_array_equal(one_ids[0], ids[5])
+    np.testing.assert_allclose(one_scores[0], scores[5], rtol=1e-6)
+
+
+def test_same_seed_same_scores(tiny: Dataset, fitted: tuple[Ranker, Dataset]) -> None:
+    model, train = fitted
+    again = create("ranker", **FAST).fit(train)
+    customers = np.arange(0, train.n_customers, 3)
+    a = model.recommend(customers, 20)
+    b = again.recommend(customers, 20)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+
+
+def test_save_load_round_trip(tmp_path: Path, fitted: tuple[Ranker, Dataset]) -> None:
+    model, train = fitted
+    path = save_model(model, tmp_path / "ranker", train)
+    assert (path / "booster.txt").read_text().startswith("tree")
+    loaded = load_model(path, train)
+    customers = np.arange(0, train.n_customers, 7)
+    a = model.recommend(customers, 12)
+    b = loaded.recommend(customers, 12)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+
+
+def test_explain_names_sources_and_features(fitted: tuple[Ranker, Dataset]) -> None:
+    model, train = fitted
+    buyer = int(train.transactions["customer_idx"][0])
+    frame = model.explain(buyer, 5)
+    ids, scores = model.recommend(np.array([buyer]), 5)
+    assert frame["article_idx"].to_list() == ids[0].tolist()
+    np.testing.assert_allclose(frame["score"].to_numpy(), scores[0], rtol=1e-6)
+    assert all(s for s in frame["sources"].to_list())
+    assert all(r.count("=") == 3 for r in frame["reasons"].to_list())
+    importance = model.importance()
+    assert importance["share"].sum() == pytest.approx(1.0)
+    assert set(importance["family"].to_list()) <= {"customer", "article", "pair", "source"}
+
+
+def test_parameter_errors(tiny: Dataset) -> None:
+    with pytest.raises(ParameterError, match="'objective'"):
+        create("ranker", objective="regression").fit(tiny)
+    with pytest.raises(ParameterError, match="'drop_features'"):
+        create("ranker", drop_features="colour").fit(tiny)
+    with pytest.raises(ParameterError, match="'weeks'"):
+        create("ranker", weeks=0).fit(tiny)

@@ -1,0 +1,74 @@
+"""Features: values on the planted data, and no feature reads past the cut-off."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+from planted import planted
+
+from hmrec.data.dataset import Dataset
+from hmrec.ranking.features import (
+    ARTICLE_FEATURES,
+    CUSTOMER_FEATURES,
+    FeatureTables,
+    feature_names,
+)
+from hmrec.ranking.ranker import CutoffState
+from hmrec.ranking.sources import SOURCES, ProductSource, RepurchaseSource, candidate_union
+
+CUTOFF = dt.date(2020, 1, 10)
+
+
+def test_customer_article_and_pair_values() -> None:
+    data = planted()
+    tables = FeatureTables.fit(data, CUTOFF)
+    c0 = dict(zip(CUSTOMER_FEATURES, tables.customer[0], strict=True))
+    assert (c0["c_age"], c0["c_rows"], c0["c_rows_7d"], c0["c_days_since_last"], c0["c_days_since_first"]) == (
+        25, 3, 2, 0, 9,
+    )
+    np.testing.assert_allclose([c0["c_online_share"], c0["c_mean_price"]], [2 / 3, 0.04 / 3], rtol=1e-6)
+    assert np.isnan(tables.customer[3, CUSTOMER_FEATURES.index("c_days_since_last")])  # never bought
+    a0 = dict(zip(ARTICLE_FEATURES, tables.article[0], strict=True))
+    assert (a0["a_days_since_first"], a0["a_sales_7d"], a0["a_sales"], a0["a_trend"]) == (9, 2, 3, 1.0)
+    assert a0["a_buyer_age"] == 25
+    sources = {"repurchase": RepurchaseSource().fit(data), "product": ProductSource().fit(data)}
+    lists = [(name, *s.candidates(np.array([0]), 2)) for name, s in sources.items()]
+    cands = candidate_union(lists, data.n_articles)
+    x = tables.matrix(np.array([0]), cands, sources)
+    names = feature_names(cands.sources)
+    assert x.shape == (4, len(names))
+    rows = {int(a): dict(zip(names, r, strict=True)) for a, r in zip(cands.article, x, strict=True)}
+    assert rows[0]["p_times_bought"] == 2 and rows[0]["p_days_since_bought"] == 1
+    assert rows[1]["p_times_bought"] == 0 and np.isnan(rows[1]["p_days_since_bought"])
+    assert rows[1]["p_days_since_product"] == 1 and rows[1]["p_product_rows"] == 2
+    assert rows[1]["s_product_rank"] == 0 and np.isnan(rows[1]["s_repurchase_rank"]) and rows[1]["s_count"] == 1
+    assert rows[2]["p_type_share"] == np.float32(1 / 3)  # one of c0's three rows is of a2's product type
+
+
+def _state_arrays(data: Dataset, cutoff: dt.date) -> dict[str, np.ndarray]:
+    state = CutoffState.build(
+        data, cutoff, list(SOURCES), seed=0, threads=1, active_weeks=4, history_weeks=20
+    )
+    customers = np.arange(data.n_customers)
+    counts = dict.fromkeys(SOURCES, 8)
+    cands = state.candidates(customers, counts, data.n_articles)
+    out = {"features": state.features(customers, cands), "row": cands.row, "article": cands.article,
+           "active": state.active}
+    out.update({f"table {k}": v for k, v in state.tables.state().items()})
+    return out
+
+
+def test_no_feature_reads_past_the_cutoff(tiny: Dataset) -> None:
+    """Everything built at a cut-off from the full data equals the same built from data truncated there."""
+    end = tiny.end_date
+    assert end is not None
+    cutoff = end - dt.timedelta(days=10)
+    full = _state_arrays(tiny, cutoff)
+    cut = _state_arrays(tiny.between(None, cutoff), cutoff)
+    assert full.keys() == cut.keys()
+    for key in full:
+        np.testing.assert_array_equal(full[key], cut[key], err_msg=key)
+    # and the cut-off matters: a later one sees other purchases
+    later = _state_arrays(tiny, end)
+    assert not np.array_equal(later["table own_keys"], full["table own_keys"])

@@ -1,0 +1,100 @@
+"""The real commands: `hmrec train` writes a bundle, `hmrec serve` serves exactly what `hmrec submit` writes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+
+def hmrec(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "hmrec", *args], capture_output=True, text=True, check=False)
+
+
+@pytest.mark.parametrize("model", ["als", pytest.param("repurchase", marks=pytest.mark.slow)])
+def test_served_recommendations_equal_the_submission(
+    tiny_dir: Path, tmp_path: Path, model: str, serve_process: Any
+) -> None:
+    pytest.importorskip("fastapi", reason="the serve extra is not installed")
+    import httpx
+
+    bundle = tmp_path / model
+    params = ["--param", "als.iterations=3", "--param", "als.factors=8"] if model == "als" else []
+    done = hmrec("train", "--data", str(tiny_dir), "--model", model, "--out", str(bundle), "--quiet", *params)
+    assert done.returncode == 0, done.stderr
+    assert (bundle / "bundle.json").is_file()
+    sub = hmrec("submit", "--data", str(tiny_dir), "--model-dir", str(bundle), "--out", str(tmp_path / "s.csv"),
+                "--quiet")
+    assert sub.returncode == 0, sub.stderr
+    submission = pl.read_csv(tmp_path / "s.csv", schema_overrides={"prediction": pl.String})
+    customers = submission["customer_id"].to_list()
+    with serve_process(bundle) as url:
+        served: list[str] = []
+        for lo in range(0, len(customers), 1000):
+            response = httpx.post(f"{url}/v1/recommendations", json={"customer_ids": customers[lo : lo + 1000]},
+                                  timeout=60)
+            assert response.status_code == 200, response.text
+            served += [" ".join(i["article_id"] for i in r["items"]) for r in response.json()["results"]]
+        one = httpx.get(f"{url}/v1/customers/{customers[3]}/recommendations").json()
+    expected = [p or "" for p in submission["prediction"].to_list()]
+    assert served == expected
+    assert " ".join(i["article_id"] for i in one["items"]) == expected[3]
+
+
+def test_serve_refuses_a_damaged_bundle_in_one_line(tmp_path: Path) -> None:
+    pytest.importorskip("fastapi", reason="the serve extra is not installed")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "bundle.json").write_text('{"bundle_format": 1, "hmrec_version": "0.0.0"}')
+    done = hmrec("serve", "--model-dir", str(tmp_path / "b"))
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "bundle written by hmrec 0.0.0" in done.stderr
+    done = hmrec("serve", "--model-dir", str(tmp_path / "missing"))
+    assert done.returncode == 2 and "no such directory" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_serve_without_the_extra_says_how_to_install_it(tmp_path: Path) -> None:
+    code = (
+        "import sys; sys.modules['fastapi'] = None; sys.modules['uvicorn'] = None\n"
+        "from hmrec.cli import app\n"
+        f"app(['serve', '--model-dir', {str(tmp_path)!r}])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 2
+    assert "pip install 'hmrec[serve]'" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_nothing_outside_serve_imports_fastapi() -> None:
+    code = (
+        "import sys, importlib, pkgutil, hmrec\n"
+        "for m in pkgutil.walk_packages(hmrec.__path__, 'hmrec.'):\n"
+        "    if not m.name.startswith(('hmrec.serve.app', 'hmrec.engines')):\n"
+        "        importlib.import_module(m.name)\n"
+        "print(sorted(k for k in sys.modules if k.split('.')[0] in ('fastapi', 'uvicorn', 'starlette')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_train_rejects_a_bad_serve_k_before_fitting(tiny_dir: Path, tmp_path: Path) -> None:
+    done = hmrec("train", "--data", str(tiny_dir), "--model", "popularity", "--out", str(tmp_path / "m"),
+                 "--serve-k", "0")
+    assert done.returncode == 2 and "--serve-k must be an integer in 1..100" in done.stderr
+    assert not (tmp_path / "m").exists()
+
+
+def test_serve_on_a_busy_port_says_so(bundles: Path) -> None:
+    pytest.importorskip("fastapi", reason="the serve extra is not installed")
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = hmrec("serve", "--model-dir", str(bundles / "als"), "--port", str(port))
+    assert done.returncode == 2
+    assert f"--port {port}: cannot listen there" in done.stderr and "Traceback" not in done.stderr
