@@ -16,9 +16,10 @@ Fitting on ``train`` (last day ``T``):
 
 Nothing from after ``T`` is read at any step (the evaluation gives ``fit`` only the data before its test
 week). Customers who bought nothing in the last ``active_weeks`` weeks get ``inactive_scale`` times fewer
-candidates per source (at least 1 each; the global popularity list keeps its length): most customers are inactive, and the ranker's cost is per candidate.
-Every customer gets the popularity sources' candidates, so cold customers are ranked too; a list is shorter
-than ``k`` only when the sources proposed fewer articles (padded with -1 / -inf).
+candidates per source (at least 1 each; the global popularity list keeps its length): most customers are
+inactive, and the ranker's cost is per candidate. Every customer gets the popularity sources' candidates, so
+cold customers are ranked too; a list is shorter than ``k`` only when the sources proposed fewer articles
+(padded with -1 / -inf).
 """
 
 from __future__ import annotations
