@@ -63,6 +63,29 @@ def status_kib(pid: int, key: str) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_rate(base: str, customers: np.ndarray, rate: float, args: argparse.Namespace, server: int,
+             token: str | None = None) -> dict[str, Any]:
+    """One open-loop run, with the CPU time the service and this client spent per request.
+
+    CPU per request does not depend on what else runs on the machine, so it tells the capacity of a core
+    even when the latency figures are those of a shared machine.
+    """
+    server_before, client_before = cpu_seconds(server), time.process_time()
+    run = asyncio.run(open_loop(base, customers, rate, args.duration, connections=args.connections,
+                                reload_token=token))
+    n = max(run["sent"], 1)
+    run["server_cpu_ms_per_request"] = round((cpu_seconds(server) - server_before) / n * 1000, 3)
+    run["client_cpu_ms_per_request"] = round((time.process_time() - client_before) / n * 1000, 3)
+    print(json.dumps(run), flush=True)
+    return run
+
+
 def start_server(bundles: list[Path], port: int, token: str) -> tuple[subprocess.Popen[bytes], float]:
     """Start the service; returns it and the seconds from process start to a 200 from /ready."""
     args = [sys.executable, "-m", "hmrec", "serve", "--port", str(port)]
@@ -86,14 +109,24 @@ def start_server(bundles: list[Path], port: int, token: str) -> tuple[subprocess
 
 
 async def open_loop(
-    base: str, customers: np.ndarray, rate: float, duration: float, *, reload_token: str | None = None
+    base: str,
+    customers: np.ndarray,
+    rate: float,
+    duration: float,
+    *,
+    connections: int = 64,
+    reload_token: str | None = None,
 ) -> dict[str, Any]:
-    """``rate x duration`` requests due at fixed intervals; latencies from their due times."""
+    """``rate x duration`` requests due at fixed intervals; latencies from their due times.
+
+    At most ``connections`` are open: a request due while all are busy waits for one, and that wait counts
+    in its latency (as a queue in front of the service would).
+    """
     n = int(rate * duration)
     latencies = np.full(n, np.nan)
     errors: list[str] = []
     reload_result: dict[str, Any] = {}
-    limits = httpx.Limits(max_connections=512, max_keepalive_connections=512)
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     async with httpx.AsyncClient(base_url=base, timeout=TIMEOUT_S, limits=limits) as client:
         loop = asyncio.get_running_loop()
 
@@ -148,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rates", default="50,200,500", help="requests per second, comma-separated")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per rate (bounds the requests)")
     parser.add_argument("--reload-rate", type=float, default=200.0, help="rate of the run with a reload")
+    parser.add_argument("--connections", type=int, default=64, help="client connections at most")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
@@ -172,24 +206,22 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(open_loop(base, customers, 100, 2))  # warm-up: connections, first page faults
         results["runs"] = []
         for rate in [float(r) for r in args.rates.split(",") if r]:
-            run = asyncio.run(open_loop(base, customers, rate, args.duration))
-            results["runs"].append(run)
-            print(json.dumps(run), flush=True)
-        run = asyncio.run(open_loop(base, customers, args.reload_rate, args.duration, reload_token=token))
-        results["reload_run"] = run
-        print(json.dumps(run), flush=True)
+            results["runs"].append(run_rate(base, customers, rate, args, process.pid))
+        results["reload_run"] = run_rate(base, customers, args.reload_rate, args, process.pid, token)
         results["peak_rss_gib"] = round(status_kib(process.pid, "VmHWM") / 2**20, 3)
     finally:
         process.terminate()
         process.wait(timeout=30)
     print(f"\nstartup {results['startup_s']} s to /ready; RSS {results['rss_after_load_gib']} GiB after loading, "
           f"peak {results['peak_rss_gib']} GiB")
-    print("| requests/s | sent | errors | achieved/s | p50 ms | p99 ms | max ms |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
+    print("| requests/s | sent | errors | achieved/s | p50 ms | p99 ms | max ms | service CPU ms/req "
+          "| client CPU ms/req |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for run in [*results["runs"], results["reload_run"]]:
         label = f"{run['rate']:.0f}" + (" + reload" if "reload" in run else "")
         print(f"| {label} | {run['sent']} | {run['errors']} | {run['throughput']} | {run['p50_ms']} | "
-              f"{run['p99_ms']} | {run['max_ms']} |")
+              f"{run['p99_ms']} | {run['max_ms']} | {run['server_cpu_ms_per_request']} | "
+              f"{run['client_cpu_ms_per_request']} |")
     reload = results["reload_run"]["reload"]
     print(f"reload: HTTP {reload.get('status')} in {reload.get('seconds', float('nan')):.2f} s")
     if args.json:

@@ -78,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         "als_vs_implicit": [str(HERE / "als_vs_implicit.py"), "--data", str(data)],
         "serve": [str(HERE / "bench_serve.py"), "--data", str(data)],
         "ranker": [str(HERE / "bench_ranker.py"), "--data", str(data)],
+        "spark": [str(HERE / "bench_spark.py"), "--data", str(data)],
     }
     for name, step in steps.items():
         if name not in skip:

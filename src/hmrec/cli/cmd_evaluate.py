@@ -9,10 +9,14 @@ import typer
 from hmrec.cli.main import (
     CacheOption,
     DataOption,
+    EngineOption,
     ParamOption,
     QuietOption,
     SeedOption,
+    SparkConfOption,
+    SparkMasterOption,
     app,
+    engine_from_options,
     parse_params,
     resolve_data,
 )
@@ -44,6 +48,9 @@ def evaluate_command(
     cache: Path | None = CacheOption,
     quiet: bool = QuietOption,
     seed: int = SeedOption,
+    engine: str = EngineOption,
+    spark_master: str | None = SparkMasterOption,
+    spark_conf: list[str] | None = SparkConfOption,
 ) -> None:
     """Evaluate models on the last week(s) of the data and write the leaderboard and report.html.
 
@@ -66,22 +73,27 @@ def evaluate_command(
     end = parse_date(test_end)
     params = parse_params(param)
     names = check_models([m for m in models.split(",") if m.strip()] or list(available()), params, seed)
-    from hmrec.data.load import load_dataset
+    runner = engine_from_options(engine, spark_master, spark_conf)
+    runner.check_models(names)
 
     data_dir = resolve_data(data)
-    dataset = load_dataset(data_dir, cache, progress=not quiet)
-    board = evaluate(
-        dataset,
-        names,
-        k=k,
-        test_days=test_days,
-        test_end=end,
-        backtest=backtest,
-        params=params,
-        curve_k=curve_k,
-        progress=not quiet,
-        seed=seed,
-    )
+    try:
+        dataset = runner.load(data_dir, cache, progress=not quiet)
+        board = evaluate(
+            dataset,
+            names,
+            k=k,
+            test_days=test_days,
+            test_end=end,
+            backtest=backtest,
+            params=params,
+            curve_k=curve_k,
+            progress=not quiet,
+            seed=seed,
+            engine=runner,
+        )
+    finally:
+        runner.close()
     board.print()
     paths = board.write(out)
     console().print(f"Wrote {', '.join(str(p) for p in paths.values())}")

@@ -7,7 +7,15 @@ from pathlib import Path
 
 import typer
 
-from hmrec.cli.main import CacheOption, QuietOption, app
+from hmrec.cli.main import (
+    CacheOption,
+    EngineOption,
+    QuietOption,
+    SparkConfOption,
+    SparkMasterOption,
+    app,
+    engine_from_options,
+)
 
 
 @app.command()
@@ -20,18 +28,22 @@ def ingest(
     cache: Path | None = CacheOption,
     quiet: bool = QuietOption,
     force: bool = typer.Option(False, "--force", help="Rebuild the cache even when it is up to date."),
+    engine: str = EngineOption,
+    spark_master: str | None = SparkMasterOption,
+    spark_conf: list[str] | None = SparkConfOption,
 ) -> None:
     """Validate the CSV files and build (or refresh) the typed cache that every other command reads."""
-    from hmrec.data.load import cache_is_fresh, default_cache_dir, load_dataset
     from hmrec.progress import set_quiet
 
     set_quiet(quiet)
+    runner = engine_from_options(engine, spark_master, spark_conf)
     started = time.perf_counter()
-    fresh = not force and cache_is_fresh(data, cache)
-    dataset = load_dataset(data, cache, progress=not quiet, refresh=force)
+    try:
+        report = runner.ingest(data, cache, force=force, progress=not quiet)
+    finally:
+        runner.close()
     seconds = time.perf_counter() - started
-    summary = dataset.summary()
-    location = cache if cache is not None else default_cache_dir(data)
+    summary, location, fresh = report.summary, report.cache, report.fresh
     action = "cache up to date, loaded" if fresh else "cache built"
     typer.echo(
         "\n".join(
@@ -43,7 +55,7 @@ def ingest(
                 f"  buying customers  {summary['buying_customers']:>12,}",
                 f"  dates             {summary['start_date']} to {summary['end_date']}",
                 f"  cache             {location}",
-                f"  fingerprint       {dataset.fingerprint}",
+                f"  fingerprint       {report.fingerprint}",
             ]
         )
     )

@@ -12,10 +12,14 @@ import typer
 from hmrec.cli.main import (
     CacheOption,
     DataOption,
+    EngineOption,
     ParamOption,
     QuietOption,
     SeedOption,
+    SparkConfOption,
+    SparkMasterOption,
     app,
+    engine_from_options,
     model_from_options,
     resolve_data,
 )
@@ -96,11 +100,14 @@ def submit_command(
     cache: Path | None = CacheOption,
     quiet: bool = QuietOption,
     seed: int = SeedOption,
+    engine: str = EngineOption,
+    spark_master: str | None = SparkMasterOption,
+    spark_conf: list[str] | None = SparkConfOption,
 ) -> None:
     """Fit MODEL on all the data (or load it from --model-dir) and write a submission for every customer."""
     import numpy as np
 
-    from hmrec.data.load import load_dataset
+    from hmrec.errors import ParameterError
     from hmrec.models.base import check_k
     from hmrec.output import check_submission_target, write_submission
     from hmrec.progress import console, set_quiet
@@ -110,14 +117,26 @@ def submit_command(
     model = _check_model_choice(model, model_dir, param)
     recommender = model_from_options(model, param, seed) if model_dir is None else None
     check_submission_target(out)  # a directory or a missing folder is refused now, not after a long fit
-    dataset = load_dataset(resolve_data(data), cache, progress=not quiet)
-    started = time.perf_counter()
-    recommender = _fitted(recommender, model_dir, dataset, model)
-    model = recommender.name
-    fitted = time.perf_counter()
-    with console().status(f"Recommending for {dataset.n_customers:,} customers ..."):
-        ids, _ = recommender.recommend(np.arange(dataset.n_customers, dtype=np.int32), k)
-    recommended = time.perf_counter()
+    runner = engine_from_options(engine, spark_master, spark_conf)
+    if model_dir is not None and runner.name != "local":
+        raise ParameterError("--model-dir is for --engine local (fix: drop --model-dir or --engine)")
+    runner.check_models([model])
+    try:
+        # an engine that fits elsewhere keeps the transactions there: the driver gets the ids only
+        dataset = runner.load(resolve_data(data), cache, progress=not quiet, transactions=False)
+        started = time.perf_counter()
+        if model_dir is not None:
+            recommender = _fitted(recommender, model_dir, dataset, model)
+        else:
+            with console().status(f"Fitting {model} ..."):
+                recommender = runner.fit(recommender, dataset)
+        model = recommender.name
+        fitted = time.perf_counter()
+        with console().status(f"Recommending for {dataset.n_customers:,} customers ..."):
+            ids, _ = recommender.recommend(np.arange(dataset.n_customers, dtype=np.int32), k)
+        recommended = time.perf_counter()
+    finally:
+        runner.close()
     path = write_submission(out, dataset, ids)
     empty = int((ids[:, 0] < 0).sum()) if ids.size else dataset.n_customers
     console().print(

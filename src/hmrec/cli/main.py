@@ -89,6 +89,22 @@ CacheOption = typer.Option(
     None, "--cache", help="Directory for the typed cache (default: DATA/.hmrec-cache)."
 )
 QuietOption = typer.Option(False, "--quiet", "-q", help="No progress bars or status lines.")
+EngineOption = typer.Option(
+    "local",
+    "--engine",
+    help="Where the data-sized work runs: local (this process) or spark (pip install 'hmrec[spark]').",
+)
+SparkMasterOption = typer.Option(
+    None,
+    "--spark-master",
+    help="Spark master with --engine spark: local[*] (default; spark-submit's under spark-submit), "
+    "spark://HOST:PORT, k8s://https://HOST:PORT.",
+)
+SparkConfOption = typer.Option(
+    None,
+    "--spark-conf",
+    help="Spark setting KEY=VALUE with --engine spark, e.g. spark.executor.memory=8g (repeatable).",
+)
 SeedOption = typer.Option(0, "--seed", help="Random seed: the same seed gives the same output.")
 
 
@@ -174,6 +190,19 @@ def _show_version(value: bool) -> None:
 
         typer.echo(__version__)
         raise typer.Exit()
+
+
+def engine_from_options(engine: str, spark_master: str | None, spark_conf: list[str] | None) -> Any:
+    """The engine of --engine/--spark-master/--spark-conf (checked before any data is read)."""
+    from hmrec.engines.base import get_engine
+    from hmrec.engines.spark.session import parse_conf
+
+    chosen = get_engine(engine, master=spark_master, conf=parse_conf(spark_conf))
+    if chosen.name == "spark":
+        from hmrec.engines.spark.session import check_available
+
+        check_available()
+    return chosen
 
 
 @app.callback()

@@ -42,7 +42,7 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -123,7 +123,8 @@ def cache_is_fresh(data_dir: Path, cache_dir: Path | None = None) -> bool:
         return False
     if not isinstance(manifest.get("fingerprint"), str) or not manifest["fingerprint"]:
         return False
-    if not all((cache / name).is_file() for name in CACHE_FILES.values()):
+    # a table is one parquet file, or a directory of part files when the Spark engine wrote it
+    if not all((cache / name).exists() for name in CACHE_FILES.values()):
         return False
     try:
         current = {name: _stat(data_dir / name) for name in SOURCE_FILES}
@@ -209,8 +210,16 @@ def _build(data_dir: Path, cache_dir: Path | None, *, progress: bool) -> tuple[P
     return cache, dataset
 
 
-def _write_cache(cache: Path, frames: Mapping[str, pl.DataFrame], manifest: Mapping[str, Any]) -> None:
+def _write_cache(
+    cache: Path,
+    frames: Mapping[str, pl.DataFrame],
+    manifest: Mapping[str, Any] | Callable[[], Mapping[str, Any]],
+    write_more: Callable[[Path], None] | None = None,
+) -> None:
     """Write the cache into a temporary directory beside ``cache``, then swap it into place.
+
+    ``write_more(tmp)`` writes further tables into the temporary directory (the Spark engine writes the
+    transactions there); ``manifest`` may be a function, called once everything else is written.
 
     Left-overs of a killed build beside it are removed first. When another process swaps in a cache of the
     same files at the same moment, that cache is kept and this one dropped.
@@ -230,6 +239,10 @@ def _write_cache(cache: Path, frames: Mapping[str, pl.DataFrame], manifest: Mapp
             except pl.exceptions.PolarsError as exc:  # polars reports a full disk as a ComputeError
                 reason = str(exc).strip().splitlines()[0][:_MESSAGE_CHARS] if str(exc).strip() else "failed"
                 raise DataError(f"cannot write the cache ({reason})", file=cache, fix=fix) from None
+        if write_more is not None:
+            write_more(tmp)
+        if callable(manifest):
+            manifest = manifest()
         # The manifest is written last: a directory without it is never taken for a cache.
         write_atomic(tmp / MANIFEST_FILE, json.dumps(manifest, indent=2) + "\n")
         for attempt in range(_SWAP_ATTEMPTS):
@@ -255,7 +268,7 @@ def _same_cache(cache: Path, manifest: Mapping[str, Any]) -> bool:
         other is not None
         and other.get("version") == manifest["version"]
         and other.get("fingerprint") == manifest["fingerprint"]
-        and all((cache / name).is_file() for name in CACHE_FILES.values())
+        and all((cache / name).exists() for name in CACHE_FILES.values())
     )
 
 
@@ -480,18 +493,21 @@ def _collect(frame: pl.LazyFrame, path: Path, n_columns: int) -> pl.DataFrame:
         return frame.collect(engine="streaming")
     except pl.exceptions.ComputeError as exc:
         message = str(exc).strip().splitlines()[0][:_MESSAGE_CHARS] if str(exc).strip() else type(exc).__name__
-        row = _first_ragged_row(path, n_columns)
-        problem = (
-            f"a row does not have the header's {n_columns} fields"
-            if row is not None
-            else f"unreadable CSV ({message})"
-        )
-        raise DataError(
-            problem,
-            file=path,
-            row=row,
-            fix="check the file is a complete, comma-separated copy of the original",
-        ) from None
+        raise _parse_error(path, n_columns, message) from None
+
+
+def _parse_error(path: Path, n_columns: int, message: str) -> DataError:
+    """The error for a file the CSV reader could not parse: the first ragged row when one is found."""
+    row = _first_ragged_row(path, n_columns)
+    problem = (
+        f"a row does not have the header's {n_columns} fields" if row is not None else f"unreadable CSV ({message})"
+    )
+    return DataError(
+        problem,
+        file=path,
+        row=row,
+        fix="check the file is a complete, comma-separated copy of the original",
+    )
 
 
 def _first_ragged_row(path: Path, n_columns: int) -> int | None:

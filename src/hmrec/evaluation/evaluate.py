@@ -28,7 +28,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -52,6 +52,9 @@ from hmrec.models._kernels import compile_kernels
 from hmrec.models.base import Recommender, available, check_k, create, seed_params
 from hmrec.models.scoring import FactorRecommender
 from hmrec.progress import console
+
+if TYPE_CHECKING:  # the engines import the models, which import this package
+    from hmrec.engines.base import Engine
 
 #: the quality columns of a leaderboard row (those that get a ``_std`` with backtest)
 QUALITY = (*METRICS, "coverage")
@@ -243,6 +246,7 @@ def evaluate(
     curve_k: int = DEFAULT_CURVE_K,
     progress: bool = True,
     seed: int | None = None,
+    engine: Engine | None = None,
 ) -> Leaderboard:
     """Evaluate ``models`` on the last ``test_days`` days (``backtest`` consecutive windows) of ``dataset``.
 
@@ -257,6 +261,8 @@ def evaluate(
         curve_k: depth of the recall curve (0 = no curve); models recommend ``max(k, curve_k)`` articles.
         progress: show a progress bar.
         seed: passed to every model that has a ``seed`` parameter, unless ``params`` sets it.
+        engine: where the models are fitted (:mod:`hmrec.engines`; default: in this process). The split,
+            the truth and the metrics are the same whatever the engine.
 
     Raises:
         UnknownModelError, ParameterError: unknown model or parameter, k < 1, a window outside the data,
@@ -300,7 +306,7 @@ def evaluate(
             model = _make(name, params, seed)
             started = time.perf_counter()
             try:
-                model.fit(split.train)
+                fitted = model.fit(split.train) if engine is None else engine.fit(model, split.train, window.train_end)
             except UnknownModelError:
                 raise
             except ParameterError as exc:  # the model cannot run on this window: note it, go on
@@ -310,14 +316,14 @@ def evaluate(
                 continue
             fit_seconds = time.perf_counter() - started
             started = time.perf_counter()
-            ids, _ = model.recommend(customers, depth)
+            ids, _ = fitted.recommend(customers, depth)
             recommend_seconds = time.perf_counter() - started
-            if hasattr(model, "diagnostics"):  # what a model reports about itself on this window
-                for table_name, table in model.diagnostics(customers, truth).items():
+            if hasattr(fitted, "diagnostics"):  # what a model reports about itself on this window
+                for table_name, table in fitted.diagnostics(customers, truth).items():
                     diagnostics.setdefault(table_name, []).append(
                         table.with_columns(pl.lit(name).alias("model"), pl.lit(window.test_start).alias("test_start"))
                     )
-            del model  # the fitted state can be large; the lists are all we need now
+            del model, fitted  # the fitted state can be large; the lists are all we need now
             ids = np.asarray(ids)
             if ids.ndim != 2 or ids.shape[0] != customers.size:
                 raise RuntimeError(

@@ -1,0 +1,371 @@
+"""hmrec's models fitted from Spark aggregates; recommending on the driver or on the executors.
+
+Supported: ``popularity``, ``popularity-decay``, ``popularity-age``, ``history``, ``als`` and the Fills of
+those (``repurchase`` = history then popularity-decay, ``als+repurchase``). Each takes the registered model
+(its hyperparameters, checked by the model's own rules) and the transactions up to the end of the training
+window, and returns an object with the models' ``candidates(customers, n)`` / ``recommend(customers, k)``
+contract, with ties broken the same way (the lower article index first):
+
+* popularity family: the sales per article (per age group) are Spark group-bys; they become the local
+  model's group scores, and the local model's own ``fit`` and ``recommend`` do the rest;
+* ``history``: each customer's decayed purchase counts and their top ``n`` (a window over customers) are
+  computed by Spark, for the requested customers only;
+* a Fill (``repurchase``): its parts are fitted here and the local Fill composes their lists;
+* ``als``: Spark ML ALS with implicit preferences on hmrec's confidence ``c = 1 + alpha * w`` (``w`` the
+  decayed purchase counts, Spark's ``alpha`` is the same slope). Spark scales the regularization by each
+  customer's number of articles (ALS-WR); ``regParam = reg / mean(articles per customer)`` makes the average
+  penalty hmrec's ``reg``. Customers are scored on the executors against the candidate articles (sold in the
+  last ``recent_weeks`` weeks), broadcast to every executor; customers without history get the decayed
+  popularity of the candidates, as locally. ``coldStartStrategy="drop"`` keeps unknown ids out of
+  predictions, and the session's checkpoint directory bounds the lineage of long runs.
+
+``filter_bought`` (removing already-bought articles) is not available on Spark: it needs every customer's
+purchases on the driver. Asking for it is a ParameterError naming the parameter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from hmrec.data.dataset import Dataset
+from hmrec.data.schema import ARTICLE_IDX, CUSTOMER_IDX, T_DAT
+from hmrec.engines.spark import aggregates as agg
+from hmrec.errors import ParameterError
+from hmrec.models._params import check_customers
+from hmrec.models.base import Recommender, check_k, top_k
+from hmrec.models.compose import Fill
+from hmrec.models.lists import below, positive_or_neg_inf, ranked_articles
+from hmrec.models.popularity import GroupPopularity, age_groups
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+SUPPORTED = ("popularity", "popularity-decay", "popularity-age", "history", "repurchase", "als", "als+repurchase")
+#: customers per block when scoring on an executor: 1024 x 20K candidates of float32 is 80 MB
+SCORE_BLOCK = 1024
+#: ALS checkpoints its factors every this many iterations (with the session's checkpoint directory)
+CHECKPOINT_INTERVAL = 5
+
+
+@dataclass
+class SparkData:
+    """The cached tables as Spark sees them, and the sizes the models need."""
+
+    spark: SparkSession
+    transactions: DataFrame
+    customers: DataFrame
+    n_customers: int
+    n_articles: int
+
+    def until(self, day: dt.date | None) -> tuple[DataFrame, dt.date | None]:
+        """Transactions on or before ``day`` (all for None) and their last day."""
+        from pyspark.sql import functions as F
+
+        tx = self.transactions if day is None else self.transactions.filter(F.col(T_DAT) <= F.lit(day))
+        return tx, agg.last_day(tx)
+
+
+def check_supported(name: str) -> None:
+    if name not in SUPPORTED:
+        raise ParameterError(
+            f"model '{name}' does not run on the spark engine (fix: choose among {', '.join(SUPPORTED)}, "
+            f"or use --engine local)"
+        )
+
+
+def _no_filter_bought(model: Recommender) -> None:
+    if getattr(model, "filter_bought", False):
+        raise ParameterError(
+            f"{model.name}: parameter 'filter_bought' is not available on the spark engine "
+            f"(fix: drop it or use --engine local)"
+        )
+
+
+def fit(model: Recommender, data: SparkData, train: Dataset, until: dt.date | None = None) -> Any:
+    """``model`` fitted on the transactions up to ``until``; has ``candidates`` and ``recommend``.
+
+    ``train`` is the driver's view of the data (its customers and articles; its transactions are not read).
+    """
+    check_supported(model.name)
+    if isinstance(model, Fill):
+        model._validate()
+        for part in ("primary", "fallback"):
+            setattr(model, part, fit(getattr(model, part), data, train, until))
+        model.n_customers_ = data.n_customers
+        model.n_articles_ = data.n_articles
+        return model
+    _no_filter_bought(model)
+    tx, end = data.until(until)
+    if end is None:
+        raise ParameterError(f"{model.name}: no transactions to train on (fix: choose a later --test-end)")
+    tx = tx.select(T_DAT, CUSTOMER_IDX, ARTICLE_IDX).cache()
+    try:
+        if model.name == "history":
+            return _fit_history(model, data, tx, end)
+        if model.name == "als":
+            return _fit_als(model, data, tx, end)
+        return _fit_popularity(model, data, train, tx, end)
+    finally:
+        tx.unpersist()
+
+
+# ---------------------------------------------------------------------- popularity family
+def _fit_popularity(model: Any, data: SparkData, train: Dataset, tx: DataFrame, end: dt.date) -> Recommender:
+    """The local model fitted on the group scores Spark computed (its ``fit`` ranks them, as locally)."""
+    if not isinstance(model, GroupPopularity):
+        raise TypeError(f"{model.name} is not a popularity model")
+    model._validate()
+    n = data.n_articles
+    mask = agg.recent_articles(tx, end, n, model.recent_weeks)
+
+    def restrict(scores: np.ndarray) -> np.ndarray:
+        return scores if mask is None else np.where(mask, scores, 0).astype(np.float32)
+
+    if model.name == "popularity":
+        scores = agg.article_sales(tx, end, n, days=model.days)  # type: ignore[attr-defined]
+    else:
+        days = getattr(model, "days", None)
+        scores = agg.article_sales(tx, end, n, days=days, half_life_days=model.half_life_days)  # type: ignore[attr-defined]
+    if model.name == "popularity-age":
+        group_scores = _age_scores(model, data, tx, end, restrict(scores), mask)
+    else:
+        group_scores = positive_or_neg_inf(restrict(scores))[None, :], np.zeros(data.n_customers, np.int16)
+    # the model's own fit, with its group scores from Spark
+    vars(model)["_group_scores"] = lambda _train: group_scores
+    try:
+        return model.fit(train)
+    finally:
+        del vars(model)["_group_scores"]
+
+
+def _age_scores(
+    model: Any, data: SparkData, tx: DataFrame, end: dt.date, overall: np.ndarray, mask: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``PopularityAge``'s group scores: the bucket's sales where it bought, else the overall sales below 0."""
+    from pyspark.sql import functions as F
+
+    ages = agg.to_pandas(data.customers.select(CUSTOMER_IDX, "age")).sort_values(CUSTOMER_IDX)
+    group_of, model.edges_ = age_groups(ages["age"].astype(float).to_numpy(), model.buckets)
+    n_groups = int(group_of.max(initial=-1)) + 1
+    # the bucket of an age = how many of the edges after the first it reaches (edges are the buckets' lower bounds)
+    bucket = sum((F.col("age") >= float(edge)).cast("int") for edge in model.edges_[1:]) if n_groups > 1 else F.lit(0)
+    groups = data.customers.filter(F.col("age").isNotNull()).select(CUSTOMER_IDX, F.lit(0) + bucket).toDF(
+        CUSTOMER_IDX, agg.GROUP
+    )
+    per_group = agg.article_sales(
+        tx, end, data.n_articles, half_life_days=model.half_life_days, groups=groups, n_groups=n_groups
+    )
+    if mask is not None:
+        per_group[:, ~mask] = 0
+    fill = below(0.0, positive_or_neg_inf(overall))
+    scores = np.vstack([np.where(per_group > 0, per_group, fill[None, :]), fill[None, :]])
+    return scores.astype(np.float32), np.where(group_of < 0, n_groups, group_of)
+
+
+# ---------------------------------------------------------------------- per-customer lists on Spark
+def _only(frame: DataFrame, customers: np.ndarray, n_customers: int, column: str = CUSTOMER_IDX) -> DataFrame:
+    """The rows of ``frame`` whose ``column`` is one of ``customers`` (sorted, unique); all for everyone."""
+    if customers.size == n_customers:
+        return frame
+    wanted = frame.sparkSession.createDataFrame(pd.DataFrame({column: customers.astype(np.int32)}))
+    return frame.join(wanted, on=column, how="left_semi")
+
+
+def _scatter(frame: pd.DataFrame, customers: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(customer_idx, ids, scores)`` rows of lists -> ``(n, k)`` arrays in the order of ``customers`` (unique),
+    and a mask of the customers that had a row."""
+    n = customers.size
+    ids = np.full((n, k), -1, dtype=np.int32)
+    scores = np.full((n, k), -np.inf, dtype=np.float32)
+    found = np.zeros(n, dtype=bool)
+    if len(frame):
+        order = np.argsort(customers, kind="stable")
+        rows = order[np.searchsorted(customers[order], frame[CUSTOMER_IDX].to_numpy())]
+        lists = np.stack(frame["ids"].to_numpy()).astype(np.int32).reshape(len(frame), -1)[:, :k]
+        values = np.stack(frame["scores"].to_numpy()).astype(np.float32).reshape(len(frame), -1)[:, :k]
+        ids[rows, : lists.shape[1]] = lists
+        scores[rows, : values.shape[1]] = values
+        found[rows] = True
+    return ids, scores, found
+
+
+def _unique(customers: np.ndarray, n_customers: int, name: str) -> tuple[np.ndarray, np.ndarray]:
+    customers = check_customers(customers, n_customers, name)
+    return np.unique(customers, return_inverse=True)
+
+
+class SparkFitted:
+    """What the Spark models share with a fitted Recommender: a name, fitted, ``recommend`` = ``candidates``."""
+
+    name: ClassVar[str] = ""
+    score_kind: ClassVar[str] = "raw"
+    score_floor: ClassVar[float] = -np.inf
+    covers_cold: ClassVar[bool] = True
+    is_fitted = True
+
+    def candidates(self, customers: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def recommend(self, customers: np.ndarray, k: int = 12) -> tuple[np.ndarray, np.ndarray]:
+        return self.candidates(customers, k)
+
+
+@dataclass
+class SparkHistory(SparkFitted):
+    """``history`` on Spark: each customer's own purchases ranked by Spark (scores: the decayed counts)."""
+
+    name: ClassVar[str] = "history"
+    score_floor: ClassVar[float] = 0.0
+    covers_cold: ClassVar[bool] = False
+
+    own: DataFrame
+    n_customers: int
+
+    def candidates(self, customers: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        from pyspark.sql import Window
+        from pyspark.sql import functions as F
+
+        n = check_k(n)
+        uniq, inverse = _unique(customers, self.n_customers, self.name)
+        own = _only(self.own, uniq, self.n_customers)
+        # the local csr_row_top_k order: decreasing weight, then the lower article index
+        order = Window.partitionBy(CUSTOMER_IDX).orderBy(F.col(agg.WEIGHT).desc(), F.col(ARTICLE_IDX).asc())
+        ranked = agg.to_pandas(
+            own.withColumn("_rank", F.row_number().over(order))
+            .filter(F.col("_rank") <= n)
+            .select(CUSTOMER_IDX, "_rank", ARTICLE_IDX, agg.WEIGHT)
+        )
+        ids = np.full((uniq.size, n), -1, dtype=np.int32)
+        scores = np.full((uniq.size, n), -np.inf, dtype=np.float32)
+        if len(ranked):
+            rows = np.searchsorted(uniq, ranked[CUSTOMER_IDX].to_numpy())  # uniq is sorted
+            slots = ranked["_rank"].to_numpy() - 1
+            ids[rows, slots] = ranked[ARTICLE_IDX].to_numpy()
+            scores[rows, slots] = ranked[agg.WEIGHT].to_numpy()
+        return ids[inverse], scores[inverse]
+
+
+def _fit_history(model: Any, data: SparkData, tx: DataFrame, end: dt.date) -> SparkHistory:
+    from pyspark.sql import functions as F
+
+    model._validate()
+    start = agg.window_start(end, 7 * model.max_weeks) if model.max_weeks is not None else None
+    own = agg.purchase_weights(tx, end, half_life_days=float(model.half_life_days), start=start)
+    if model.recent_weeks is not None:
+        recent = agg.since(tx, agg.window_start(end, 7 * model.recent_weeks)).select(ARTICLE_IDX).distinct()
+        own = own.join(recent, on=ARTICLE_IDX, how="left_semi")
+    # a weight that underflowed to 0 is no purchase (the local model drops it too)
+    own = own.filter(F.col(agg.WEIGHT) > 0)
+    return SparkHistory(own.cache(), data.n_customers)
+
+
+# ---------------------------------------------------------------------- ALS
+def score_partition(
+    batches: Iterator[pd.DataFrame], item_factors: np.ndarray, candidates: np.ndarray, k: int
+) -> Iterator[pd.DataFrame]:
+    """On an executor: the top ``k`` candidates of ``p·q`` for each customer row ``(id, features)``."""
+    for batch in batches:
+        for lo in range(0, len(batch), SCORE_BLOCK):
+            block = batch.iloc[lo : lo + SCORE_BLOCK]
+            users = np.stack(block["features"].to_numpy()).astype(np.float32)
+            cols, scores = top_k(users @ item_factors.T, k)
+            ids = np.where(cols >= 0, candidates[np.maximum(cols, 0)], -1).astype(np.int32)
+            yield pd.DataFrame({CUSTOMER_IDX: block["id"].to_numpy(np.int32), "ids": list(ids), "scores": list(scores)})
+
+
+@dataclass
+class SparkALS(SparkFitted):
+    """``als`` fitted by Spark ML; warm customers scored on the executors, cold ones get the popularity."""
+
+    name: ClassVar[str] = "als"
+
+    spark: SparkSession
+    user_factors: DataFrame
+    item_factors: np.ndarray
+    candidate_ids: np.ndarray
+    fallback_ids: np.ndarray
+    fallback_scores: np.ndarray
+    n_customers: int
+    reg_param: float
+
+    def candidates(self, customers: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        k = check_k(n)
+        uniq, inverse = _unique(customers, self.n_customers, self.name)
+        users = _only(self.user_factors, uniq, self.n_customers, column="id")
+        shared = self.spark.sparkContext.broadcast((self.item_factors, self.candidate_ids))
+
+        def score(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+            factors, candidates = shared.value
+            return score_partition(batches, factors, candidates, k)
+
+        schema = f"{CUSTOMER_IDX} int, ids array<int>, scores array<float>"
+        try:
+            frame = agg.to_pandas(users.mapInPandas(score, schema))
+        finally:
+            shared.unpersist()
+        ids, scores, warm = _scatter(frame, uniq, k)
+        depth = min(k, self.fallback_ids.size)
+        cold = np.flatnonzero(~warm)
+        ids[cold[:, None], np.arange(depth)] = self.fallback_ids[:depth]
+        scores[cold[:, None], np.arange(depth)] = self.fallback_scores[:depth]
+        return ids[inverse], scores[inverse]
+
+
+def _fit_als(model: Any, data: SparkData, tx: DataFrame, end: dt.date) -> SparkALS:
+    from pyspark.ml.recommendation import ALS
+    from pyspark.sql import functions as F
+
+    model._validate()
+    weights = agg.purchase_weights(tx, end, half_life_days=model.half_life_days).cache()
+    try:
+        sizes = weights.agg(F.count(F.lit(1)).alias("pairs"), F.countDistinct(CUSTOMER_IDX).alias("customers"))
+        pairs, buyers = sizes.collect()[0]
+        reg_param = float(model.reg) * buyers / max(pairs, 1)
+        # one block per core: Spark's default of 10 x 10 blocks is mostly scheduling overhead on small data
+        blocks = max(1, data.spark.sparkContext.defaultParallelism)
+        als = ALS(
+            rank=int(model.factors),
+            numUserBlocks=blocks,
+            numItemBlocks=blocks,
+            maxIter=int(model.iterations),
+            regParam=reg_param,
+            alpha=float(model.alpha),
+            implicitPrefs=True,
+            userCol=CUSTOMER_IDX,
+            itemCol=ARTICLE_IDX,
+            ratingCol=agg.WEIGHT,
+            seed=int(model.seed),
+            coldStartStrategy="drop",
+            checkpointInterval=CHECKPOINT_INTERVAL,
+        )
+        fitted = als.fit(weights)
+        user_factors = fitted.userFactors.cache()
+        user_factors.count()  # materialize before the training data is released
+        items = agg.to_pandas(fitted.itemFactors)
+    finally:
+        weights.unpersist()
+    factors = np.zeros((data.n_articles, int(model.factors)), dtype=np.float32)
+    if len(items):
+        factors[items["id"].to_numpy()] = np.stack(items["features"].to_numpy()).astype(np.float32)
+    mask = agg.recent_articles(tx, end, data.n_articles, model.recent_weeks)
+    if mask is None or not mask.any():
+        candidates = np.arange(data.n_articles, dtype=np.int32)
+    else:
+        candidates = np.flatnonzero(mask).astype(np.int32)
+    sales = agg.article_sales(tx, end, data.n_articles, half_life_days=model.fallback_half_life_days)
+    in_candidates = np.zeros(data.n_articles, dtype=bool)
+    in_candidates[candidates] = True
+    fallback_ids, fallback_scores = ranked_articles(np.where(in_candidates, sales, 0))
+    return SparkALS(
+        data.spark, user_factors, factors[candidates], candidates, fallback_ids, fallback_scores,
+        data.n_customers, reg_param,
+    )
+
+
+__all__ = ["SUPPORTED", "SparkData", "check_supported", "fit"]

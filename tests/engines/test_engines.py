@@ -1,0 +1,60 @@
+"""The engine seam without Spark: choosing an engine, its options, the local engine, co-purchase counts."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from hmrec.data.dataset import Dataset
+from hmrec.engines.base import get_engine
+from hmrec.engines.local import LocalEngine, co_purchase_counts
+from hmrec.engines.spark.session import parse_conf
+from hmrec.errors import ParameterError
+from hmrec.models.base import create
+
+
+def test_unknown_engine_is_one_line() -> None:
+    with pytest.raises(ParameterError, match="--engine must be one of local, spark, got 'dask'"):
+        get_engine("dask")
+
+
+def test_spark_options_need_the_spark_engine() -> None:
+    with pytest.raises(ParameterError, match="--engine spark only"):
+        get_engine("local", master="local[2]")
+
+
+def test_spark_conf_is_key_value() -> None:
+    assert parse_conf(["spark.executor.memory=8g", "a.b=x=y"]) == {"spark.executor.memory": "8g", "a.b": "x=y"}
+    with pytest.raises(ParameterError, match="--spark-conf 'spark.executor.memory' is not KEY=VALUE"):
+        parse_conf(["spark.executor.memory"])
+
+
+def test_local_engine_fits_the_model_itself(tiny: Dataset) -> None:
+    engine = get_engine("local")
+    assert isinstance(engine, LocalEngine)
+    customers = np.arange(50, dtype=np.int32)
+    fitted = engine.fit(create("repurchase"), tiny)
+    expected = create("repurchase").fit(tiny).recommend(customers, 12)
+    np.testing.assert_array_equal(fitted.recommend(customers, 12)[0], expected[0])
+
+
+def test_co_purchase_counts_by_hand() -> None:
+    # c0 bought articles 1, 2, 2; c1 bought 1, 3; c2 bought 3 -> pairs {1, 2} by c0 and {1, 3} by c1
+    tx = pl.DataFrame(
+        {
+            "t_dat": ["2020-09-20"] * 6,
+            "customer_id": ["c0", "c0", "c0", "c1", "c1", "c2"],
+            "article_id": ["1", "2", "2", "1", "3", "3"],
+            "price": [0.1] * 6,
+            "sales_channel_id": [1] * 6,
+        }
+    )
+    data = Dataset.from_frames(
+        pl.DataFrame({"article_id": ["1", "2", "3"]}),
+        pl.DataFrame({"customer_id": ["c0", "c1", "c2"]}),
+        tx,
+    )
+    counts = co_purchase_counts(data).sort("article_idx", "other_idx")
+    assert counts.rows() == [(0, 1, 1), (0, 2, 1), (1, 0, 1), (2, 0, 1)]
+    assert co_purchase_counts(data, min_customers=2).height == 0
