@@ -98,20 +98,15 @@ def test_als_beats_popularity(week: Week, baselines: dict[str, float]) -> None:
 
 @pytest.fixture(scope="module")
 def factor_models(week: Week) -> dict[str, float]:
-    # threads=1 makes the SGD models deterministic (Hogwild on several threads depends on thread timing)
-    return {
-        "als+repurchase": week.map12("als+repurchase"),
-        "sgd-bpr": week.map12("sgd-bpr", threads=1),
-        "sgd-mse": week.map12("sgd-mse", threads=1),
-        "sgd+repurchase": week.map12("sgd+repurchase", fallback__threads=1),
-    }
+    # every model is deterministic by default (SGD's Hogwild, which is not, is off unless hogwild=True)
+    return {name: week.map12(name) for name in ("als+repurchase", "sgd-bpr", "sgd-mse", "sgd+repurchase")}
 
 
 @pytest.mark.slow
 def test_sgd_models_are_near_popularity_and_far_above_random(
     factor_models: dict[str, float], baselines: dict[str, float]
 ) -> None:
-    # final week: sgd-bpr 0.0348, sgd-mse 0.0241 (threads=1) vs popularity 0.0365 and random 0.0013. On the tuning week
+    # final week: sgd-bpr 0.0348, sgd-mse 0.0241 (one thread) vs popularity 0.0365 and random 0.0013. On the tuning week
     # (ending 2020-09-15) sgd-bpr beat popularity (0.0367 vs 0.0332); on the final week it does not quite.
     for name in ("sgd-bpr", "sgd-mse"):
         assert factor_models[name] > 10 * baselines["random"], name

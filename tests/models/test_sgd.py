@@ -52,8 +52,8 @@ def test_hash_matches_reference() -> None:
 
 
 @pytest.mark.parametrize("name", ["sgd-bpr", "sgd-mse"])
-def test_loss_falls_and_single_thread_is_deterministic(planted: Dataset, name: str) -> None:
-    params = {"factors": 8, "epochs": 12, "threads": 1, "recent_weeks": None, "learning_rate": 0.1}
+def test_loss_falls_and_the_default_is_deterministic(planted: Dataset, name: str) -> None:
+    params = {"factors": 8, "epochs": 12, "recent_weeks": None, "learning_rate": 0.1}
     model = create(name, **params).fit(planted)
     assert isinstance(model, SGDModel)
     losses = model.loss_history_
@@ -61,36 +61,43 @@ def test_loss_falls_and_single_thread_is_deterministic(planted: Dataset, name: s
     assert losses[-1] < 0.8 * losses[0], losses
     # on average every epoch improves on the previous ones (single epochs can wobble: they are samples)
     assert np.all(np.diff(np.convolve(losses, np.ones(3) / 3, mode="valid")) < 0), losses
-    again = create(name, **params).fit(planted)
-    assert isinstance(again, SGDModel)
-    np.testing.assert_array_equal(model.user_factors_, again.user_factors_)
-    np.testing.assert_array_equal(model.item_factors_, again.item_factors_)
+    # without hogwild the thread count does not matter: one thread, samples in order, the same bits
+    for threads in (0, 1, 2):
+        again = create(name, threads=threads, **params).fit(planted)
+        assert isinstance(again, SGDModel)
+        assert again.user_factors_.tobytes() == model.user_factors_.tobytes(), threads
+        assert again.item_factors_.tobytes() == model.item_factors_.tobytes(), threads
 
 
 @pytest.mark.parametrize("cls", [SGDBPR, SGDMSE])
 def test_planted_structure_is_recovered_in_hogwild_mode(planted: Dataset, cls: type) -> None:
-    model = cls(factors=8, epochs=25, threads=2, recent_weeks=None, learning_rate=0.1).fit(planted)
+    model = cls(factors=8, epochs=25, threads=2, hogwild=True, recent_weeks=None, learning_rate=0.1).fit(planted)
     warm = np.flatnonzero(model.has_history_)
     ids, _ = model.recommend(warm, 12)
     assert np.mean(ids % GROUPS == (warm % GROUPS)[:, None]) > 0.9
 
 
 def test_early_stopping(planted: Dataset) -> None:
-    model = SGDBPR(factors=8, epochs=30, threads=1, recent_weeks=None, validation_days=7, patience=2,
+    patience = 2
+    model = SGDBPR(factors=8, epochs=30, recent_weeks=None, validation_days=7, patience=patience,
                    learning_rate=0.1).fit(planted)
     history = model.validation_history_
-    assert 1 <= model.epochs_ <= 30
-    assert history.size >= model.epochs_
-    assert model.epochs_ == int(np.argmax(history)) + 1
-    if history.size < 30:  # stopped early: the last `patience` epochs did not beat the best
-        assert np.all(history[-2:] <= history.max())
-    assert model.loss_history_.size == model.epochs_
+    best = model.epochs_
+    # on this data the held-out MAP@12 peaks within 30 epochs (seen: 0.30 at epoch 7, from 0.07 after one)
+    # and training stops `patience` epochs after the peak, neither of which beat it
+    assert 1 < best < 30
+    assert history.size == best + patience
+    assert best == int(np.argmax(history)) + 1
+    assert np.all(history[best:] <= history[best - 1])
+    assert history[best - 1] > 0.2 and history[best - 1] > 2 * history[0], history
+    # the final model is trained on all of train for the best number of epochs
+    assert model.loss_history_.size == best
 
 
 def test_refit_starts_from_scratch(planted: Dataset) -> None:
     train = planted.between(None, dt.date(2020, 1, 20))
-    a = SGDMSE(factors=8, epochs=3, threads=1).fit(train)
-    b = SGDMSE(factors=8, epochs=3, threads=1).fit(planted).fit(train)
+    a = SGDMSE(factors=8, epochs=3).fit(train)
+    b = SGDMSE(factors=8, epochs=3).fit(planted).fit(train)
     np.testing.assert_array_equal(a.item_factors_, b.item_factors_)
 
 
@@ -99,6 +106,8 @@ def test_errors(planted: Dataset) -> None:
         SGDBPR(learning_rate=0).fit(planted)
     with pytest.raises(ParameterError, match="threads"):
         SGDBPR(threads=-1).fit(planted)
+    with pytest.raises(ParameterError, match="hogwild"):
+        SGDBPR(hogwild="yes").fit(planted)
     with pytest.raises(ParameterError, match="validation_days"):
         SGDBPR(validation_days=400, epochs=1).fit(planted)
 

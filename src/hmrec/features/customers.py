@@ -244,15 +244,13 @@ def history_frame(
                 pl.col(CUSTOMER_IDX),
                 pl.col(T_DAT),
                 (pl.col(SALES_CHANNEL) == 2).cast(pl.Float32).alias("online"),
-                pl.col(PRICE).clip(lower_bound=1e-6).log().alias("log_price"),
             )
             .group_by(CUSTOMER_IDX)
             .agg(
                 pl.len().alias("rows"),
                 pl.col(T_DAT).n_unique().alias("days"),
                 pl.col(T_DAT).max().alias("last"),
-                pl.col("online").mean().alias("online"),
-                pl.col("log_price").mean().alias("log_price"),
+                pl.col("online").mean().alias("online"),  # a mean of 0/1 values: an exact sum
             )
             .with_columns(
                 (pl.lit(ref, dtype=pl.Date) - pl.col("last")).dt.total_days().clip(0).alias("recency_days")
@@ -262,7 +260,12 @@ def history_frame(
         idx = per_customer[CUSTOMER_IDX].to_numpy()
         rows = per_customer["rows"].to_numpy().astype(np.float64)
         days = per_customer["days"].to_numpy().astype(np.float64)
-        price_log[idx] = per_customer["log_price"].to_numpy()
+        # the mean log price summed by numpy in row order (polars' parallel group-by float sums change from run
+        # to run; the features feed k-means and so the cluster models' rankings)
+        log_price = tx.select(pl.col(PRICE).clip(lower_bound=1e-6).log())[PRICE].to_numpy().astype(np.float64)
+        buyer = tx[CUSTOMER_IDX].to_numpy()
+        price_sum = np.bincount(buyer, weights=log_price, minlength=n)
+        price_log[idx] = price_sum[idx] / rows
         channel2[idx] = per_customer["online"].to_numpy()
         recency[idx] = np.log1p(per_customer["recency_days"].to_numpy().astype(np.float64))
         frequency[idx] = np.log1p(days)

@@ -62,28 +62,19 @@ def article_sales(
     start = window_start(train, days)
     if start is not None:
         tx = tx.filter(pl.col(T_DAT) >= start)
-    weighted = tx.lazy().select(
-        pl.col(CUSTOMER_IDX),
-        pl.col(ARTICLE_IDX),
-        decay_weights(pl.col(T_DAT), end, half_life_days).alias("w"),
-    )
+    # summed by numpy in row order: polars' parallel group-by sums floats in an order that changes from run
+    # to run (measured: 6 different results in 6 runs), and these sums rank articles
+    weights = tx.select(decay_weights(pl.col(T_DAT), end, half_life_days).alias("w"))["w"].to_numpy()
+    weights = np.broadcast_to(weights, (tx.height,)).astype(np.float64)  # a literal 1.0 comes back as one value
+    articles = tx[ARTICLE_IDX].to_numpy().astype(np.int64)
     if groups is None:
-        sums = weighted.group_by(ARTICLE_IDX).agg(pl.col("w").sum()).collect()
-        out = np.zeros(train.n_articles, dtype=np.float64)
-        out[sums[ARTICLE_IDX].to_numpy()] = sums["w"].to_numpy()
-        return out.astype(np.float32)
+        return np.bincount(articles, weights=weights, minlength=train.n_articles).astype(np.float32)
     # the group of each purchase row comes from a numpy gather (customer_idx is a row position)
-    group_col = np.asarray(groups, dtype=np.int32)[tx[CUSTOMER_IDX].to_numpy()]
-    sums = (
-        weighted.with_columns(pl.Series("_group", group_col))
-        .filter(pl.col("_group") >= 0)
-        .group_by("_group", ARTICLE_IDX)
-        .agg(pl.col("w").sum())
-        .collect()
-    )
-    out2 = np.zeros(shape, dtype=np.float64)
-    out2[sums["_group"].to_numpy(), sums[ARTICLE_IDX].to_numpy()] = sums["w"].to_numpy()
-    return out2.astype(np.float32)
+    group_col = np.asarray(groups, dtype=np.int64)[tx[CUSTOMER_IDX].to_numpy()]
+    keep = group_col >= 0
+    cells = group_col[keep] * train.n_articles + articles[keep]
+    sums = np.bincount(cells, weights=weights[keep], minlength=n_groups * train.n_articles)
+    return sums.reshape(shape).astype(np.float32)
 
 
 def recent_articles(train: Dataset, weeks: float | None) -> np.ndarray | None:

@@ -9,10 +9,11 @@ uniformly among the articles sold in train (a ``j`` the customer bought is skipp
 * **weighted squared loss with sampled negatives**: ``c (1 − xᵤ·yᵢ)² + Σⱼ (xᵤ·yⱼ)²`` with confidence
   ``c = 1 + alpha * w`` — the ALS objective, with the zeros estimated by sampling instead of ``YᵀY``.
 
-The step size of epoch ``e`` (0-based) is ``learning_rate / (1 + lr_decay * e)``. With ``threads=1`` the
-samples run in order on one thread (deterministic, and equal to the numpy reference of the tests); otherwise
-Hogwild (lock-free parallel SGD, Recht et al. 2011) on all threads, faster but dependent on thread timing.
-The samples themselves come from a counter-based hash of ``(seed, epoch, sample number)``.
+The step size of epoch ``e`` (0-based) is ``learning_rate / (1 + lr_decay * e)``. By default the samples run
+in order on one thread: the same seed gives the same factors, bit for bit, in every run (and the numpy
+reference of the tests). ``hogwild=True`` runs them as Hogwild (lock-free parallel SGD, Recht et al. 2011) on
+``threads`` threads: faster, but the result depends on thread timing, so it is not reproducible. The samples
+themselves come from a counter-based hash of ``(seed, epoch, sample number)``.
 
 Early stopping (``validation_days``): the last ``validation_days`` days of train are held out, the model is
 trained on the rest and MAP@12 on the held-out purchases is measured after every epoch; training stops when
@@ -32,7 +33,7 @@ from hmrec.data.dataset import Dataset
 from hmrec.errors import ParameterError
 from hmrec.evaluation.metrics import map_at_k
 from hmrec.models import _kernels
-from hmrec.models._params import check_positive
+from hmrec.models._params import check_bool, check_positive
 from hmrec.models.base import DEFAULT_K, register
 from hmrec.models.compose import register_fill
 from hmrec.models.popularity import DEFAULT_HALF_LIFE_DAYS
@@ -86,6 +87,7 @@ class SGDTrainer:
         neg_samples: int,
         threads: int,
         seed: int,
+        hogwild: bool = False,
     ) -> None:
         _kernels.compile_kernels()
         self.loss_kind = loss_kind
@@ -98,6 +100,7 @@ class SGDTrainer:
         self.reg = np.float32(reg)
         self.neg_samples = int(neg_samples)
         self.threads = threads
+        self.hogwild = hogwild
         self.seed = int(seed)
         rng = np.random.default_rng(seed)
         scale = np.float32(INIT_STD / np.sqrt(factors))
@@ -117,7 +120,7 @@ class SGDTrainer:
         key = self.epoch_key(epoch)
         c = self.conf
         with numba_threads(self.threads):
-            if self.threads == 1:
+            if not self.hogwild or self.threads == 1:
                 total = _kernels.sgd_epoch_serial(
                     key, self.loss_kind, n, self.rows, c.indptr, c.indices, c.data, self.pool, self.x, self.y,
                     np.float32(lr), self.reg, self.neg_samples,
@@ -143,7 +146,9 @@ class SGDModel(FactorRecommender):
         alpha: confidence slope ``c = 1 + alpha * w`` (weighted squared loss only).
         half_life_days: time decay of the purchase weights ``w`` (None: counts).
         seed: seeds the initial factors and the samples.
-        threads: 1 = deterministic single thread; 0 = Hogwild on all threads; n = Hogwild on n threads.
+        threads: numba threads of Hogwild and of scoring (0: all).
+        hogwild: lock-free parallel SGD on ``threads`` threads: faster, NOT reproducible (thread timing). Off:
+            one thread, samples in order, the same factors for the same seed in every run.
         validation_days: hold out the last days of train for early stopping (None: no early stopping).
         patience: epochs without improvement of the held-out MAP@12 before stopping.
         recent_weeks, filter_bought, fallback_half_life_days: scoring, as for ``als``.
@@ -167,6 +172,7 @@ class SGDModel(FactorRecommender):
         half_life_days: float | None = None,
         seed: int = 0,
         threads: int = 0,
+        hogwild: bool = False,
         validation_days: int | None = None,
         patience: int = 2,
         recent_weeks: float | None = DEFAULT_RECENT_WEEKS,
@@ -183,6 +189,7 @@ class SGDModel(FactorRecommender):
         self.half_life_days = half_life_days
         self.seed = seed
         self.threads = threads
+        self.hogwild = hogwild
         self.validation_days = validation_days
         self.patience = patience
         self.recent_weeks = recent_weeks
@@ -205,6 +212,7 @@ class SGDModel(FactorRecommender):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise ParameterError(f"{self.name}: parameter '{name}' must be a number >= 0, got {value!r}")
+        check_bool("hogwild", self.hogwild, model=self.name)
         self._check_scoring_params()
         return resolve_threads(self.threads, self.name)
 
@@ -212,6 +220,7 @@ class SGDModel(FactorRecommender):
         return SGDTrainer(
             weights, loss_kind=self.loss_kind, factors=self.factors, alpha=float(self.alpha),
             reg=float(self.reg), neg_samples=self.neg_samples, threads=threads, seed=self.seed,
+            hogwild=self.hogwild,
         )
 
     def _lr(self, epoch: int) -> float:
@@ -322,6 +331,7 @@ class SGDMSE(SGDModel):
         half_life_days: float | None = None,
         seed: int = 0,
         threads: int = 0,
+        hogwild: bool = False,
         validation_days: int | None = None,
         patience: int = 2,
         recent_weeks: float | None = DEFAULT_RECENT_WEEKS,
@@ -331,7 +341,7 @@ class SGDMSE(SGDModel):
         super().__init__(
             factors=factors, epochs=epochs, learning_rate=learning_rate, lr_decay=lr_decay, reg=reg,
             neg_samples=neg_samples, alpha=alpha, half_life_days=half_life_days, seed=seed, threads=threads,
-            validation_days=validation_days, patience=patience, recent_weeks=recent_weeks,
+            hogwild=hogwild, validation_days=validation_days, patience=patience, recent_weeks=recent_weeks,
             filter_bought=filter_bought, fallback_half_life_days=fallback_half_life_days,
         )
 
