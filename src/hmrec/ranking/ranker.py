@@ -16,9 +16,10 @@ Fitting on ``train`` (last day ``T``):
 
 Nothing from after ``T`` is read at any step (the evaluation gives ``fit`` only the data before its test
 week). Customers who bought nothing in the last ``active_weeks`` weeks get ``inactive_scale`` times fewer
-candidates per source (at least 1 each): most customers are inactive, and the ranker's cost is per candidate.
-A list shorter than ``k`` (a tiny catalogue) is filled with the time-decayed popularity ranking, those
-articles scored below the row's ranked candidates (``lowest - 1 - j``).
+candidates per source (at least 1 each; the global popularity list keeps its length): most customers are
+inactive, and the ranker's cost is per candidate. Every customer gets the popularity sources' candidates, so
+cold customers are ranked too; a list is shorter than ``k`` only when the sources proposed fewer articles
+(padded with -1 / -inf).
 """
 
 from __future__ import annotations
@@ -38,12 +39,12 @@ import scipy.sparse as sp
 from hmrec.data.dataset import Dataset
 from hmrec.data.schema import CUSTOMER_IDX, T_DAT
 from hmrec.errors import ParameterError
-from hmrec.models.base import DEFAULT_K, Recommender, check_k, merge_ranked, register
-from hmrec.models.candidates import article_sales, check_customers, ranked_articles, splitmix64
+from hmrec.models._params import check_customers, check_pairs
+from hmrec.models.base import DEFAULT_K, Recommender, check_k, register
+from hmrec.models.popularity import splitmix64
 from hmrec.progress import progress_bar
 from hmrec.ranking.features import FAMILIES, FeatureTables, family_of, feature_names
 from hmrec.ranking.sources import (
-    POPULARITY_HALF_LIFE_DAYS,
     Candidates,
     Source,
     gather_candidates,
@@ -57,6 +58,8 @@ DEFAULT_SOURCES = "repurchase:24,product:12,copurchase:24,popularity:24,age:12,t
 #: customers per block when building and scoring candidates (bounds memory: ~150 candidates x 60 features)
 BLOCK_CUSTOMERS = 50_000
 BOOSTER_FILE = "booster.txt"
+#: sources that give inactive customers as many candidates as active ones
+FULL_FOR_INACTIVE = frozenset({"popularity"})
 
 
 @dataclass
@@ -147,7 +150,6 @@ class Ranker(Recommender):
     best_iteration_: int
     train_rows_: int
     feature_importance_: np.ndarray
-    fallback_ids_: np.ndarray
 
     def __init__(
         self,
@@ -221,8 +223,14 @@ class Ranker(Recommender):
         return [names[i] for i in keep], keep
 
     def _counts(self) -> tuple[dict[str, int], dict[str, int]]:
+        """Candidates per source for active and for inactive customers. The popularity lists keep their
+        length for everyone: they are what an inactive customer's list is made of, and cost no look-up."""
         counts = parse_sources(self.sources)
-        return counts, {name: max(1, n // int(self.inactive_scale)) for name, n in counts.items()}
+        inactive = {
+            name: n if name in FULL_FOR_INACTIVE else max(1, n // int(self.inactive_scale))
+            for name, n in counts.items()
+        }
+        return counts, inactive
 
     # ------------------------------------------------------------------ training
     def _build(self, data: Dataset, cutoff: dt.date) -> CutoffState:
@@ -335,8 +343,6 @@ class Ranker(Recommender):
         self.feature_importance_ = booster.feature_importance(
             "gain", iteration=self.best_iteration_
         ).astype(np.float64)
-        ids, _ = ranked_articles(article_sales(train, half_life_days=POPULARITY_HALF_LIFE_DAYS))
-        self.fallback_ids_ = ids[:1000]
         return self
 
     def _lgb_params(self) -> dict[str, Any]:
@@ -386,34 +392,44 @@ class Ranker(Recommender):
         )
         return cands, x, scores
 
-    def recommend(self, customers: np.ndarray, k: int = DEFAULT_K) -> tuple[np.ndarray, np.ndarray]:
+    def candidates(self, customers: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``n`` best of each customer's candidates by the booster's score (padded -1 / -inf when the
+        sources proposed fewer)."""
         self._check_ready()
-        k = check_k(k)
+        n = check_k(n)
         customers = check_customers(customers, self.n_customers_, self.name)
-        n = customers.size
-        ids = np.full((n, k), -1, dtype=np.int32)
-        scores = np.full((n, k), -np.inf, dtype=np.float32)
+        size = customers.size
+        ids = np.full((size, n), -1, dtype=np.int32)
+        scores = np.full((size, n), -np.inf, dtype=np.float32)
         with progress_bar() as bar:
-            task = bar.add_task("ranker: scoring", total=n, info="")
-            for lo in range(0, n, BLOCK_CUSTOMERS):
+            task = bar.add_task("ranker: scoring", total=size, info="")
+            for lo in range(0, size, BLOCK_CUSTOMERS):
                 block = customers[lo : lo + BLOCK_CUSTOMERS]
                 cands, _, pred = self._score_block(block)
-                ids[lo : lo + block.size], scores[lo : lo + block.size] = _top_k_rows(cands, pred, block.size, k)
+                ids[lo : lo + block.size], scores[lo : lo + block.size] = _top_k_rows(cands, pred, block.size, n)
                 bar.advance(task, block.size)
-        return self._fill(ids, scores, k)
-
-    def _fill(self, ids: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        short = np.flatnonzero(ids[:, -1] < 0)
-        if short.size == 0 or self.fallback_ids_.size == 0:
-            return ids, scores
-        filled, _ = merge_ranked(ids[short], self.fallback_ids_[: 2 * k], k)
-        have = (ids[short] >= 0).sum(axis=1)
-        lowest = np.where(have > 0, np.nanmin(np.where(ids[short] >= 0, scores[short], np.inf), axis=1), 0.0)
-        j = np.arange(k)[None, :] - have[:, None]
-        extra = (lowest[:, None] - 1.0 - j).astype(np.float32)
-        new_scores = np.where(j < 0, scores[short], np.where(filled >= 0, extra, -np.inf)).astype(np.float32)
-        ids[short], scores[short] = filled, new_scores
         return ids, scores
+
+    def score(self, customers: np.ndarray, articles: np.ndarray) -> np.ndarray:
+        """The booster's score of each aligned pair; -inf where the article is not one of the customer's
+        candidates (stage 2 only ranks what stage 1 proposed)."""
+        self._check_ready()
+        cust, arts = check_pairs(customers, articles, self.n_customers_, self.n_articles_, self.name)
+        out = np.full(cust.size, -np.inf, dtype=np.float32)
+        unique, row_of = np.unique(cust, return_inverse=True)
+        for lo in range(0, unique.size, BLOCK_CUSTOMERS):
+            block = unique[lo : lo + BLOCK_CUSTOMERS]
+            cands, _, pred = self._score_block(block)
+            keys = cands.row.astype(np.int64) * self.n_articles_ + cands.article  # sorted by (row, article)
+            mine = (row_of >= lo) & (row_of < lo + block.size)
+            query = (row_of[mine] - lo).astype(np.int64) * self.n_articles_ + arts[mine]
+            if keys.size:
+                pos = np.minimum(np.searchsorted(keys, query), keys.size - 1)
+                found = keys[pos] == query
+                got = np.full(query.size, -np.inf, dtype=np.float32)
+                got[found] = pred[pos[found]]
+                out[mine] = got
+        return out
 
     # ------------------------------------------------------------------ explanations
     def explain(self, customer: int, k: int = DEFAULT_K, top: int = 3) -> pl.DataFrame:
@@ -481,13 +497,13 @@ class Ranker(Recommender):
         self._check_ready()
         directory.mkdir(parents=True, exist_ok=True)
         arrays: dict[str, np.ndarray] = {"feature_importance_": self.feature_importance_,
-                                         "fallback_ids_": self.fallback_ids_, "active": self._state.active,
-                                         "keep": self._keep}
+                                         "active": self._state.active, "keep": self._keep}
+        # names without "__", which saved models use for the parts of a composite
         for name, source in self._state.sources.items():
             for key, value in source.state().items():
-                arrays[f"src__{name}__{key}"] = np.asarray(value)
+                arrays[f"src.{name}.{key}"] = np.asarray(value)
         for key, value in self._state.tables.state().items():
-            arrays[f"tab__{key}"] = value
+            arrays[f"tab.{key}"] = value
         tmp_npz = directory / "arrays.tmp.npz"
         np.savez(tmp_npz, **arrays)  # type: ignore[arg-type]
         tmp_npz.replace(directory / "arrays.npz")
@@ -527,20 +543,19 @@ class Ranker(Recommender):
         for key, value in payload.get("attributes", {}).items():
             setattr(self, key, value)
         self.feature_importance_ = arrays["feature_importance_"]
-        self.fallback_ids_ = arrays["fallback_ids_"]
         self._keep = arrays["keep"]
         self._names = list(payload.get("features", []))
         self._booster = lgb.Booster(model_str=arrays[BOOSTER_FILE])
         sources: dict[str, Source] = {}
         for name in parse_sources(self.sources):
-            prefix = f"src__{name}__"
+            prefix = f"src.{name}."
             state = {
                 key[len(prefix):]: (value.item() if value.ndim == 0 else value)
                 for key, value in arrays.items()
                 if key.startswith(prefix)
             }
             sources[name] = make_source(name, seed=int(self.seed), threads=int(self.threads)).set_state(state)
-        tables = FeatureTables.from_state({k[5:]: v for k, v in arrays.items() if k.startswith("tab__")})
+        tables = FeatureTables.from_state({k[4:]: v for k, v in arrays.items() if k.startswith("tab.")})
         self._state = CutoffState(dt.date.fromisoformat(self.cutoff_), sources, tables, arrays["active"])
         return self
 

@@ -39,8 +39,9 @@ import scipy.sparse as sp
 from hmrec.data.dataset import Dataset
 from hmrec.data.schema import ARTICLE_IDX, CUSTOMER_IDX, T_DAT
 from hmrec.errors import ParameterError
-from hmrec.models.candidates import article_sales, csr_row_top_k, group_recommend, ranked_articles, stack_ranked
+from hmrec.models.lists import csr_row_top_k, group_recommend, ranked_articles, stack_ranked
 from hmrec.models.popularity import age_groups
+from hmrec.models.sales import article_sales
 
 #: time decay of the customer's own purchases (the ``repurchase`` model's tuned default)
 OWN_HALF_LIFE_DAYS = 14.0
