@@ -113,7 +113,7 @@ def test_models_lists_every_registered_model_with_its_defaults() -> None:
     assert any(line.startswith("popularity ") and "Most sold" in line for line in lines)
     assert max(len(line) for line in lines) <= 80
     text = " ".join(line.strip() for line in lines)
-    assert "params: factors=64, reg=1.0, alpha=100.0, iterations=15" in text
+    assert "params: factors=64, reg=10.0, alpha=100.0, iterations=15" in text
     assert "params: days=7, filter_bought=false, recent_weeks=null" in text
     kinds = {line.split()[0]: line.split()[1] for line in lines if not line.startswith(" ")}
     assert kinds["popularity"] == "raw" and kinds["random"] == "rank" and kinds["als+repurchase"] == "raw"
