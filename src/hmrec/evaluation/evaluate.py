@@ -288,7 +288,8 @@ def evaluate(
     # live displays on one terminal garble each other.
     status = console() if progress else None
     # the numba kernels compile on first use (tens of seconds on a first run): not part of any model's timings
-    if any(_uses_kernels(create(name)) for name in names):
+    local = engine is None or engine.name == "local"  # another engine fits elsewhere: nothing to compile here
+    if local and any(_uses_kernels(create(name)) for name in names):
         compile_kernels(say=status.print if status else lambda _: None)
     for window in plan:
         split = split_at(dataset, window)
