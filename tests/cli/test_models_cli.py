@@ -15,7 +15,7 @@ import pytest
 from hmrec.data.dataset import Dataset
 from hmrec.data.schema import ARTICLE_COLUMNS, ARTICLE_ID, ARTICLE_INT_COLUMNS
 from hmrec.errors import DataError, ParameterError
-from hmrec.models.base import available
+from hmrec.models.base import available, create
 from hmrec.output import prediction_strings, purchases_frame, recommendations_frame, write_submission
 
 ARTICLES = [f"0{100000001 + i}" for i in range(15)]  # 10 digits with a leading zero
@@ -113,7 +113,8 @@ def test_models_lists_every_registered_model_with_its_defaults() -> None:
     assert any(line.startswith("popularity ") and "Most sold" in line for line in lines)
     assert max(len(line) for line in lines) <= 80
     text = " ".join(line.strip() for line in lines)
-    assert "params: factors=64, reg=10.0, alpha=100.0, iterations=15" in text
+    als = create("als").get_params()
+    assert f"params: factors={als['factors']}, reg={als['reg']}, alpha={als['alpha']}," in text
     assert "params: days=7, filter_bought=false, recent_weeks=null" in text
     kinds = {line.split()[0]: line.split()[1] for line in lines if not line.startswith(" ")}
     assert kinds["popularity"] == "raw" and kinds["random"] == "rank" and kinds["als+repurchase"] == "raw"
