@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test slow bench lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# the tests marked slow (excluded from `make test`)
+slow: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow
 
 # make bench BENCH_ARGS="--scale small" runs the benchmarks on a smaller generated data set (default: full)
 bench: $(STAMP)

@@ -79,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         "serve": [str(HERE / "bench_serve.py"), "--data", str(data)],
         "ranker": [str(HERE / "bench_ranker.py"), "--data", str(data)],
         "spark": [str(HERE / "bench_spark.py"), "--data", str(data)],
+        "calibration": [str(HERE / "calibration.py"), "--data", str(data), "--scale", args.scale, "--check"],
     }
     for name, step in steps.items():
         if name not in skip:

@@ -60,13 +60,13 @@ def baselines(week: Week) -> dict[str, float]:
 
 
 def test_the_final_week_is_scored_on_thousands_of_buyers(week: Week) -> None:
-    # 3,968 buyers on small: enough that the orderings below are not luck of a few customers
+    # 3,182 buyers on small: enough that the orderings below are not luck of a few customers
     assert week.buyers.size > 2_000
     assert week.truth.nnz >= week.buyers.size
 
 
 def test_repurchase_beats_popularity_beats_random(baselines: dict[str, float]) -> None:
-    # measured on small, final week: repurchase 0.0674, popularity 0.0365, random 0.0013
+    # measured on small, final week: repurchase 0.0443, popularity 0.0246, random 0.0010
     assert baselines["repurchase"] > baselines["popularity"] > baselines["random"]
     # with margins far beyond the week-to-week noise (a few % between backtest weeks)
     assert baselines["repurchase"] > 1.5 * baselines["popularity"]
@@ -74,14 +74,14 @@ def test_repurchase_beats_popularity_beats_random(baselines: dict[str, float]) -
 
 
 def test_popularity_variants_are_close_to_popularity(baselines: dict[str, float]) -> None:
-    # popularity-decay 0.0364, popularity-age 0.0352 vs popularity 0.0365: all far above random
+    # popularity-decay 0.0246, popularity-age 0.0267 vs popularity 0.0246: all far above random
     for name in ("popularity-decay", "popularity-age"):
         assert baselines[name] > 0.8 * baselines["popularity"], name
         assert baselines[name] > 10 * baselines["random"], name
 
 
 def test_oracle_beats_every_baseline(baselines: dict[str, float]) -> None:
-    # oracle 0.127: the generator's own purchase probabilities; repurchase reaches about half of it
+    # oracle 0.115: the generator's own purchase probabilities; repurchase reaches about 40 % of it
     others = {name: score for name, score in baselines.items() if name != "oracle"}
     assert all(baselines["oracle"] >= score for score in others.values()), baselines
     assert baselines["oracle"] > 1.5 * max(others.values())
@@ -89,10 +89,13 @@ def test_oracle_beats_every_baseline(baselines: dict[str, float]) -> None:
 
 # ---------------------------------------------------------------------------------------- factor models
 def test_als_beats_popularity(week: Week, baselines: dict[str, float]) -> None:
-    # als 0.0576 vs popularity 0.0365 on small, final week (2-4 s of fitting: kept in the default run, the
-    # project's main collaborative model must keep learning something popularity does not know)
+    # als 0.0310 vs popularity 0.0246 on small, final week (2-4 s of fitting: kept in the default run, the
+    # project's main collaborative model must keep learning something popularity does not know). Was 0.0576
+    # vs 0.0365 (1.58x) before the recalibration (docs/calibration.md): a 10,000-article catalogue now makes
+    # recent popularity stronger relative to everything else (1.26x; on the backtest week ending 2020-09-15
+    # 1.19x at the old default reg, 1.25x at the tuned one)
     als = week.map12("als")
-    assert als > 1.3 * baselines["popularity"]
+    assert als > 1.15 * baselines["popularity"]
     assert als < baselines["oracle"]
 
 
@@ -117,7 +120,7 @@ def test_sgd_models_are_near_popularity_and_far_above_random(
 def test_repurchase_blends_keep_repurchase_quality(
     factor_models: dict[str, float], baselines: dict[str, float]
 ) -> None:
-    # als+repurchase 0.0664, sgd+repurchase 0.0665 vs repurchase 0.0674: the blends put the customer's own
+    # als+repurchase 0.0436, sgd+repurchase 0.0435 vs repurchase 0.0443: the blends put the customer's own
     # purchases first, so they differ from repurchase only in the filler after them
     for name in ("als+repurchase", "sgd+repurchase"):
         assert factor_models[name] >= baselines["repurchase"] - 0.003, name
@@ -127,8 +130,8 @@ def test_repurchase_blends_keep_repurchase_quality(
 def test_oracle_beats_every_model(
     week: Week, factor_models: dict[str, float], baselines: dict[str, float]
 ) -> None:
-    # the k-means family on the final week: kmeans-articles 0.0623, kmeans-customers+repurchase 0.0661,
-    # kmeans-customers 0.0424; the best real model (repurchase, 0.0674) reaches about 53% of the oracle
+    # the k-means family on the final week: kmeans-articles 0.0285, kmeans-customers+repurchase 0.0428,
+    # kmeans-customers 0.0285; the best real model (repurchase, 0.0443) reaches about 39% of the oracle
     scores = {**baselines, **factor_models}
     for name in available():
         if name not in scores:

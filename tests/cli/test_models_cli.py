@@ -98,20 +98,24 @@ def test_frames_for_one_customer() -> None:
 
 
 # ---------------------------------------------------------------------- the commands, in a subprocess
-def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+def run(*args: str, cwd: Path | None = None, columns: int = 200) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": str(columns), "NO_COLOR": "1"}
     return subprocess.run(
         [sys.executable, "-m", "hmrec", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=300
     )
 
 
-def test_models_lists_every_registered_model() -> None:
-    result = run("models")
+def test_models_lists_every_registered_model_with_its_defaults() -> None:
+    result = run("models", columns=80)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
-    assert [line.split()[0] for line in lines] == list(available())
+    assert [line.split()[0] for line in lines if not line.startswith(" ")] == list(available())
     assert any(line.startswith("popularity ") and "Most sold" in line for line in lines)
-    kinds = {line.split()[0]: line.split()[1] for line in lines}
+    assert max(len(line) for line in lines) <= 80
+    text = " ".join(line.strip() for line in lines)
+    assert "params: factors=64, reg=1.0, alpha=100.0, iterations=15" in text
+    assert "params: days=7, filter_bought=false, recent_weeks=null" in text
+    kinds = {line.split()[0]: line.split()[1] for line in lines if not line.startswith(" ")}
     assert kinds["popularity"] == "raw" and kinds["random"] == "rank" and kinds["als+repurchase"] == "raw"
     listed = run("models", "--params").stdout.splitlines()
     assert any(line.strip() == "als+repurchase.fallback__factors=64" for line in listed)
@@ -157,11 +161,9 @@ def write_csvs(directory: Path, n_customers: int = 30, n_articles: int = 20, n_r
 
 @pytest.fixture(scope="module", params=["hand-made", "generated"])
 def data_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data directory: hand-made CSVs, and the generated ``tiny`` set once the generator exists."""
-    pytest.importorskip("hmrec.data.load")
+    """A data directory: hand-made CSVs, and the generated ``tiny`` set."""
     if request.param == "hand-made":
         return write_csvs(tmp_path_factory.mktemp("csv"))
-    pytest.importorskip("hmrec.data.synthetic")
     return request.getfixturevalue("tiny_dir")
 
 
@@ -200,6 +202,9 @@ def test_recommend_shows_history_and_recommendations(data_dir: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "most recent" in result.stdout and "Top 5 recommendations of popularity" in result.stdout
     assert len(re.findall(r"\b\d{10}\b", result.stdout)) >= 5
+    # the columns say what they hold: the rank, and the model's score (not a rank in disguise)
+    header = next(line for line in result.stdout.splitlines() if "article" in line and "score" in line)
+    assert re.search(r"\brank\b", header) and "score: as returned by popularity" in result.stdout
 
 
 def test_recommend_unknown_customer_exit_2(tmp_path: Path) -> None:

@@ -299,9 +299,7 @@ def quality(dataset: Dataset) -> dict[str, float]:
 
 
 def generated(request: pytest.FixtureRequest, name: str) -> Dataset:
-    """A generated data set fixture, or a skip while the generator or the loader is missing."""
-    pytest.importorskip("hmrec.data.synthetic")
-    pytest.importorskip("hmrec.data.load")
+    """A generated data set fixture (``tiny`` or ``small``, see conftest)."""
     return request.getfixturevalue(name)
 
 

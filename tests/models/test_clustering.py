@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -366,8 +367,10 @@ def test_cluster_command_writes_plot_and_tables(tiny_dir: Path, tmp_path: Path) 
         text=True,
         timeout=300,
         check=False,
+        env={**os.environ, "COLUMNS": "80"},
     )
     assert done.returncode == 0, done.stderr
+    assert max(len(line) for line in done.stdout.splitlines()) <= 80  # readable in an 80-column terminal
     assert (out / "elbow.png").read_bytes().startswith(PNG_MAGIC)
     scan = pl.read_csv(out / "choose_k.csv")
     assert scan.columns[:3] == ["k", "inertia", "silhouette"] and scan["k"].to_list() == list(range(2, 31))
@@ -380,6 +383,14 @@ def test_cluster_command_writes_plot_and_tables(tiny_dir: Path, tmp_path: Path) 
     assert "adjusted_rand_index" in summary and summary["adjusted_rand_index"] > ARI_FLOOR_AUTO
     assert 6 <= summary["chosen_k"] <= 14  # a meaningful number of segments (12 planted), not k = 2
     assert f"Chosen k = {summary['chosen_k']}" in done.stdout and "Kneedle" in done.stdout
+    # every customer's cluster, in the order of customers.csv, matching the profile counts
+    members = pl.read_csv(out / "customer_clusters.csv", schema={"customer_id": pl.String, "cluster": pl.Int64})
+    customers = pl.read_csv(tiny_dir / "customers.csv", columns=["customer_id"])
+    assert members["customer_id"].to_list() == customers["customer_id"].to_list()
+    sizes = members.group_by("cluster").len().sort("cluster")
+    assert sizes["cluster"].to_list() == list(range(summary["chosen_k"]))
+    assert sizes["len"].to_list() == profiles.sort("cluster")["customers"].to_list()
+    assert not any(p.name.endswith(".tmp") for p in out.iterdir())
     bad = subprocess.run(
         [
             sys.executable,
@@ -473,8 +484,12 @@ def test_cluster_command_on_csv_files(tmp_path: Path) -> None:
     assert pl.read_csv(out / "choose_k.csv")["k"].to_list() == list(range(2, 9))
     assert "adjusted_rand_index" not in summary  # no generator truth in a plain data directory
     assert sorted(p.name for p in out.iterdir()) == [
+        "article_clusters.csv",
         "choose_k.csv",
         "clusters.csv",
         "elbow.png",
         "summary.json",
     ]
+    members = pl.read_csv(out / "article_clusters.csv", schema={"article_id": pl.String, "cluster": pl.Int64})
+    assert members.height == 120 and members["article_id"].str.contains(r"^\d{10}$").all()
+    assert members["cluster"].value_counts().sort("cluster")["count"].to_list() == profiles["articles"].to_list()

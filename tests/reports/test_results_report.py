@@ -217,3 +217,17 @@ def test_evaluate_writes_the_report_next_to_the_leaderboard(tiny: Dataset, tmp_p
 def test_single_model_boards(tmp_path: Path, models: dict[str, float]) -> None:
     html = write_results_report(board(models), tmp_path).read_text(encoding="utf-8")
     assert len(images(html)) == 5
+
+
+def test_every_model_gets_a_distinct_colour_stable_across_reports() -> None:
+    from hmrec.models.base import available
+    from hmrec.reports.results import _colours
+
+    models = [*available(), "ranker-a", "ranker-b", "my-blend"]
+    colours = _colours(models)
+    assert set(colours) == set(models)
+    assert len(set(colours.values())) == len(models)  # no two models share a colour
+    assert colours["oracle"] == "#777777" and colours["repurchase"] != colours["random"]
+    # a model keeps its colour in a report with fewer models, in another order
+    fewer = _colours(["random", "repurchase", "oracle", "als"])
+    assert all(fewer[m] == colours[m] for m in fewer)

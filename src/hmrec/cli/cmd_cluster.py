@@ -1,9 +1,10 @@
 """``hmrec cluster``: k-means clusters of customers or articles, k chosen by elbow and silhouette.
 
 Writes into ``--out``: ``choose_k.csv`` (k, inertia, silhouette), ``clusters.csv`` (the profile of each
-cluster), ``elbow.png`` (inertia and silhouette against k, the choice marked) and ``summary.json`` (the chosen
-k, the rule that chose it and, on generated data, the adjusted Rand index against the true segments). Every
-file is written atomically (temporary file + rename).
+cluster), ``customer_clusters.csv`` (customer_id, cluster) or ``article_clusters.csv`` (article_id, cluster),
+``elbow.png`` (inertia and silhouette against k, the choice marked) and ``summary.json`` (the chosen k, the
+rule that chose it and, on generated data, the adjusted Rand index against the true segments). Every file is
+written atomically (temporary file + rename).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import polars as pl
 import typer
 
 from hmrec.cli.main import CacheOption, DataOption, QuietOption, SeedOption, app, resolve_data
@@ -67,6 +69,54 @@ def _rich_table(title: str, frame: Any) -> Any:
                 cells.append("" if value is None else f"{value:,}" if isinstance(value, int) else str(value))
         table.add_row(*cells)
     return table
+
+
+#: short headers of the profile columns, so that the table fits 80 columns
+SHORT = {
+    "customers": "customers",
+    "buyers": "buyers",
+    "mean_age": "age",
+    "rows_per_buyer": "rows/buyer",
+    "mean_price": "price",
+    "online_share": "online",
+}
+PERCENT = ("share", "online_share")
+
+
+def _profile_cell(name: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if name in PERCENT:
+        return f"{100 * value:.1f}%"
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 1 else f"{value:,.1f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _print_profiles(out: Any, title: str, profiles: Any) -> None:
+    """The numbers of each cluster as a narrow table, then its top categories as wrapped lines (the full
+    profile is in clusters.csv): readable in an 80-column terminal."""
+    import textwrap
+
+    from rich import box
+    from rich.table import Table
+
+    numbers = [c for c in profiles.columns if not c.startswith("top_")]
+    tops = [c for c in profiles.columns if c.startswith("top_")]
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+    for name in numbers:
+        table.add_column(SHORT.get(name, name), justify="right", no_wrap=True)
+    for row in profiles.select(numbers).iter_rows(named=True):
+        table.add_row(*[_profile_cell(name, value) for name, value in row.items()])
+    out.print(table)
+    width = max(40, min(out.width, 120))
+    for row in profiles.iter_rows(named=True):
+        text = "; ".join(f"{name.removeprefix('top_').replace('_', ' ')}: {row[name]}" for name in tops)
+        out.print(
+            textwrap.fill(f"cluster {row['cluster']}: {text}", width, subsequent_indent="    "),
+            markup=False,
+            highlight=False,
+        )
 
 
 @app.command()
@@ -138,6 +188,12 @@ def cluster(
     out.mkdir(parents=True, exist_ok=True)
     write_atomic(out / "choose_k.csv", choice.to_frame().write_csv().encode())
     write_atomic(out / "clusters.csv", profiles.write_csv().encode())
+    ids = dataset.customer_ids if what is What.customers else dataset.article_ids
+    id_column = "customer_id" if what is What.customers else "article_id"
+    rows = features.frame[features.frame.columns[0]].to_numpy()  # customer_idx or article_idx of each label
+    members = pl.DataFrame({id_column: ids[rows], "cluster": clustering.labels.astype(np.int32)})
+    members_file = f"{what.value[:-1]}_clusters.csv"
+    write_atomic(out / members_file, members.write_csv().encode())
     plot_elbow(choice, out / "elbow.png", title=f"Choosing k for {what.value}: inertia and silhouette")
     summary["seconds"] = round(time.perf_counter() - started, 1)
     write_atomic(out / "summary.json", (json.dumps(summary, indent=2) + "\n").encode())
@@ -148,7 +204,7 @@ def cluster(
             f"k scan ({choice.n_fit:,} rows; silhouette on {choice.n_silhouette:,})", choice.to_frame()
         )
     )
-    stdout.print(_rich_table(f"{what.value.capitalize()} clusters (k = {choice.chosen})", profiles))
+    _print_profiles(stdout, f"{what.value[:-1].capitalize()} clusters (k = {choice.chosen})", profiles)
     stdout.print(f"Chosen k = {choice.chosen}: {choice.reason}.")
     if "adjusted_rand_index" in summary:
         stdout.print(
@@ -156,5 +212,6 @@ def cluster(
             f"{summary['adjusted_rand_index']:.3f}"
         )
     stdout.print(
-        f"Wrote elbow.png, choose_k.csv, clusters.csv, summary.json to {out}/ ({summary['seconds']} s)"
+        f"Wrote elbow.png, choose_k.csv, clusters.csv, {members_file}, summary.json to {out}/ "
+        f"({summary['seconds']} s)"
     )

@@ -72,21 +72,34 @@ def _fitted(recommender: Any, model_dir: Path | None, dataset: Any, model: str) 
 @app.command("models")
 def models_command(
     params: bool = typer.Option(
-        False, "--params", help="Also list each model's parameters (MODEL.NAME for --param) and defaults."
+        False, "--params", help="List each parameter on its own line as MODEL.NAME=DEFAULT (for --param)."
     ),
 ) -> None:
-    """List the registered models, one per line: name, score kind (raw or rank) and description."""
+    """List the registered models: name, score kind (raw or rank) and description, then each hyperparameter
+    with its default (written as JSON, the values --param MODEL.NAME=VALUE takes)."""
+    import shutil
+    import textwrap
+
     from hmrec.models.base import available, create
 
     registry = available()
-    width = max(len(name) for name in registry)
+    width = max(60, min(shutil.get_terminal_size((100, 24)).columns, 120))
     for name, info in registry.items():
         note = " [generated data only]" if info.needs_truth else ""
         model = create(name)
-        typer.echo(f"{name:<{width}}  {model.score_kind:<4}  {info.description}{note}")
+        lines = textwrap.wrap(
+            f"{name}  {model.score_kind}  {info.description}{note}", width, subsequent_indent="    "
+        )
+        defaults = model.get_params()
         if params:
-            for key, value in model.get_params().items():
-                typer.echo(f"{'':<{width}}    {name}.{key}={json.dumps(value)}")
+            lines += [f"    {name}.{key}={json.dumps(value, default=str)}" for key, value in defaults.items()]
+        else:
+            listed = ", ".join(f"{key}={json.dumps(value, default=str)}" for key, value in defaults.items())
+            lines += textwrap.wrap(
+                f"params: {listed or 'none'}", width, initial_indent="    ", subsequent_indent="        ",
+                break_on_hyphens=False,
+            )
+        typer.echo("\n".join(lines))
 
 
 @app.command("submit")
@@ -205,7 +218,12 @@ def recommend_command(
     else:
         out.print(f"Customer {customer} has no purchases: the recommendations are the model's fallback.")
     recs = recommendations_frame(dataset, ids[0], scores[0])
-    out.print(_table(f"Top {recs.height} recommendations of {model}", recs))
+    score_note = (
+        f"score: rank based ({model} has no score of its own), higher ranks first"
+        if getattr(recommender, "score_kind", "raw") == "rank"
+        else f"score: as returned by {model}, higher ranks first"
+    )
+    out.print(_table(f"Top {recs.height} recommendations of {model}", recs, caption=score_note))
     if explain:
         why = recommender.explain(idx, k)
         why = recs.select("rank", "article_id").join(
@@ -217,7 +235,7 @@ def recommend_command(
 
 
 LABELS = {
-    "rank": "#",
+    "rank": "rank",
     "date": "date",
     "article_id": "article",
     "prod_name": "name",
@@ -229,11 +247,11 @@ LABELS = {
 }
 
 
-def _table(title: str, frame: Any) -> Any:
+def _table(title: str, frame: Any, caption: str | None = None) -> Any:
     """A rich table of a small polars frame, with readable column names; scores to 4 significant digits."""
     from rich.table import Table
 
-    table = Table(title=title)
+    table = Table(title=title, caption=caption)
     for column in frame.columns:
         numeric = column in ("rank", "score")
         table.add_column(LABELS.get(column, column), justify="right" if numeric else "left")

@@ -9,22 +9,30 @@ The model (everything vectorized; the only Python loops run over weeks, segments
 * **Articles**: products (one product type, index, section, garment group, department, launch day, price,
   base popularity) in one or more colours (an article). In week ``w`` an article's popularity is
   ``pop_w(a) = base(a) * life(age)``: a ramp over ~10 days after launch, then exponential decay with a
-  time constant of a few weeks (most articles) or months (basics), floored at 3 % of the peak.
+  time constant of a few weeks (most articles) or months (basics), floored at 3 % of the peak. A category
+  ``g`` is (index, product type); a sub-category ``h`` is (category, colour master). Every product has
+  ``N_PARTNERS`` co-purchase partners: products launched about the same time in the same index group (one
+  colour of each), the articles that "go together".
 * **Customers**: a latent segment ``s`` (age, taste over index groups / product groups / colours, price
-  elasticity ``gamma_s``, activity, online share), a join day, a churn day, a heavy-tailed visit rate
-  ``lambda_c``, a repeat propensity ``rho_c``, three favourite categories with weight ``f_c``.
-* **Purchases**, week by week: visits ``~ Poisson(lambda_c * season_w * active_days / 7)`` (+ one first
-  visit: on the join day, or on a random active day for customers who joined before the start; 0.7 % of
-  customers never buy); ``1 + Poisson(1.3)`` items per visit; each item is
+  elasticity ``gamma_s``, activity, online share), a join day, a churn day, a heavy-tailed relative visit
+  rate ``lambda_c``, a history propensity ``rho_c``, three favourite sub-categories with weight ``f_c``.
+  Sign-ups come at a constant rate and the members from before the start are as many as that flow keeps
+  alive, with a size-biased remaining life (no warm-up, no pile-up of last purchases in the first weeks).
+* **Purchases**, week by week: visits ``~ Poisson(lambda_c * k_w * season_w * active_days / 7)`` (+ one
+  first visit: on the join day, or on a random active day for customers who joined before the start; 0.7 %
+  of customers never buy), where ``k_w`` makes the week's expected volume follow the season whoever is
+  alive; ``1 + Poisson(1.3)`` items per visit; each item is
 
-  - a *repeat* with probability ``rho_c`` (if the customer bought before this week): one of the last
-    ``HISTORY`` items the customer bought, uniformly; the same article with probability ``SAME_ARTICLE``,
-    else another colour of its product;
-  - else *new*: a category ``g`` = (index, product type), from the favourites with probability ``f_c``
-    (uniformly among the three) or from the segment's weekly mix ``m_sw(g)``; then an article of ``g``
-    with probability ``q_sw(a) = u_sw(a) / U_sw(g)``, ``u_sw(a) = colour_s(a) * (price(a)/median)^gamma_s
-    * pop_w(a)``, ``U_sw(g) = sum of u_sw over g``. The mix is ``m_sw(g) = ig_s(group(g)) * r / sum r``
-    over the categories of the index group, ``r = taste_s(g) * season_w(type) * U_sw(g)^0.8``.
+  - with probability ``rho_c`` (if the customer bought before this week) driven by one of the last
+    ``HISTORY`` items the customer bought, ``h`` uniformly: ``h`` itself with probability ``SAME_ARTICLE``,
+    another colour of its product with ``OTHER_COLOUR`` (``h`` itself when it has one colour), one of its
+    partners, uniformly, with ``PARTNER``;
+  - else *new*: with probability ``f_c`` a favourite sub-category ``h`` (uniformly among the three), then an
+    article of it with probability ``q'_sw(a) = u_sw(a)^alpha / U'_sw(h)``; else a category ``g`` from the
+    segment's weekly mix ``m_sw(g)``, then an article of ``g`` with ``q_sw(a) = u_sw(a) / U_sw(g)``;
+    ``u_sw(a) = colour_s(a) * (price(a)/median)^gamma_s * pop_w(a)``, ``U`` its sums over ``g`` or ``h``.
+    The mix is ``m_sw(g) = ig_s(group(g)) * r / sum r`` over the categories of the index group,
+    ``r = taste_s(g) * season_w(type) * U_sw(g)^0.8``.
 
   Each item is written ``1 + Bernoulli(DUPLICATE_P) * (1 + Poisson(DUPLICATE_EXTRA))`` times (the same
   item bought more than once that day: exact duplicate rows), at the article's price that week (sometimes
@@ -33,10 +41,12 @@ The model (everything vectorized; the only Python loops run over weeks, segments
 The truth of the final week (``truth_window``) is therefore, for customer ``c`` and article ``a``::
 
     E[rows(c, a)] = E_c * P_c(a),
-    P_c(a) = (1 - rho'_c) * [(1 - f_c) * m_s(g_a) + f_c * n_fav(c, g_a) / 3] * q_s(a) + rho'_c * R_c(a)
+    P_c(a) = (1 - rho'_c) * [(1 - f_c) * m_s(g_a) * q_s(a) + f_c * n_fav(c, h_a) / 3 * q'_s(a)]
+             + rho'_c * R_c(a)
 
 with ``E_c`` the expected number of rows of ``c`` that week, ``rho'_c = rho_c`` if ``c`` bought before
-(else 0) and ``R_c`` the repeat distribution over the customer's last purchases before the final week.
+(else 0) and ``R_c`` the history distribution over the customer's last purchases before the final week,
+their other colours and their partners.
 """
 
 from __future__ import annotations
@@ -92,9 +102,18 @@ OWN_ENTRIES = frozenset(
 PRICE_UNITS = 59000
 #: how many recent purchases a customer's repeats choose from
 HISTORY = 8
-#: a repeat is the same article with this probability, else another colour of the same product
-SAME_ARTICLE = 0.6
+#: an item driven by a remembered purchase is the same article, another colour of its product (the same
+#: article when it has one colour) or one of its co-purchase partners, with these probabilities
+SAME_ARTICLE = 0.3
+OTHER_COLOUR = 0.4
+PARTNER = 0.3  # the rest: SAME_ARTICLE + OTHER_COLOUR + PARTNER = 1
+N_PARTNERS = 4
+PARTNER_SPREAD = 10.0  # days of noise on the launch order that makes products partners
+DEPT_PREFIXED = 0.45  # share of department names prefixed by their section's first word
 N_FAVOURITES = 3
+RHO_BETA = (1.7, 18.0)  # a customer's probability that an item is driven by a remembered purchase
+FAVOURITE_BETA = (1.5, 4.0)  # ... that a new item comes from a favourite sub-category
+FAV_ALPHA = 0.6  # within a favourite sub-category an article is drawn by u ** FAV_ALPHA (u: see above)
 BASKET_EXTRA = 1.3  # items per visit = 1 + Poisson(BASKET_EXTRA)
 DUPLICATE_P = 0.068  # an item is written more than once with this probability ...
 DUPLICATE_EXTRA = 0.35  # ... 1 + Poisson(DUPLICATE_EXTRA) extra times
@@ -104,8 +123,12 @@ CATEGORY_ETA = 0.8  # how strongly a category's weekly popularity mass draws cus
 PRICE_SCALE = 1.34  # calibrates the mean price to the published 0.0278
 ARTICLES_PER_PRODUCT = 2.235  # 105,542 articles / 47,224 products
 NEVER_BUY = 0.007
+LIFETIME = 260.0  # mean days a churning customer stays
 #: an old article keeps this fraction of its peak popularity (so that few articles are never sold)
 LIFE_FLOOR = 0.03
+BASIC_SHARE = 0.1  # products that sell for months (the rest fade within weeks)
+BASIC_TAU = (60.0, 200.0)  # their decay time constant, days (uniform)
+BASE_SIGMA = 1.35  # log-sd of a product's base popularity
 WEEKDAY_WEIGHTS = np.array([0.9, 0.9, 1.0, 1.0, 1.15, 1.2, 0.85])  # Monday .. Sunday
 
 
@@ -207,7 +230,7 @@ def true_top_k(data_dir: Path, customers: np.ndarray, k: int = 12) -> np.ndarray
     :func:`true_scores` does whenever the customer is expected to buy (``E_c > 0``); customers who will not
     buy get the articles they would most likely buy if they did. Exact without the dense matrix: an article
     can only reach the top ``k`` as one of the segment's ``k`` best, one of the ``k`` best of a favourite
-    category, or through the customer's history, so only those candidates are scored. ``(n, k)`` int32,
+    sub-category, or through the customer's history, so only those candidates are scored. ``(n, k)`` int32,
     padded with -1 if there are fewer than ``k`` articles.
     """
     if not isinstance(k, int | np.integer) or k < 1:
@@ -269,14 +292,11 @@ def _plan(
     if start is None and end is not None:  # keep the preset's length when only the end moves
         start_date = end_date - dt.timedelta(days=spec.days - 1)
     if start_date >= end_date:
-        raise ParameterError(
-            f"--start {start_date} must be before --end {end_date} (fix: swap or widen them)"
-        )
+        raise ParameterError(f"--start {start_date} must be before --end {end_date} (fix: swap or widen them)")
     n_days = (end_date - start_date).days + 1
     if n_days < 2 * TRUTH_DAYS:
         raise ParameterError(
-            f"--start {start_date} to --end {end_date} spans {n_days} days "
-            f"(fix: use at least {2 * TRUTH_DAYS})"
+            f"--start {start_date} to --end {end_date} spans {n_days} days (fix: use at least {2 * TRUTH_DAYS})"
         )
     rows = max(1, round(spec.rows * (n_customers / spec.customers) * (n_days / spec.days)))
     _check_out(out)
@@ -306,12 +326,18 @@ def _check_out(out: Path) -> None:
 @dataclass
 class _Articles:
     frame: pl.DataFrame
-    product: (
-        np.ndarray
-    )  # article -> product (articles are sorted by id, so a product's articles are contiguous)
+    product: np.ndarray  # article -> product (articles are sorted by id, so a product's articles are contiguous)
     product_start: np.ndarray  # product -> first article row
     product_count: np.ndarray  # product -> number of articles (colours)
     category: np.ndarray  # article -> category (index x product type)
+    subcategory: np.ndarray  # article -> sub-category (category x colour master)
+    sub_category: np.ndarray  # sub-category -> category
+    cat_order: np.ndarray  # articles by category, then colour master: both kinds of block are contiguous
+    cat_start: np.ndarray  # category -> first position in cat_order
+    cat_count: np.ndarray
+    sub_start: np.ndarray  # sub-category -> first position in cat_order
+    sub_count: np.ndarray
+    partners: np.ndarray  # (articles, N_PARTNERS) articles bought after this one ("go together")
     category_group: np.ndarray  # category -> index group (position in INDEX_GROUPS)
     category_type: np.ndarray  # category -> product type (position in PRODUCT_TYPES)
     category_taste: np.ndarray  # (segments, categories) static taste multiplier
@@ -331,10 +357,11 @@ class _Customers:
     join: np.ndarray
     leave: np.ndarray
     first_day: np.ndarray  # the forced first visit (-1: never buys)
-    rate: np.ndarray  # visits per 7 active days at season 1
+    rate: np.ndarray  # relative visit rate
+    week_factor: np.ndarray  # per week: visits per 7 active days and unit of rate
     rho: np.ndarray
     fav_weight: np.ndarray
-    favourites: np.ndarray  # (n, N_FAVOURITES) categories
+    favourites: np.ndarray  # (n, N_FAVOURITES) sub-categories
     online: np.ndarray
 
 
@@ -472,15 +499,11 @@ class _Generator:
             p_gg[mask] = options[rng.integers(0, options.size, int(mask.sum()))]
         kids = np.array([indices[i].kind == "k" for i in range(len(indices))])[p_index]
         girls = gg_names.index("Dresses/Skirts girls")
-        p_gg = np.where(
-            kids & np.isin(p_gg, [gg_names.index("Dresses Ladies"), gg_names.index("Skirts")]), girls, p_gg
-        )
+        p_gg = np.where(kids & np.isin(p_gg, [gg_names.index("Dresses Ladies"), gg_names.index("Skirts")]), girls, p_gg)
         baby = (p_index == [x.code for x in indices].index("G")) & np.isin(
             np.array([t.group for t in types])[p_type], V.GARMENTS
         )
-        p_gg = np.where(
-            baby & (rng.random(n_prod) < 0.5), gg_names.index("Woven/Jersey/Knitted mix Baby"), p_gg
-        )
+        p_gg = np.where(baby & (rng.random(n_prod) < 0.5), gg_names.index("Woven/Jersey/Knitted mix Baby"), p_gg)
         p_gg = np.where(rng.random(n_prod) < 0.01, gg_names.index(V.SPECIAL_OFFERS), p_gg)
         group_of_type = np.array([t.group for t in types])
         p_group = group_of_type[p_type]
@@ -499,12 +522,15 @@ class _Generator:
         dept_no = np.sort(rng.choice(np.arange(1000, 10000), size=dept_keys.size, replace=False))
         dept_no = dept_no[rng.permutation(dept_keys.size)]
         dept_gg = dept_keys % len(gg_names)
-        # a department is named after its garment group (names repeat across sections, as in the real file)
+        # a department is named after its garment group, mostly prefixed by its section's first word ("Kids
+        # Jersey Basic"); names repeat across sections, as in the real file (299 numbers, 250 names)
         name_pick = rng.integers(0, 1 << 30, dept_keys.size)
+        prefixed = rng.random(dept_keys.size) < DEPT_PREFIXED
         dept_name = np.array(
             [
-                V.GARMENT_GROUPS[g][2][int(x) % len(V.GARMENT_GROUPS[g][2])]
-                for g, x in zip(dept_gg, name_pick, strict=True)
+                (f"{V.SECTIONS[sec][1].split()[0]} " if pre else "")
+                + V.GARMENT_GROUPS[g][2][int(x) % len(V.GARMENT_GROUPS[g][2])]
+                for sec, g, x, pre in zip(dept_keys // len(gg_names), dept_gg, name_pick, prefixed, strict=True)
             ],
             dtype=object,
         )
@@ -514,9 +540,9 @@ class _Generator:
         cat_key = p_index * len(types) + p_type
         _, first = np.unique(cat_key, return_index=True)
         launch[first] = -rng.integers(1, 60, first.size)  # every category sells from the start
-        basic = rng.random(n_prod) < 0.2
-        tau = np.where(basic, rng.uniform(120, 400, n_prod), rng.lognormal(np.log(22), 0.45, n_prod))
-        p_base = rng.lognormal(0.0, 1.2, n_prod)
+        basic = rng.random(n_prod) < BASIC_SHARE
+        tau = np.where(basic, rng.uniform(*BASIC_TAU, n_prod), rng.lognormal(np.log(22), 0.45, n_prod))
+        p_base = rng.lognormal(0.0, BASE_SIGMA, n_prod)
         index_price = np.array([{"k": 0.7, "m": 1.1, "u": 1.0}.get(x.kind, 1.0) for x in indices])
         index_price[[x.code for x in indices].index("D")] = 0.8
         # types' typical prices, pulled towards their median: the real price spread is moderate
@@ -573,6 +599,34 @@ class _Generator:
         gamma = np.array([seg.price_gamma for seg in V.SEGMENTS])
         rel_price = price_units / np.median(price_units)
         static = colour_taste[:, a_colour] * rel_price[None, :] ** gamma[:, None]
+        # --- sub-categories (category x colour master): what a customer's favourites are
+        n_master = len(master_names)
+        a_master = colour_master[a_colour]
+        cat_order = np.lexsort((np.arange(n_art), a_master, a_cat))  # by category, colour master, row
+        sub_keys, a_sub = np.unique(a_cat * n_master + a_master, return_inverse=True)
+        sub_count = np.bincount(a_sub, minlength=sub_keys.size)
+        cat_count = np.bincount(a_cat, minlength=cat_keys.size)
+        _, sub_first = np.unique(a_sub, return_index=True)
+        a_launch[sub_first] = np.minimum(a_launch[sub_first], -rng.integers(1, 60, sub_first.size))  # sells from day 0
+        # --- co-purchase partners: products launched close together in one index group go together
+        prod_group = np.array([ig_pos[x.group] for x in indices])[p_index]
+        by_launch = np.lexsort((launch + rng.normal(0.0, PARTNER_SPREAD, n_prod), prod_group))
+        rank_launch = np.empty(n_prod, dtype=np.int64)
+        rank_launch[by_launch] = np.arange(n_prod)
+        offsets = np.array([o for o in range(-N_PARTNERS, N_PARTNERS + 1) if o != 0])
+        pick_off = offsets[np.argsort(rng.random((n_prod, offsets.size)), axis=1)[:, :N_PARTNERS]]
+        partner_pos = rank_launch[:, None] + pick_off
+        partner_pos = np.where(
+            (partner_pos < 0) | (partner_pos >= n_prod), rank_launch[:, None] - pick_off, partner_pos
+        )
+        partner_prod = by_launch[np.clip(partner_pos, 0, n_prod - 1)]
+        product_start = np.empty(n_prod, dtype=np.int64)
+        product_start[by_code] = start_sorted
+        product_count = np.empty(n_prod, dtype=np.int64)
+        product_count[by_code] = count
+        partner_art = product_start[partner_prod] + np.floor(
+            rng.random(partner_prod.shape) * product_count[partner_prod]
+        ).astype(np.int64)
         # --- the frame
         frame = self._article_frame(
             rng,
@@ -590,16 +644,20 @@ class _Generator:
             a_colour,
             a_graphic,
         )
-        product_start = np.empty(n_prod, dtype=np.int64)
-        product_start[by_code] = start_sorted
-        product_count = np.empty(n_prod, dtype=np.int64)
-        product_count[by_code] = count
         return _Articles(
             frame=frame,
             product=a_prod,
             product_start=product_start,
             product_count=product_count,
             category=a_cat.astype(np.int64),
+            subcategory=a_sub.astype(np.int64),
+            sub_category=(sub_keys // n_master).astype(np.int64),
+            cat_order=cat_order,
+            cat_start=np.cumsum(cat_count) - cat_count,
+            cat_count=cat_count,
+            sub_start=np.cumsum(sub_count) - sub_count,
+            sub_count=sub_count,
+            partners=partner_art[a_prod],
             category_group=cat_group,
             category_type=cat_type,
             category_taste=category_taste,
@@ -705,13 +763,9 @@ class _Generator:
             "colour_group_code": pick([c[0] for c in colours], a_colour, pl.Int64),
             "colour_group_name": pick([c[1] for c in colours], a_colour, pl.String),
             "perceived_colour_value_id": pick([c[2] for c in colours], a_colour, pl.Int64),
-            "perceived_colour_value_name": pick(
-                [V.PERCEIVED_VALUES[c[2]] for c in colours], a_colour, pl.String
-            ),
+            "perceived_colour_value_name": pick([V.PERCEIVED_VALUES[c[2]] for c in colours], a_colour, pl.String),
             "perceived_colour_master_id": pick([c[3] for c in colours], a_colour, pl.Int64),
-            "perceived_colour_master_name": pick(
-                [V.PERCEIVED_MASTERS[c[3]] for c in colours], a_colour, pl.String
-            ),
+            "perceived_colour_master_name": pick([V.PERCEIVED_MASTERS[c[3]] for c in colours], a_colour, pl.String),
             "department_no": pl.Series(dept_no[p_dept[a_prod]], dtype=pl.Int64),
             "department_name": pl.Series(list(dept_name), dtype=pl.String).gather(p_dept[a_prod]),
             "index_code": pick([x.code for x in idx], a_index, pl.String),
@@ -748,10 +802,15 @@ class _Generator:
         fn = (news_codes == 1) | (news_codes == 2)  # the newsletter readers (Regularly, Monthly)
         active = fn & (rng.random(n) < 0.9737)
         # --- life: join day, churn day, the forced first visit, the visit rate
-        pre = rng.random(n) < 0.45
-        join = np.where(pre, 0, np.floor(days * np.sqrt(rng.random(n)))).astype(np.int64)  # growing sign-ups
+        # a steady flow: sign-ups at a constant rate, and the members from before the start as many as that
+        # flow leaves alive, so that churn, and the weeks since a customer's last purchase, have no artefact
+        # at the start. A member from before is in the file because they buy in it: the more days they have
+        # left, the likelier, so their remaining life is size-biased (Gamma(2), not exponential), which keeps
+        # the forced first visits of short remaining lives from piling up in the first weeks.
+        pre = rng.random(n) < LIFETIME / (days + LIFETIME)
+        join = np.where(pre, 0, np.floor(days * rng.random(n))).astype(np.int64)
         churn = rng.random(n) < 0.8
-        lifetime = 14 + rng.exponential(260.0, n)
+        lifetime = np.where(pre, rng.gamma(2.0, LIFETIME, n), 14 + rng.exponential(LIFETIME, n))
         left_club = club_codes == 2
         lifetime = np.where(left_club, 14 + rng.exponential(30.0, n), lifetime)
         leave = np.where(churn | left_club, join + lifetime, days + 10_000).astype(np.int64)
@@ -763,21 +822,23 @@ class _Generator:
         # heavy-tailed activity; pre-created members buy less
         rate = rng.lognormal(0.0, 1.1, n) * activity * np.where(club_codes == 1, 0.5, 1.0)
         rate[never] = 0.0
-        # scale the rate so that the expected number of rows hits the plan (first visits are fixed)
-        season_day = np.repeat(self._season(), self.week_hi - self.week_lo + 1)
-        cum = np.concatenate([[0.0], np.cumsum(season_day)])
-        exposure = (cum[last_active + 1] - cum[np.minimum(join, days - 1)]) / 7.0
-        target_visits = self.plan.rows / (ITEMS_PER_VISIT * ROWS_PER_ITEM) - float((first_day >= 0).sum())
-        rate *= max(target_visits, 0.0) / max(float((rate * exposure).sum()), 1e-12)
-        rho = rng.beta(1.5, 9.0, n)
-        fav_weight = rng.beta(2.0, 3.0, n)
+        week_factor = self._week_factor(rate, join, last_active, first_day)
+        rho = rng.beta(*RHO_BETA, n)
+        fav_weight = rng.beta(*FAVOURITE_BETA, n)
         online_mean = np.array([s.online for s in segs])[segment]
         online = rng.beta(online_mean * 2.5, (1 - online_mean) * 2.5)
-        # favourites: from the segment's static mix (taste x all-time popularity mass of the category)
+        # favourites: sub-categories (category x colour master), from the segment's static mix (taste x
+        # all-time popularity mass of the category), then a colour by the segment's taste-weighted mass
         mass = np.zeros(arts.category_group.size)
         np.add.at(mass, arts.category, arts.base)
         static_mix = self._mix(arts.category_taste * mass[None, :] ** CATEGORY_ETA, arts.category_group)
-        favourites = _sample_rows(rng, static_mix, segment, (n, N_FAVOURITES))
+        n_sub = arts.sub_count.size
+        sub_mass = np.stack(
+            [np.bincount(arts.subcategory, weights=row * arts.base, minlength=n_sub) for row in arts.static]
+        )
+        cat_mass = np.stack([np.bincount(arts.sub_category, weights=row) for row in sub_mass])
+        sub_mix = static_mix[:, arts.sub_category] * sub_mass / cat_mass[:, arts.sub_category]
+        favourites = _sample_rows(rng, sub_mix, segment, (n, N_FAVOURITES))
         # --- public fields
         ids = _hex_ids(self.rng_ids, n)
         n_postal = max(1, round(n * 0.2572))
@@ -792,9 +853,7 @@ class _Generator:
                 "Active": pl.Series(np.where(active, 1.0, np.nan)).fill_nan(None),
                 "club_member_status": pl.Series(club_values, dtype=pl.String).gather(club_codes),
                 "fashion_news_frequency": pl.Series(news_values, dtype=pl.String).gather(news_codes),
-                "age": pl.Series(np.where(age_missing, 0, age), dtype=pl.Int64).set(
-                    pl.Series(age_missing), None
-                ),
+                "age": pl.Series(np.where(age_missing, 0, age), dtype=pl.Int64).set(pl.Series(age_missing), None),
                 "postal_code": postal_ids.gather(postal),
             }
         )
@@ -807,11 +866,32 @@ class _Generator:
             leave=leave,
             first_day=first_day,
             rate=rate,
+            week_factor=week_factor,
             rho=rho,
             fav_weight=fav_weight,
             favourites=favourites,
             online=online,
         )
+
+    def _week_factor(
+        self, rate: np.ndarray, join: np.ndarray, last_active: np.ndarray, first_day: np.ndarray
+    ) -> np.ndarray:
+        """Per week, the visits per unit of rate and 7 active days that make the week's expected rows follow
+        the season exactly and add up to the plan: the volume does not depend on how many customers are
+        alive (no warm-up while the first members churn and new ones join)."""
+        days, n_weeks = self.n_days, self.plan.n_weeks
+        week_len = self.week_hi - self.week_lo + 1
+        day_week = np.repeat(np.arange(n_weeks), week_len)
+        delta = np.bincount(join, weights=rate, minlength=days + 1) - np.bincount(
+            last_active + 1, weights=rate, minlength=days + 1
+        )
+        alive_rate = np.bincount(day_week, weights=np.cumsum(delta)[:days], minlength=n_weeks) / 7.0
+        firsts = np.bincount(day_week[first_day[first_day >= 0]], minlength=n_weeks)
+        season = self._season()
+        share = season * week_len / float((season * week_len).sum())
+        total = share * self.plan.rows / (ITEMS_PER_VISIT * ROWS_PER_ITEM)
+        wanted = np.maximum(total - firsts, 0.2 * total)
+        return wanted / np.maximum(alive_rate * season, 1e-12)
 
     @staticmethod
     def _mix(weight: np.ndarray, category_group: np.ndarray) -> np.ndarray:
@@ -836,10 +916,7 @@ class _Generator:
         n_art = plan.n_articles
         season = self._season()
         type_season = self._type_season()
-        cat_order = np.argsort(arts.category, kind="stable")  # articles grouped by category
-        n_cat = arts.category_group.size
-        cat_count = np.bincount(arts.category, minlength=n_cat)
-        cat_start = np.concatenate([[0], np.cumsum(cat_count)[:-1]])
+        cat_order, cat_start = arts.cat_order, arts.cat_start
         static_sorted = arts.static[:, cat_order]
         weekday = (np.arange(self.n_days) + self.start_ordinal - 1) % 7  # date.toordinal()=1 is a Monday
         day_w = WEEKDAY_WEIGHTS[weekday]
@@ -865,9 +942,8 @@ class _Generator:
             )
             pop = arts.base * life
             u_sorted = static_sorted * pop[cat_order][None, :]  # (S, A) in category order
-            mass = np.add.reduceat(
-                u_sorted, cat_start, axis=1
-            )  # (S, G), > 0: every category sells from day 0
+            u_fav = u_sorted**FAV_ALPHA  # flatter within a favourite: a favourite is not one article
+            mass = np.add.reduceat(u_sorted, cat_start, axis=1)  # (S, G), > 0: every category sells from day 0
             taste = arts.category_taste * type_season[w][arts.category_type][None, :]
             mix = self._mix(taste * mass**CATEGORY_ETA, arts.category_group)
             week_price = self._week_prices(rng, arts, mid)
@@ -875,7 +951,7 @@ class _Generator:
             alive = (custs.join <= hi) & (custs.leave >= lo) & (custs.rate > 0)
             act = np.flatnonzero(alive)
             overlap = np.minimum(hi, custs.leave[act]) - np.maximum(lo, custs.join[act]) + 1
-            mean_visits = custs.rate[act] * season[w] * overlap / 7.0
+            mean_visits = custs.rate[act] * season[w] * custs.week_factor[w] * overlap / 7.0
             first = (custs.first_day >= lo) & (custs.first_day <= hi)
             if w == plan.n_weeks - 1:
                 truth = self._truth(
@@ -898,9 +974,7 @@ class _Generator:
             span = np.arange(lo, hi + 1)
             days_cum = np.cumsum(day_w[span])
             v_day = span[
-                np.minimum(
-                    np.searchsorted(days_cum, rng.random(n_random) * days_cum[-1], "right"), span.size - 1
-                )
+                np.minimum(np.searchsorted(days_cum, rng.random(n_random) * days_cum[-1], "right"), span.size - 1)
             ]
             v_day = np.clip(v_day, custs.join[v_cust[:n_random]], custs.leave[v_cust[:n_random]])
             v_day = np.concatenate([v_day, custs.first_day[v_cust[n_random:]]])
@@ -909,13 +983,9 @@ class _Generator:
             i_cust = np.repeat(v_cust, n_items)
             i_day = np.repeat(v_day, n_items)
             i_channel = np.repeat(v_channel, n_items)
-            i_art = self._items(
-                rng, arts, custs, i_cust, mix, u_sorted, cat_order, cat_start, cat_count, buf, filled
-            )
+            i_art = self._items(rng, arts, custs, i_cust, mix, u_sorted, u_fav, buf, filled)
             # --- rows: duplicates, prices, date order
-            mult = 1 + (rng.random(i_cust.size) < DUPLICATE_P) * (
-                1 + rng.poisson(DUPLICATE_EXTRA, i_cust.size)
-            )
+            mult = 1 + (rng.random(i_cust.size) < DUPLICATE_P) * (1 + rng.poisson(DUPLICATE_EXTRA, i_cust.size))
             order = np.lexsort((i_cust, i_day))
             r_idx = np.repeat(order, mult[order])
             frame = pl.DataFrame(
@@ -954,13 +1024,13 @@ class _Generator:
         i_cust: np.ndarray,
         mix: np.ndarray,
         u_sorted: np.ndarray,
-        cat_order: np.ndarray,
-        cat_start: np.ndarray,
-        cat_count: np.ndarray,
+        u_fav: np.ndarray,
         buf: np.ndarray,
         filled: np.ndarray,
     ) -> np.ndarray:
-        """The article of every item: a repeat from the customer's history, or new (category, article)."""
+        """The article of every item: driven by a remembered purchase (the same article, another colour of
+        its product, a co-purchase partner), or new: a favourite sub-category or a category of the segment's
+        mix, then an article of it."""
         n_items = i_cust.size
         n_art = arts.base.size
         out = np.empty(n_items, dtype=np.int64)
@@ -972,27 +1042,35 @@ class _Generator:
         past = buf[rc, np.floor(rng.random(r.size) * filled[rc]).astype(np.int64)].astype(np.int64)
         prod = arts.product[past]
         n_colours = arts.product_count[prod]
-        other = (rng.random(r.size) >= SAME_ARTICLE) & (n_colours > 1)
-        pick = arts.product_start[prod] + np.floor(rng.random(r.size) * np.maximum(n_colours - 1, 1)).astype(
-            np.int64
-        )
+        kind = rng.random(r.size)
+        other = (kind >= SAME_ARTICLE) & (kind < SAME_ARTICLE + OTHER_COLOUR) & (n_colours > 1)
+        partner = kind >= SAME_ARTICLE + OTHER_COLOUR
+        pick = arts.product_start[prod] + np.floor(rng.random(r.size) * np.maximum(n_colours - 1, 1)).astype(np.int64)
         pick += pick >= past  # skip the article itself
-        out[r] = np.where(other, pick, past)
+        mate = arts.partners[past, rng.integers(0, N_PARTNERS, r.size)]
+        out[r] = np.where(partner, mate, np.where(other, pick, past))
         # --- new items: a favourite category or one from the segment's mix, then an article of it
         nw = np.flatnonzero(~repeat)
         nc = i_cust[nw]
         seg = custs.segment[nc]
         fav = rng.random(nw.size) < custs.fav_weight[nc]
         cat = np.empty(nw.size, dtype=np.int64)
-        cat[fav] = custs.favourites[nc[fav], rng.integers(0, N_FAVOURITES, int(fav.sum()))]
+        sub = custs.favourites[nc[fav], rng.integers(0, N_FAVOURITES, int(fav.sum()))]
         cat[~fav] = _sample_rows(rng, mix, seg[~fav], (int((~fav).sum()),))
-        flat = np.concatenate([[0.0], np.cumsum(u_sorted.ravel())])
-        first = seg * n_art + cat_start[cat]
-        last = first + cat_count[cat]
+        # one cumulative sum over both weightings: u for the mix's categories, u ** FAV_ALPHA for favourites
+        cum = np.cumsum(u_sorted.ravel())
+        flat = np.concatenate([[0.0], cum, cum[-1] + np.cumsum(u_fav.ravel())])
+        block_start = np.empty(nw.size, dtype=np.int64)
+        block_count = np.empty(nw.size, dtype=np.int64)
+        block_start[fav], block_count[fav] = arts.sub_start[sub], arts.sub_count[sub]
+        block_start[~fav], block_count[~fav] = arts.cat_start[cat[~fav]], arts.cat_count[cat[~fav]]
+        base = seg * n_art + fav * u_sorted.size
+        first = base + block_start
+        last = first + block_count
         low, high = flat[first], flat[last]
         pos = np.searchsorted(flat, low + rng.random(nw.size) * (high - low), "right") - 1
         pos = np.clip(pos, first, last - 1)
-        out[nw] = cat_order[pos - seg * n_art]
+        out[nw] = arts.cat_order[pos - base]
         return out
 
     @staticmethod
@@ -1041,20 +1119,22 @@ class _Generator:
         q = np.empty_like(u_sorted)
         q[:, cat_order] = u_sorted / mass[:, arts.category[cat_order]]
         p_seg = mix[:, arts.category] * q
+        u_fav = u_sorted**FAV_ALPHA
+        sub_mass = np.add.reduceat(u_fav, arts.sub_start, axis=1)
+        q_fav = np.empty_like(u_sorted)
+        q_fav[:, cat_order] = u_fav / sub_mass[:, arts.subcategory[cat_order]]
         lo, hi = window
         return {
             "window": (self.plan.start + dt.timedelta(days=lo), self.plan.start + dt.timedelta(days=hi)),
             "expected_rows": visits * ITEMS_PER_VISIT * ROWS_PER_ITEM,
             "history": buf.copy(),
             "filled": filled.astype(np.int8),
-            "q": q,
+            "q_fav": q_fav,
             "p_seg": p_seg,
             "n_customers": n_cust,
         }
 
-    def _write_truth(
-        self, directory: Path, truth: dict[str, Any], arts: _Articles, custs: _Customers
-    ) -> None:
+    def _write_truth(self, directory: Path, truth: dict[str, Any], arts: _Articles, custs: _Customers) -> None:
         """truth/truth.npz (the arrays of :class:`_Truth`) and truth/truth.json (window and constants)."""
         directory.mkdir(parents=True, exist_ok=True)
         np.savez(
@@ -1066,9 +1146,11 @@ class _Generator:
             favourites=custs.favourites.astype(np.int32),
             history=truth["history"],
             filled=truth["filled"],
-            q=truth["q"],
+            q_fav=truth["q_fav"],
             p_seg=truth["p_seg"],
             category=arts.category.astype(np.int32),
+            subcategory=arts.subcategory.astype(np.int32),
+            partners=arts.partners.astype(np.int32),
             product=arts.product.astype(np.int32),
             product_start=arts.product_start.astype(np.int32),
             product_count=arts.product_count.astype(np.int32),
@@ -1078,6 +1160,8 @@ class _Generator:
             "window_start": lo.isoformat(),
             "window_end": hi.isoformat(),
             "same_article": SAME_ARTICLE,
+            "other_colour": OTHER_COLOUR,
+            "partner": PARTNER,
             "n_favourites": N_FAVOURITES,
             "history": HISTORY,
             "segments": [s.name for s in V.SEGMENTS],
@@ -1100,13 +1184,17 @@ class _Truth:
     favourites: np.ndarray
     history: np.ndarray
     filled: np.ndarray
-    q: np.ndarray
+    q_fav: np.ndarray
     p_seg: np.ndarray
     category: np.ndarray
+    subcategory: np.ndarray
+    partners: np.ndarray
     product: np.ndarray
     product_start: np.ndarray
     product_count: np.ndarray
     same_article: float
+    other_colour: float
+    partner: float
     n_favourites: int
 
     @property
@@ -1123,9 +1211,7 @@ class _Truth:
             raise ParameterError("customers must be a 1-d array of customer row indices")
         rows = rows.astype(np.int64)
         if rows.size and (rows.min() < 0 or rows.max() >= self.n_customers):
-            raise ParameterError(
-                f"customer rows must be in 0..{self.n_customers - 1} (got {rows.min()}..{rows.max()})"
-            )
+            raise ParameterError(f"customer rows must be in 0..{self.n_customers - 1} (got {rows.min()}..{rows.max()})")
         return rows
 
     def rho_effective(self, rows: np.ndarray) -> np.ndarray:
@@ -1137,30 +1223,29 @@ class _Truth:
         return self.p_seg.astype(np.float32)
 
     @functools.cached_property
-    def category_members(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Articles grouped by category: (article rows, start of each category, size of each category)."""
-        order = np.argsort(self.category, kind="stable")
-        n_cat = int(self.category.max()) + 1
-        count = np.bincount(self.category, minlength=n_cat)
+    def sub_members(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Articles grouped by sub-category: (article rows, start of each, size of each)."""
+        order = np.argsort(self.subcategory, kind="stable")
+        count = np.bincount(self.subcategory, minlength=int(self.subcategory.max()) + 1)
         return order, np.cumsum(count) - count, count
 
     def new_part_dense(self, rows: np.ndarray) -> np.ndarray:
-        """(n, articles) float32: ``(1 - f) m_s(g_a) q_s(a) + f n_fav(c, g_a) / 3 q_s(a)``.
+        """(n, articles) float32: ``(1 - f) m_s(g_a) q_s(a) + f n_fav(c, h_a) / 3 q'_s(a)``.
 
-        The favourite term is added sparsely (only the articles of the three favourite categories), so that
+        The favourite term is added sparsely (only the articles of the three favourite sub-categories), so that
         a block costs one float32 gather of the segment rows (dense blocks are memory-bound)."""
         seg = self.segment[rows]
         f = self.fav_weight[rows]
         out = self.p_seg32[seg]
         out *= (1.0 - f).astype(np.float32)[:, None]
-        order, start, count = self.category_members
+        order, start, count = self.sub_members
         slot_pos = np.repeat(np.arange(rows.size), self.n_favourites)
         slot_cat = self.favourites[rows].ravel()
         size = count[slot_cat]
         pos = np.repeat(slot_pos, size)
         within = np.arange(pos.size) - np.repeat(np.cumsum(size) - size, size)
         art = order[np.repeat(start[slot_cat], size) + within]
-        np.add.at(out, (pos, art), ((f[pos] / self.n_favourites) * self.q[seg[pos], art]).astype(out.dtype))
+        np.add.at(out, (pos, art), ((f[pos] / self.n_favourites) * self.q_fav[seg[pos], art]).astype(out.dtype))
         return out
 
     def new_part_pairs(self, rows: np.ndarray, pos: np.ndarray, arts: np.ndarray) -> np.ndarray:
@@ -1168,13 +1253,14 @@ class _Truth:
         cust = rows[pos]
         seg = self.segment[cust]
         f = self.fav_weight[cust]
-        n_fav = (self.favourites[cust] == self.category[arts][:, None]).sum(axis=1)
-        return (1.0 - f) * self.p_seg[seg, arts] + (f / self.n_favourites) * n_fav * self.q[seg, arts]
+        n_fav = (self.favourites[cust] == self.subcategory[arts][:, None]).sum(axis=1)
+        return (1.0 - f) * self.p_seg[seg, arts] + (f / self.n_favourites) * n_fav * self.q_fav[seg, arts]
 
     def repeat_pairs(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The repeat distribution ``R_c`` as (position in rows, article, probability) triples (duplicates
-        add up): each of the ``m`` remembered purchases ``h`` has probability ``1/m``; it is repeated as
-        itself with SAME_ARTICLE, else as one of the other colours of its product, uniformly."""
+        add up): each of the ``m`` remembered purchases ``h`` has probability ``1/m``; it leads to itself with
+        SAME_ARTICLE, to one of the other colours of its product, uniformly, with OTHER_COLOUR (to itself
+        when it has one colour), and to one of its N_PARTNERS co-purchase partners with PARTNER."""
         m = self.filled[rows].astype(np.int64)
         pos = np.repeat(np.arange(rows.size), m)
         slot = np.arange(pos.size) - np.repeat(np.cumsum(m) - m, m)
@@ -1190,28 +1276,29 @@ class _Truth:
         e_art = np.repeat(self.product_start[prod[multi]].astype(np.int64), n_col[multi]) + (
             np.arange(e_pos.size) - np.repeat(np.cumsum(n_col[multi]) - n_col[multi], n_col[multi])
         )
-        e_w = np.repeat((1.0 - self.same_article) * weight[multi] / (n_col[multi] - 1), n_col[multi])
+        e_w = np.repeat(self.other_colour * weight[multi] / (n_col[multi] - 1), n_col[multi])
         keep = e_art != e_past
-        same_w = np.where(single, 1.0, self.same_article) * weight
+        same_w = np.where(single, self.same_article + self.other_colour, self.same_article) * weight
+        n_partners = self.partners.shape[1]
         return (
-            np.concatenate([pos, e_pos[keep]]),
-            np.concatenate([past, e_art[keep]]),
-            np.concatenate([same_w, e_w[keep]]),
+            np.concatenate([pos, e_pos[keep], np.repeat(pos, n_partners)]),
+            np.concatenate([past, e_art[keep], self.partners[past].ravel()]),
+            np.concatenate([same_w, e_w[keep], np.repeat(self.partner * weight / n_partners, n_partners)]),
         )
 
     def candidate_tables(self, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Per segment: the ``k`` best articles by ``m_s q_s`` (S, k); per segment and category: the ``k``
-        best by ``q_s`` (S, G, k), -1 padded. Ties go to the lower article row."""
+        """Per segment: the ``k`` best articles by ``m_s q_s`` (S, k); per segment and sub-category: the ``k``
+        best by ``q'_s`` (S, H, k), -1 padded. Ties go to the lower article row."""
         n_seg, n_art = self.p_seg.shape
-        n_cat = int(self.category.max()) + 1
+        n_cat = int(self.subcategory.max()) + 1
         idx = np.arange(n_art)
         k_seg = min(k, n_art)
         seg_top = np.empty((n_seg, k_seg), dtype=np.int64)
         cat_top = np.full((n_seg, n_cat, k), -1, dtype=np.int64)
         for s in range(n_seg):  # a loop over segments
             seg_top[s] = np.lexsort((idx, -self.p_seg[s]))[:k_seg]
-            order = np.lexsort((idx, -self.q[s], self.category))
-            cats = self.category[order]
+            order = np.lexsort((idx, -self.q_fav[s], self.subcategory))
+            cats = self.subcategory[order]
             starts = np.searchsorted(cats, np.arange(n_cat))
             rank = np.arange(n_art) - starts[cats]
             keep = rank < k
@@ -1274,7 +1361,13 @@ def _load_truth_cached(path: str, stamp: int) -> _Truth:
     meta = json.loads((Path(path) / TRUTH_META).read_text())
     with np.load(Path(path) / TRUTH_ARRAYS) as z:
         arrays = {name: z[name] for name in z.files}
-    return _Truth(same_article=float(meta["same_article"]), n_favourites=int(meta["n_favourites"]), **arrays)
+    return _Truth(
+        same_article=float(meta["same_article"]),
+        other_colour=float(meta["other_colour"]),
+        partner=float(meta["partner"]),
+        n_favourites=int(meta["n_favourites"]),
+        **arrays,
+    )
 
 
 # ======================================================================================== helpers
@@ -1288,9 +1381,7 @@ def _sample(rng: np.random.Generator, p: np.ndarray, size: int) -> np.ndarray:
     return np.minimum(np.searchsorted(cum, rng.random(size) * cum[-1], "right"), p.size - 1)
 
 
-def _sample_rows(
-    rng: np.random.Generator, weights: np.ndarray, rows: np.ndarray, shape: tuple[int, ...]
-) -> np.ndarray:
+def _sample_rows(rng: np.random.Generator, weights: np.ndarray, rows: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """One draw per element of ``shape`` from the categorical row ``weights[rows]`` (rows broadcast over the
     trailing axes): one searchsorted in the flat cumulative sum of all rows."""
     n_rows, n_cols = weights.shape

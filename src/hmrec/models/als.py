@@ -57,8 +57,9 @@ DEFAULT_DECAY_DAYS: float | None = 14.0
 #: 0.0483/0.0512/0.0594/0.0612/0.0590 and 0.0465/0.0488/0.0566/0.0573/0.0567.
 DEFAULT_ALPHA = 100.0
 #: L2 regularization: a flat plateau; at alpha 100 / 14 days, reg 0.01/0.1/1/10: 0.0603/0.0612/0.0608/0.0610
-#: and 0.0574/0.0573/0.0583/0.0589 (means 0.0589/0.0593/0.0595/0.0600, all within 2%); 1 is in its middle.
-DEFAULT_REG = 1.0
+#: and 0.0574/0.0573/0.0583/0.0589 (means 0.0589/0.0593/0.0595/0.0600, all within 2%). On the recalibrated
+#: data (docs/calibration.md; week ending 2020-09-15) reg 0.01/0.1/1/10: 0.0315/0.0319/0.0319/0.0335, so 10.
+DEFAULT_REG = 10.0
 
 
 def confidence_matrix(weights: sp.csr_matrix, alpha: float) -> sp.csr_matrix:

@@ -48,6 +48,12 @@ PALETTE = (
     "#7F7F7F",
     "#BCBD22",
 )
+#: colours for models in the results report: 24 distinct hues, no greys (grey is the oracle's)
+MODEL_PALETTE = (
+    "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000",
+    "#8C564B", "#BCBD22", "#17BECF", "#9467BD", "#393B79", "#AD494A", "#637939", "#E7BA52",
+    "#843C39", "#6B6ECF", "#31A354", "#FD8D3C", "#9E9AC8", "#D6616B", "#8CA252", "#3182BD",
+)  # fmt: skip
 ACCENT = PALETTE[0]
 OTHER = "#c8c8c8"
 HIGHLIGHT = PALETTE[3]
@@ -303,6 +309,7 @@ __all__ = [
     "ACCENT",
     "HIGHLIGHT",
     "OTHER",
+    "MODEL_PALETTE",
     "PALETTE",
     "SIZE",
     "WIDE",

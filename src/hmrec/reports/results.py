@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import json
 import math
+import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
+from hmrec.models.base import available
 from hmrec.reports import plots
 from hmrec.reports.html import FigureWriter, Report
 
@@ -63,9 +65,21 @@ HEADERS = {
 
 
 def _colours(models: list[str]) -> dict[str, str]:
-    """One colour per model, stable across the report's plots (the oracle in grey)."""
-    others = [m for m in models if m != ORACLE]
-    colours = {m: plots.PALETTE[i % len(plots.PALETTE)] for i, m in enumerate(others)}
+    """A distinct colour per model, the same in every plot and every run (the oracle in grey).
+
+    A registered model's colour is fixed by its place in the registry, another name's by a hash of it (stable
+    across processes, unlike ``hash``); if that colour is taken in this report, the next free one is used.
+    """
+    palette = plots.MODEL_PALETTE
+    registry = list(available())
+    colours: dict[str, str] = {}
+    for model in models:
+        if model == ORACLE or model in colours:
+            continue
+        start = registry.index(model) if model in registry else zlib.crc32(model.encode())
+        taken = set(colours.values())
+        free = [palette[(start + step) % len(palette)] for step in range(len(palette))]
+        colours[model] = next((c for c in free if c not in taken), free[0])
     colours[ORACLE] = "#777777"
     return colours
 
