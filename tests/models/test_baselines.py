@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from hmrec.data.dataset import Dataset
 from hmrec.errors import NotFittedError, ParameterError
-from hmrec.models.base import create
+from hmrec.models.base import create, top_k
 from hmrec.models.lists import csr_row_top_k, drop_excluded, group_recommend
 from hmrec.models.popularity import age_groups
 from hmrec.models.sales import article_sales, window_start
@@ -92,6 +92,24 @@ def test_article_sales_counts_and_decay(data: Dataset) -> None:
     groups = np.array([0, 0, 1, -1, 1])
     per_group = article_sales(data, days=7, groups=groups, n_groups=2)
     np.testing.assert_allclose(per_group, [[0, 2, 0, 0, 0, 0], [0, 0, 2, 1, 0, 0]])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rows=st.lists(
+        st.lists(st.sampled_from([-2.0, -1.0, 0.0, 1.0, 2.0, -np.inf]), min_size=1, max_size=9), min_size=1, max_size=1
+    ),
+    k=st.integers(1, 12),
+)
+def test_top_k_breaks_ties_at_the_cut_by_the_lower_column(rows: list[list[float]], k: int) -> None:
+    # argpartition settles a tie at the k-th place arbitrarily; the promise is: best score first, then lower column
+    scores = np.array(rows)
+    ids, got = top_k(scores, k)
+    m = scores.shape[1]
+    best = sorted(range(m), key=lambda j: (-scores[0, j], j))[:k]
+    expected = [j if np.isfinite(scores[0, j]) else -1 for j in best] + [-1] * max(0, k - m)
+    assert ids[0].tolist() == expected
+    assert got[0][: len(best)].tolist() == [float(scores[0, j]) for j in best]
 
 
 def test_csr_row_top_k_ranks_stored_entries_only() -> None:

@@ -273,7 +273,16 @@ def top_k(
         scores[coo.row, coo.col] = -np.inf
     kk = min(k, m)
     # argpartition needs kth < m; with k >= m every column is kept
-    part = np.argpartition(-scores, kk - 1, axis=1)[:, :kk] if kk < m else np.tile(np.arange(m), (n, 1))
+    if kk < m:
+        # argpartition alone settles a tie at the k-th place arbitrarily: keep every score above the k-th
+        # value, then the lowest-index columns equal to it, so that ties go to the lower column index
+        kth = -np.partition(-scores, kk - 1, axis=1)[:, kk - 1 : kk]
+        above = scores > kth
+        level = scores == kth
+        keep = above | (level & (np.cumsum(level, axis=1) <= kk - above.sum(axis=1, keepdims=True)))
+        part = (np.flatnonzero(keep) % m).reshape(n, kk)
+    else:
+        part = np.tile(np.arange(m), (n, 1))
     part_scores = np.take_along_axis(scores, part, axis=1)
     # lexsort: primary key descending score, secondary ascending column index (deterministic ties)
     order = np.lexsort((part, -part_scores), axis=1)
