@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from _measure import run_measured  # benchmarks/ is the script's folder, so on sys.path
 
 TARGET_SECONDS = 120.0
 TARGET_PEAK_GIB = 8.0
@@ -71,14 +71,7 @@ def _child(job: str, args: argparse.Namespace) -> dict[str, Any]:
         "--submit-model",
         args.submit_model,
     ]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    output = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{job} failed")
-    result: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
-    result["peak_gib"] = usage.ru_maxrss / (1 << 20)  # KiB on Linux
+    result = run_measured(command, job)
     return result
 
 

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from _measure import run_measured  # benchmarks/ is the script's folder, so on sys.path
 
 TARGET_SECONDS = 20 * 60.0
 TARGET_PEAK_GIB = 16.0
@@ -85,16 +85,7 @@ def _worker(job: str, data: Path, models: str, params: dict[str, Any]) -> dict[s
 def _child(job: str, args: argparse.Namespace) -> dict[str, Any]:
     command = [sys.executable, __file__, "--worker", job, "--data", str(args.data), "--models", args.models,
                "--params", args.params]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    output = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{job} failed")
-    result: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
-    result["peak_gib"] = usage.ru_maxrss / (1 << 20)  # KiB on Linux
-    # CPU seconds of the child: on a machine shared with other jobs, wall time overstates the cost
-    result["cpu_seconds"] = usage.ru_utime + usage.ru_stime
+    result = run_measured(command, job)
     return result
 
 
