@@ -419,8 +419,10 @@ def test_cluster_command_writes_plot_and_tables(tiny_dir: Path, tmp_path: Path) 
 def test_kmeans_customers_beats_popularity_on_small(small: Dataset) -> None:
     """The final week of the small data set (defaults tuned on the week before it, see models/clustering.py).
 
-    Measured (hmrec evaluate on the same split): popularity 0.0365, kmeans-customers 0.0424 (+16 %),
-    kmeans-articles 0.0623 (+71 %); the assertions keep margins of 5 % and 20 %.
+    Measured on the recalibrated generator (hmrec evaluate on the same split): popularity 0.0246,
+    kmeans-customers 0.0285 (+16 %), kmeans-articles 0.0285 (+16 %); the assertions keep a margin of 5 %. On the
+    earlier generator kmeans-articles reached +71 %: it ranks articles near the customer's own purchases, and
+    the recalibration moved signal from the customer's own history to taste and trends, as on the real data.
     """
     from hmrec.data.split import time_split
     from hmrec.evaluation.metrics import map_at_k
@@ -433,7 +435,7 @@ def test_kmeans_customers_beats_popularity_on_small(small: Dataset) -> None:
         ids, _ = create(name).fit(split.train).recommend(customers, 12)
         scores[name] = map_at_k(ids, truth, 12)
     assert scores["kmeans-customers"] > scores["popularity"] * 1.05, scores
-    assert scores["kmeans-articles"] > scores["popularity"] * 1.2, scores
+    assert scores["kmeans-articles"] > scores["popularity"] * 1.05, scores
 
 
 def test_cluster_command_on_csv_files(tmp_path: Path) -> None:
