@@ -328,6 +328,34 @@ def test_truth_describes_the_final_week(small_frames: Frames) -> None:
     assert 0.02 < cold.size / buyers.size < 0.4  # some final-week buyers have no earlier history
 
 
+def test_truth_predicts_the_rebuys_drawn_in_the_final_week(small_frames: Frames) -> None:
+    """Rows of the final week that rebuy the customer's newest remembered purchase, or any remembered one, are
+    as many as the truth expects: checks the recency weights of the history draws (uniform weights expect
+    far fewer newest rebuys) and the novelty redraw of new items (without it, far more rebuys)."""
+    truth = synthetic._load_truth(small_frames.dir)
+    start, _ = truth_window(small_frames.dir)
+    final = small_frames.transactions.filter(pl.col("t_dat") >= start)
+    c, a = final["c"].to_numpy().astype(np.int64), final["a"].to_numpy().astype(np.int64)
+    rows = np.flatnonzero(truth.filled > 0)
+    slots = np.arange(truth.history.shape[1])[None, :] < truth.filled[:, None]
+    expected_newest = expected_owned = 0.0
+    for lo in range(0, rows.size, 4096):
+        block = rows[lo : lo + 4096]
+        scores = true_scores(small_frames.dir, block).astype(np.float64)
+        expected_newest += np.take_along_axis(scores, truth.history[block, :1].astype(np.int64), axis=1).sum()
+        owned = np.zeros_like(scores, dtype=bool)
+        for j in range(truth.history.shape[1]):
+            live = np.flatnonzero(slots[block, j])
+            owned[live, truth.history[block[live], j]] = True
+        expected_owned += scores[owned].sum()
+    newest = (truth.filled[c] > 0) & (a == truth.history[c, 0])
+    in_history = ((truth.history[c] == a[:, None]) & slots[c]).any(axis=1)
+    # counts of rare events: within 4 standard deviations (Poisson, inflated by the duplicate rows)
+    for observed, expected in ((newest.sum(), expected_newest), (in_history.sum(), expected_owned)):
+        assert expected > 200
+        assert abs(observed - expected) < 4 * np.sqrt(1.2 * expected), (observed, expected)
+
+
 def test_truth_errors(tmp_path: Path, tiny_dir: Path) -> None:
     with pytest.raises(DataError, match="truth"):
         truth_window(tmp_path)

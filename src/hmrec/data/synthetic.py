@@ -9,7 +9,9 @@ The model (everything vectorized; the only Python loops run over weeks, segments
 * **Articles**: products (one product type, index, section, garment group, department, launch day, price,
   base popularity) in one or more colours (an article). In week ``w`` an article's popularity is
   ``pop_w(a) = base(a) * life(age)``: a ramp over ~10 days after launch, then exponential decay with a
-  time constant of a few weeks (most articles) or months (basics), floored at 3 % of the peak. A category
+  time constant of a few weeks (most articles) or months (basics), floored at 3 % of the peak. Base
+  popularity is log-normal with its top ``1 - BASE_CAP`` raised to ``HIT_BOOST`` times the cap: the
+  best-sellers are a crowd of similar hits, so the week's top 12 holds a steady share. A category
   ``g`` is (index, product type); a sub-category ``h`` is (category, colour master). Every product has
   ``N_PARTNERS`` co-purchase partners: products launched about the same time in the same index group (one
   colour of each), the articles that "go together".
@@ -24,13 +26,16 @@ The model (everything vectorized; the only Python loops run over weeks, segments
   alive; ``1 + Poisson(1.3)`` items per visit; each item is
 
   - with probability ``rho_c`` (if the customer bought before this week) driven by one of the last
-    ``HISTORY`` items the customer bought, ``h`` uniformly: ``h`` itself with probability ``SAME_ARTICLE``,
+    ``HISTORY`` items the customer bought, the ``k``-th most recent with weight ``REPEAT_DECAY ** k`` (a
+    rebuy follows a recent purchase): ``h`` itself with probability ``SAME_ARTICLE``,
     another colour of its product with ``OTHER_COLOUR`` (``h`` itself when it has one colour), one of its
     partners, uniformly, with ``PARTNER``;
   - else *new*: with probability ``f_c`` a favourite sub-category ``h`` (uniformly among the three), then an
     article of it with probability ``q'_sw(a) = u_sw(a)^alpha / U'_sw(h)``; else a category ``g`` from the
     segment's weekly mix ``m_sw(g)``, then an article of ``g`` with ``q_sw(a) = u_sw(a) / U_sw(g)``;
     ``u_sw(a) = colour_s(a) * (price(a)/median)^gamma_s * pop_w(a)``, ``U`` its sums over ``g`` or ``h``.
+    A new item that is one of the ``HISTORY`` remembered purchases is drawn once more (novelty: customers
+    rarely buy an article they own through their taste alone).
     The mix is ``m_sw(g) = ig_s(group(g)) * r / sum r`` over the categories of the index group,
     ``r = taste_s(g) * season_w(type) * U_sw(g)^0.8``.
 
@@ -41,12 +46,13 @@ The model (everything vectorized; the only Python loops run over weeks, segments
 The truth of the final week (``truth_window``) is therefore, for customer ``c`` and article ``a``::
 
     E[rows(c, a)] = E_c * P_c(a),
-    P_c(a) = (1 - rho'_c) * [(1 - f_c) * m_s(g_a) * q_s(a) + f_c * n_fav(c, h_a) / 3 * q'_s(a)]
-             + rho'_c * R_c(a)
+    P_c(a) = (1 - rho'_c) * N_c(a) + rho'_c * R_c(a),
+    N_c(a) = p_c(a) * (1 + p_c(H_c)) - [a in H_c] * p_c(a),
+    p_c(a) = (1 - f_c) * m_s(g_a) * q_s(a) + f_c * n_fav(c, h_a) / 3 * q'_s(a)
 
 with ``E_c`` the expected number of rows of ``c`` that week, ``rho'_c = rho_c`` if ``c`` bought before
-(else 0) and ``R_c`` the history distribution over the customer's last purchases before the final week,
-their other colours and their partners.
+(else 0), ``H_c`` the customer's remembered purchases (the redraw) and ``R_c`` the history distribution over
+them (recency-weighted), their other colours and their partners.
 """
 
 from __future__ import annotations
@@ -101,13 +107,14 @@ OWN_ENTRIES = frozenset(
 #: prices are multiples of 1/PRICE_UNITS (the real file's prices look like SEK / 590 with two decimals)
 PRICE_UNITS = 59000
 #: how many recent purchases a customer's repeats choose from
-HISTORY = 8
+HISTORY = 16
 #: an item driven by a remembered purchase is the same article, another colour of its product (the same
 #: article when it has one colour) or one of its co-purchase partners, with these probabilities
-SAME_ARTICLE = 0.3
+SAME_ARTICLE = 0.35
 OTHER_COLOUR = 0.4
-PARTNER = 0.3  # the rest: SAME_ARTICLE + OTHER_COLOUR + PARTNER = 1
+PARTNER = 0.25  # the rest: SAME_ARTICLE + OTHER_COLOUR + PARTNER = 1
 N_PARTNERS = 4
+REPEAT_DECAY = 0.3  # the k-th most recent remembered purchase drives a history item with weight REPEAT_DECAY**k
 PARTNER_SPREAD = 10.0  # days of noise on the launch order that makes products partners
 DEPT_PREFIXED = 0.45  # share of department names prefixed by their section's first word
 N_FAVOURITES = 3
@@ -128,7 +135,10 @@ LIFETIME = 260.0  # mean days a churning customer stays
 LIFE_FLOOR = 0.03
 BASIC_SHARE = 0.1  # products that sell for months (the rest fade within weeks)
 BASIC_TAU = (60.0, 200.0)  # their decay time constant, days (uniform)
-BASE_SIGMA = 1.35  # log-sd of a product's base popularity
+BASE_SIGMA = 1.1  # log-sd of a product's base popularity
+BASE_CAP = 0.985  # article base popularity is capped at this quantile: the best-sellers are many similar hits
+HIT_BOOST = 3.1  # ... and those at the cap get this multiple of it
+FADE_TAU = 22.0  # median decay time constant (days) of the products that fade
 WEEKDAY_WEIGHTS = np.array([0.9, 0.9, 1.0, 1.0, 1.15, 1.2, 0.85])  # Monday .. Sunday
 
 
@@ -238,7 +248,9 @@ def true_top_k(data_dir: Path, customers: np.ndarray, k: int = 12) -> np.ndarray
     truth = _load_truth(Path(data_dir))
     rows = truth.check_customers(customers)
     out = np.full((rows.size, k), -1, dtype=np.int32)
-    seg_top, cat_top = truth.candidate_tables(int(k))
+    # the novelty redraw lowers at most HISTORY remembered articles below the others: HISTORY more
+    # candidates per list keep ``k`` that dominate every article left out
+    seg_top, cat_top = truth.candidate_tables(int(k) + (HISTORY if truth.novelty else 0))
     block = 65_536
     for lo in range(0, rows.size, block):  # blocks bound the candidate arrays (~100 per customer)
         out[lo : lo + block] = truth.top_k_block(rows[lo : lo + block], int(k), seg_top, cat_top)
@@ -541,7 +553,7 @@ class _Generator:
         _, first = np.unique(cat_key, return_index=True)
         launch[first] = -rng.integers(1, 60, first.size)  # every category sells from the start
         basic = rng.random(n_prod) < BASIC_SHARE
-        tau = np.where(basic, rng.uniform(*BASIC_TAU, n_prod), rng.lognormal(np.log(22), 0.45, n_prod))
+        tau = np.where(basic, rng.uniform(*BASIC_TAU, n_prod), rng.lognormal(np.log(FADE_TAU), 0.45, n_prod))
         p_base = rng.lognormal(0.0, BASE_SIGMA, n_prod)
         index_price = np.array([{"k": 0.7, "m": 1.1, "u": 1.0}.get(x.kind, 1.0) for x in indices])
         index_price[[x.code for x in indices].index("D")] = 0.8
@@ -567,6 +579,13 @@ class _Generator:
         gra_w = np.array([g[1] for g in V.GRAPHICAL_APPEARANCES])
         a_graphic = _sample(rng, gra_w / gra_w.sum(), n_art)
         a_base = p_base[a_prod] * rng.lognormal(0.0, 0.6, n_art)
+        # hits: the top 1 - BASE_CAP of the articles sell HIT_BOOST times the cap, a crowd of similar hits
+        # rather than a few giants, so the share of the week's top 12 hardly depends on the seed
+        # as many hits as on the full catalogue (at most a fifth of a smaller one): the 12 recommended articles
+        # face the same crowd of hits at every scale
+        n_hits = min(round((1.0 - BASE_CAP) * SCALES["full"].articles), n_art // 5)
+        cap = np.sort(a_base)[n_art - max(n_hits, 1)]
+        a_base = np.where(a_base >= cap, cap * HIT_BOOST, a_base)
         a_price = np.clip(p_price[a_prod] * rng.lognormal(0.0, 0.05, n_art), 2e-4, 0.59)
         price_units = np.maximum(1, np.round(a_price * PRICE_UNITS)).astype(np.int64)
         a_launch = launch[a_prod] + np.where(a_variant > 1, rng.integers(0, 30, n_art), 0)  # later colours
@@ -965,6 +984,7 @@ class _Generator:
                     mass,
                     cat_order,
                     buf,
+                    ptr,
                     filled,
                     (lo, hi),
                 )
@@ -983,7 +1003,7 @@ class _Generator:
             i_cust = np.repeat(v_cust, n_items)
             i_day = np.repeat(v_day, n_items)
             i_channel = np.repeat(v_channel, n_items)
-            i_art = self._items(rng, arts, custs, i_cust, mix, u_sorted, u_fav, buf, filled)
+            i_art = self._items(rng, arts, custs, i_cust, mix, u_sorted, u_fav, buf, ptr, filled)
             # --- rows: duplicates, prices, date order
             mult = 1 + (rng.random(i_cust.size) < DUPLICATE_P) * (1 + rng.poisson(DUPLICATE_EXTRA, i_cust.size))
             order = np.lexsort((i_cust, i_day))
@@ -1026,20 +1046,21 @@ class _Generator:
         u_sorted: np.ndarray,
         u_fav: np.ndarray,
         buf: np.ndarray,
+        ptr: np.ndarray,
         filled: np.ndarray,
     ) -> np.ndarray:
         """The article of every item: driven by a remembered purchase (the same article, another colour of
         its product, a co-purchase partner), or new: a favourite sub-category or a category of the segment's
         mix, then an article of it."""
         n_items = i_cust.size
-        n_art = arts.base.size
         out = np.empty(n_items, dtype=np.int64)
         has_history = filled[i_cust] > 0
         repeat = has_history & (rng.random(n_items) < custs.rho[i_cust])
         # --- repeats: one of the last purchases; the same article or another colour of its product
         r = np.flatnonzero(repeat)
         rc = i_cust[r]
-        past = buf[rc, np.floor(rng.random(r.size) * filled[rc]).astype(np.int64)].astype(np.int64)
+        back = _recency_draw(rng.random(r.size), filled[rc])
+        past = buf[rc, (ptr[rc] - 1 - back) % HISTORY].astype(np.int64)
         prod = arts.product[past]
         n_colours = arts.product_count[prod]
         kind = rng.random(r.size)
@@ -1049,29 +1070,51 @@ class _Generator:
         pick += pick >= past  # skip the article itself
         mate = arts.partners[past, rng.integers(0, N_PARTNERS, r.size)]
         out[r] = np.where(partner, mate, np.where(other, pick, past))
-        # --- new items: a favourite category or one from the segment's mix, then an article of it
+        # --- new items: a favourite category or one from the segment's mix, then an article of it; a draw
+        # that lands on one of the customer's remembered purchases is drawn once more (novelty: a new item is
+        # rarely one already owned, so a customer's own past articles come back mostly through the history)
         nw = np.flatnonzero(~repeat)
         nc = i_cust[nw]
-        seg = custs.segment[nc]
-        fav = rng.random(nw.size) < custs.fav_weight[nc]
-        cat = np.empty(nw.size, dtype=np.int64)
-        sub = custs.favourites[nc[fav], rng.integers(0, N_FAVOURITES, int(fav.sum()))]
-        cat[~fav] = _sample_rows(rng, mix, seg[~fav], (int((~fav).sum()),))
         # one cumulative sum over both weightings: u for the mix's categories, u ** FAV_ALPHA for favourites
         cum = np.cumsum(u_sorted.ravel())
         flat = np.concatenate([[0.0], cum, cum[-1] + np.cumsum(u_fav.ravel())])
-        block_start = np.empty(nw.size, dtype=np.int64)
-        block_count = np.empty(nw.size, dtype=np.int64)
+        drawn = self._draw_new(rng, arts, custs, nc, mix, flat, u_sorted.size)
+        slots = np.arange(HISTORY)[None, :] < filled[nc][:, None]
+        owned = ((buf[nc] == drawn[:, None]) & slots).any(axis=1)
+        again = np.flatnonzero(owned)
+        drawn[again] = self._draw_new(rng, arts, custs, nc[again], mix, flat, u_sorted.size)
+        out[nw] = drawn
+        return out
+
+    @staticmethod
+    def _draw_new(
+        rng: np.random.Generator,
+        arts: _Articles,
+        custs: _Customers,
+        nc: np.ndarray,
+        mix: np.ndarray,
+        flat: np.ndarray,
+        n_cells: int,
+    ) -> np.ndarray:
+        """One new-item article for each customer row in ``nc``: a favourite sub-category (weight ``f_c``) or a
+        category of the segment's mix, then an article of it from the cumulative weights ``flat``."""
+        n_art = arts.base.size
+        seg = custs.segment[nc]
+        fav = rng.random(nc.size) < custs.fav_weight[nc]
+        cat = np.empty(nc.size, dtype=np.int64)
+        sub = custs.favourites[nc[fav], rng.integers(0, N_FAVOURITES, int(fav.sum()))]
+        cat[~fav] = _sample_rows(rng, mix, seg[~fav], (int((~fav).sum()),))
+        block_start = np.empty(nc.size, dtype=np.int64)
+        block_count = np.empty(nc.size, dtype=np.int64)
         block_start[fav], block_count[fav] = arts.sub_start[sub], arts.sub_count[sub]
         block_start[~fav], block_count[~fav] = arts.cat_start[cat[~fav]], arts.cat_count[cat[~fav]]
-        base = seg * n_art + fav * u_sorted.size
+        base = seg * n_art + fav * n_cells
         first = base + block_start
         last = first + block_count
         low, high = flat[first], flat[last]
-        pos = np.searchsorted(flat, low + rng.random(nw.size) * (high - low), "right") - 1
+        pos = np.searchsorted(flat, low + rng.random(nc.size) * (high - low), "right") - 1
         pos = np.clip(pos, first, last - 1)
-        out[nw] = arts.cat_order[pos - base]
-        return out
+        return np.asarray(arts.cat_order[pos - base], dtype=np.int64)
 
     @staticmethod
     def _remember(
@@ -1109,6 +1152,7 @@ class _Generator:
         mass: np.ndarray,
         cat_order: np.ndarray,
         buf: np.ndarray,
+        ptr: np.ndarray,
         filled: np.ndarray,
         window: tuple[int, int],
     ) -> dict[str, Any]:
@@ -1127,7 +1171,8 @@ class _Generator:
         return {
             "window": (self.plan.start + dt.timedelta(days=lo), self.plan.start + dt.timedelta(days=hi)),
             "expected_rows": visits * ITEMS_PER_VISIT * ROWS_PER_ITEM,
-            "history": buf.copy(),
+            # newest first: slot k holds the k-th most recent remembered purchase
+            "history": np.take_along_axis(buf, (ptr[:, None] - 1 - np.arange(HISTORY)[None, :]) % HISTORY, axis=1),
             "filled": filled.astype(np.int8),
             "q_fav": q_fav,
             "p_seg": p_seg,
@@ -1163,6 +1208,8 @@ class _Generator:
             "other_colour": OTHER_COLOUR,
             "partner": PARTNER,
             "n_favourites": N_FAVOURITES,
+            "novelty": True,
+            "repeat_decay": REPEAT_DECAY,
             "history": HISTORY,
             "segments": [s.name for s in V.SEGMENTS],
             "customers": self.plan.n_customers,
@@ -1196,6 +1243,8 @@ class _Truth:
     other_colour: float
     partner: float
     n_favourites: int
+    novelty: bool  # a new-item draw that lands on a remembered purchase is drawn once more
+    repeat_decay: float  # weight ratio of the k+1-th to the k-th most recent remembered purchase
 
     @property
     def n_customers(self) -> int:
@@ -1230,7 +1279,8 @@ class _Truth:
         return order, np.cumsum(count) - count, count
 
     def new_part_dense(self, rows: np.ndarray) -> np.ndarray:
-        """(n, articles) float32: ``(1 - f) m_s(g_a) q_s(a) + f n_fav(c, h_a) / 3 q'_s(a)``.
+        """(n, articles) float32: ``N_c(a)``, the first draw ``p_c(a) = (1 - f) m_s(g_a) q_s(a) + f n_fav(c, h_a)
+        / 3 q'_s(a)`` with the novelty redraw (:meth:`owned`) when the truth has one.
 
         The favourite term is added sparsely (only the articles of the three favourite sub-categories), so that
         a block costs one float32 gather of the segment rows (dense blocks are memory-bound)."""
@@ -1246,10 +1296,38 @@ class _Truth:
         within = np.arange(pos.size) - np.repeat(np.cumsum(size) - size, size)
         art = order[np.repeat(start[slot_cat], size) + within]
         np.add.at(out, (pos, art), ((f[pos] / self.n_favourites) * self.q_fav[seg[pos], art]).astype(out.dtype))
+        if self.novelty:
+            keys, raw, p_owned = self.owned(rows)
+            out *= (1.0 + p_owned).astype(np.float32)[:, None]
+            n_art = self.n_articles
+            out[keys // n_art, keys % n_art] -= raw.astype(np.float32)
         return out
 
     def new_part_pairs(self, rows: np.ndarray, pos: np.ndarray, arts: np.ndarray) -> np.ndarray:
         """The new-item probability of (rows[pos], arts) pairs, as in :meth:`new_part_dense`."""
+        raw = self._new_raw_pairs(rows, pos, arts)
+        if not self.novelty:
+            return raw
+        keys, _, p_owned = self.owned(rows)
+        wanted = pos.astype(np.int64) * self.n_articles + arts
+        at = np.minimum(np.searchsorted(keys, wanted), max(keys.size - 1, 0))
+        is_owned = keys[at] == wanted if keys.size else np.zeros(wanted.size, dtype=bool)
+        return raw * (1.0 + p_owned[pos]) - np.where(is_owned, raw, 0.0)
+
+    def owned(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The novelty redraw: a first draw ``x ~ p`` that is one of the customer's remembered articles ``H``
+        is replaced by a second draw, so ``P(a) = p(a) (1 + p(H)) - [a in H] p(a)``. Returns the sorted keys
+        ``position * n_articles + article`` of the distinct remembered articles, their ``p`` (in key order)
+        and ``p(H)`` per row."""
+        m = self.filled[rows].astype(np.int64)
+        pos = np.repeat(np.arange(rows.size), m)
+        slot = np.arange(pos.size) - np.repeat(np.cumsum(m) - m, m)
+        keys = np.unique(pos * self.n_articles + self.history[rows[pos], slot].astype(np.int64))
+        raw = self._new_raw_pairs(rows, keys // self.n_articles, keys % self.n_articles)
+        return keys, raw, np.bincount(keys // self.n_articles, weights=raw, minlength=rows.size)
+
+    def _new_raw_pairs(self, rows: np.ndarray, pos: np.ndarray, arts: np.ndarray) -> np.ndarray:
+        """The first draw's probability ``p`` of (rows[pos], arts) pairs (before the novelty redraw)."""
         cust = rows[pos]
         seg = self.segment[cust]
         f = self.fav_weight[cust]
@@ -1265,7 +1343,7 @@ class _Truth:
         pos = np.repeat(np.arange(rows.size), m)
         slot = np.arange(pos.size) - np.repeat(np.cumsum(m) - m, m)
         past = self.history[rows[pos], slot].astype(np.int64)
-        weight = 1.0 / m[pos]
+        weight = _recency_weights(slot, m[pos], self.repeat_decay)
         prod = self.product[past]
         n_col = self.product_count[prod].astype(np.int64)
         single = n_col == 1
@@ -1366,11 +1444,31 @@ def _load_truth_cached(path: str, stamp: int) -> _Truth:
         other_colour=float(meta["other_colour"]),
         partner=float(meta["partner"]),
         n_favourites=int(meta["n_favourites"]),
+        novelty=bool(meta.get("novelty", False)),  # truths written before the redraw existed have none
+        repeat_decay=float(meta.get("repeat_decay", 1.0)),  # ... nor the recency weights (uniform)
         **arrays,
     )
 
 
 # ======================================================================================== helpers
+def _recency_weights(back: np.ndarray, m: np.ndarray, decay: float) -> np.ndarray:
+    """Probability of the ``back``-th most recent (0: the newest) of ``m`` remembered purchases:
+    ``decay ** back`` normalized over the ``m`` (uniform ``1 / m`` when ``decay`` is 1)."""
+    if decay == 1.0:
+        return 1.0 / m
+    return np.power(decay, back) * (1.0 - decay) / (1.0 - np.power(decay, m))
+
+
+def _recency_draw(u: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """Inverse CDF of :func:`_recency_weights` with REPEAT_DECAY: how far back (0: the newest) each draw goes,
+    for uniforms ``u`` and ``m`` remembered purchases."""
+    m = m.astype(np.int64)
+    if REPEAT_DECAY == 1.0:
+        return np.minimum(np.floor(u * m).astype(np.int64), m - 1)
+    back = np.floor(np.log1p(-u * (1.0 - REPEAT_DECAY ** m.astype(np.float64))) / math.log(REPEAT_DECAY))
+    return np.clip(back.astype(np.int64), 0, m - 1)
+
+
 def _normalize(w: np.ndarray) -> np.ndarray:
     return w / w.sum()
 
