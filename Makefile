@@ -6,13 +6,20 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test slow bench lint clean
 
-$(STAMP): pyproject.toml
+# the demo needs hmrec alone; the tests also need the dev tools and the serve and spark extras
+BASE_STAMP := $(VENV)/.installed-base
+
+$(BASE_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(BASE_STAMP)
+
+$(STAMP): $(BASE_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,serve,spark]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+demo: $(BASE_STAMP)
 	$(BIN)/hmrec demo
 
 test: $(STAMP)

@@ -174,7 +174,10 @@ def tune_sgd(name: str, week: Week, threads: int) -> None:
     line(name, {"filter_bought": True}, week.score(rescored(fitted, name, week, params, filter_bought=True)))
     line(name, {"recent_weeks": 2}, week.score(rescored(fitted, name, week, params, recent_weeks=2)))
     if name == "sgd-bpr":
-        line("sgd+repurchase", {}, week.score(rescored(fitted, "sgd+repurchase", week, params)))
+        # sgd+repurchase = Fill(history, sgd-bpr): the history part fitted, the SGD part as found
+        blend = Fill(create("history").fit(week.train), rescored(fitted, name, week, params))
+        blend.n_customers_, blend.n_articles_ = week.train.n_customers, week.train.n_articles
+        line("sgd+repurchase", {}, week.score(blend))
 
 
 def main() -> None:

@@ -50,8 +50,10 @@ INIT_SCALE = 0.01
 # iterations=15 fixed. MAP@12 of the old defaults (alpha 10, reg 0.01, no decay): 0.0486 / 0.0465.
 #: time decay of the purchase weights: recent purchases say more about the next week's. With the best alpha
 #: for each: no decay 0.0497 / 0.0477 (alpha 5), 7 days 0.0598 / 0.0566 (alpha 200 / 100), 14 days
-#: 0.0612 / 0.0573 (alpha 100), 30 days 0.0590 / 0.0566 (alpha 40).
-DEFAULT_DECAY_DAYS: float | None = 14.0
+#: 0.0612 / 0.0573 (alpha 100), 30 days 0.0590 / 0.0566 (alpha 40). On the recalibrated data (second pass,
+#: docs/calibration.md: rebuys follow recent purchases) 7 days is best on both weeks: 0.0225 / 0.0227 at
+#: alpha 100, reg 10 for the week ending 2020-09-15 and alpha 200 for 2020-09-08, against 0.0214 / 0.0218 with 14.
+DEFAULT_DECAY_DAYS: float | None = 7.0
 #: confidence slope: decayed weights are small (a purchase 14 days old weighs 1/2, 8 weeks old 1/16), so it takes
 #: a large alpha for them to stand out from the zeros. With a 14-day decay, alpha 5/10/40/100/200:
 #: 0.0483/0.0512/0.0594/0.0612/0.0590 and 0.0465/0.0488/0.0566/0.0573/0.0567.
