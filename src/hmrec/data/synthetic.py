@@ -581,9 +581,11 @@ class _Generator:
         a_base = p_base[a_prod] * rng.lognormal(0.0, 0.6, n_art)
         # hits: the top 1 - BASE_CAP of the articles sell HIT_BOOST times the cap, a crowd of similar hits
         # rather than a few giants, so the share of the week's top 12 hardly depends on the seed
-        # as many hits as on the full catalogue (at most a fifth of a smaller one): the 12 recommended articles
-        # face the same crowd of hits at every scale
-        n_hits = min(round((1.0 - BASE_CAP) * SCALES["full"].articles), n_art // 5)
+        # as many hits as on the full catalogue down to the small one (10,000 articles): the 12 recommended
+        # articles face the same crowd of hits; below it the crowd thins with the square of the catalogue, so
+        # that hits stay a small part of a tiny one (16 of 1,000 articles, not a fifth)
+        full_hits = round((1.0 - BASE_CAP) * SCALES["full"].articles)
+        n_hits = min(full_hits, round(full_hits * (n_art / SCALES["small"].articles) ** 2))
         cap = np.sort(a_base)[n_art - max(n_hits, 1)]
         a_base = np.where(a_base >= cap, cap * HIT_BOOST, a_base)
         a_price = np.clip(p_price[a_prod] * rng.lognormal(0.0, 0.05, n_art), 2e-4, 0.59)
