@@ -415,15 +415,7 @@ def test_cluster_command_writes_plot_and_tables(tiny_dir: Path, tmp_path: Path) 
     assert bad.returncode == 2 and bad.stderr.startswith("error:") and "k_max" in bad.stderr
 
 
-@pytest.mark.slow
-def test_kmeans_customers_beats_popularity_on_small(small: Dataset) -> None:
-    """The final week of the small data set (defaults tuned on the week before it, see models/clustering.py).
-
-    Measured on the recalibrated generator (hmrec evaluate on the same split): popularity 0.0246,
-    kmeans-customers 0.0285 (+16 %), kmeans-articles 0.0285 (+16 %); the assertions keep a margin of 5 %. On the
-    earlier generator kmeans-articles reached +71 %: it ranks articles near the customer's own purchases, and
-    the recalibration moved signal from the customer's own history to taste and trends, as on the real data.
-    """
+def _final_week_maps(small: Dataset) -> dict[str, float]:
     from hmrec.data.split import time_split
     from hmrec.evaluation.metrics import map_at_k
 
@@ -434,8 +426,34 @@ def test_kmeans_customers_beats_popularity_on_small(small: Dataset) -> None:
     for name in ("popularity", "kmeans-customers", "kmeans-articles"):
         ids, _ = create(name).fit(split.train).recommend(customers, 12)
         scores[name] = map_at_k(ids, truth, 12)
-    assert scores["kmeans-customers"] > scores["popularity"] * 1.05, scores
-    assert scores["kmeans-articles"] > scores["popularity"] * 1.05, scores
+    return scores
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name",
+    [
+        "kmeans-customers",
+        pytest.param(
+            "kmeans-articles",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="second calibration pass: on small, final week, kmeans-articles 0.0209 against popularity "
+                "0.0210: it ranks articles near the customer's own purchases, and the novelty redraw moved "
+                "purchases away from articles like those already owned",
+            ),
+        ),
+    ],
+)
+def test_kmeans_beats_popularity_on_small(small: Dataset, name: str) -> None:
+    """The final week of the small data set (defaults tuned on the week before it, see models/clustering.py).
+
+    Second calibration pass: popularity 0.0210, kmeans-customers 0.0255 (+22 %), kmeans-articles 0.0209; the
+    first pass: 0.0246, 0.0285 (+16 %), 0.0285 (+16 %); before it kmeans-articles reached +71 %. The
+    assertion keeps a margin of 5 %.
+    """
+    scores = _final_week_maps(small)
+    assert scores[name] > scores["popularity"] * 1.05, scores
 
 
 def test_cluster_command_on_csv_files(tmp_path: Path) -> None:
