@@ -1,0 +1,75 @@
+"""Surrogate of the final week's popularity concentration (docs/calibration.md, second pass).
+
+Usage: python benchmarks/hit_surrogate.py [--seeds 0,1,2] [--set NAME=VALUE ...]
+
+Builds the articles and customers of ``full`` for each seed (no purchases simulated) and computes every
+article's expected sales in the last two weeks from the generator's own tables; prints, per seed, the share of
+the final week held by the previous week's top 60 and top 12, and their coefficient of variation over seeds.
+``--set`` overrides a generator constant (BASE_SIGMA, BASE_CAP, HIT_BOOST, CATEGORY_ETA, FAV_ALPHA).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+import hmrec.data.synthetic as S
+
+
+def shares(seed: int) -> tuple[float, float]:
+    with tempfile.TemporaryDirectory() as d:
+        g = S._Generator(S._plan(Path(d) / "x", "full", seed, None, None, None, None))
+        arts = g._articles()
+        custs = g._customers(arts)
+    n_weeks = g.plan.n_weeks
+    type_season = g._type_season()
+    order = arts.cat_order
+    static_sorted = arts.static[:, order]
+    n_seg = static_sorted.shape[0]
+    alive = (custs.leave >= g.n_days - 14) & (custs.rate > 0)
+    w_rate = custs.rate * alive * (1 - custs.rho)
+    mix_weight = np.bincount(custs.segment, weights=w_rate * (1 - custs.fav_weight), minlength=n_seg)
+    fav_weight = np.zeros((n_seg, arts.sub_count.size))
+    for j in range(S.N_FAVOURITES):
+        np.add.at(fav_weight, (custs.segment, custs.favourites[:, j]), w_rate * custs.fav_weight / S.N_FAVOURITES)
+    expected = []
+    for w in (n_weeks - 2, n_weeks - 1):
+        age = (g.week_lo[w] + g.week_hi[w]) / 2.0 - arts.launch
+        life = np.where(age < 0, 0.0, np.minimum(1.0, (age + 3.5) / 10.5)
+                        * np.maximum(np.exp(-np.maximum(age - 10.0, 0.0) / arts.tau), S.LIFE_FLOOR))
+        u_sorted = static_sorted * (arts.base * life)[order][None, :]
+        mass = np.add.reduceat(u_sorted, arts.cat_start, axis=1)
+        taste = arts.category_taste * type_season[w][arts.category_type][None, :]
+        mix = g._mix(taste * mass**S.CATEGORY_ETA, arts.category_group)
+        q = np.empty_like(u_sorted)
+        q[:, order] = u_sorted / mass[:, arts.category[order]]
+        u_fav = u_sorted**S.FAV_ALPHA
+        sub_mass = np.add.reduceat(u_fav, arts.sub_start, axis=1)
+        q_fav = np.empty_like(u_sorted)
+        q_fav[:, order] = u_fav / sub_mass[:, arts.subcategory[order]]
+        expected.append(mix_weight @ (mix[:, arts.category] * q) + (fav_weight[:, arts.subcategory] * q_fav).sum(0))
+    prev, test = expected
+    ranked = np.argsort(-prev)
+    return float(test[ranked[:60]].sum() / test.sum()), float(test[ranked[:12]].sum() / test.sum())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", default="0,1,2,3,4,5")
+    parser.add_argument("--set", action="append", default=[], help="NAME=VALUE, a generator constant")
+    args = parser.parse_args()
+    for item in args.set:
+        name, _, value = item.partition("=")
+        setattr(S, name, float(value))
+    rows = [(seed, *shares(seed)) for seed in (int(s) for s in args.seeds.split(","))]
+    for seed, top60, top12 in rows:
+        print(f"seed {seed}: top 60 {top60:.4f}, top 12 {top12:.4f}")
+    top12s = np.array([r[2] for r in rows])
+    print(f"top 12 mean {top12s.mean():.4f}, coefficient of variation {top12s.std() / top12s.mean():.3f}")
+
+
+if __name__ == "__main__":
+    main()
