@@ -44,6 +44,17 @@ def test_customer_article_and_pair_values() -> None:
     assert rows[1]["p_days_since_product"] == 1 and rows[1]["p_product_rows"] == 2
     assert rows[1]["s_product_rank"] == 0 and np.isnan(rows[1]["s_repurchase_rank"]) and rows[1]["s_count"] == 1
     assert rows[2]["p_type_share"] == np.float32(1 / 3)  # one of c0's three rows is of a2's product type
+    # planted has no index or colour master: the sub-category is the product type alone
+    assert rows[2]["p_sub_share"] == np.float32(1 / 3)
+    # c0 bought a2 (product 200) last, a0 (product 100) before it: a0 is one article back, a1's product too
+    assert (rows[2]["p_own_order"], rows[0]["p_own_order"]) == (0, 1) and np.isnan(rows[1]["p_own_order"])
+    assert (rows[2]["p_product_order"], rows[0]["p_product_order"], rows[1]["p_product_order"]) == (0, 1, 1)
+    # c0's a0 of 01-09 rebuys the product first bought on 01-01: 1 of 3 rows; c1 and c2 never rebuy
+    rebuy = tables.customer[:, CUSTOMER_FEATURES.index("c_rebuy_share")]
+    np.testing.assert_allclose(rebuy[:3], [1 / 3, 0, 0], rtol=1e-6)
+    assert np.isnan(rebuy[3])
+    # a0 and a4 share product type 1 and sold 2 rows each in the last 7 days
+    assert a0["a_sub_share_7d"] == np.float32(0.5)
 
 
 def _state_arrays(data: Dataset, cutoff: dt.date) -> dict[str, np.ndarray]:

@@ -14,7 +14,9 @@ from hmrec.ranking.sources import (
     PopularitySource,
     ProductSource,
     RepurchaseSource,
+    TasteSource,
     TrendingSource,
+    attribute_codes,
     candidate_union,
     pair_hits,
     parse_sources,
@@ -67,6 +69,32 @@ def test_copurchase_neighbours_within_days() -> None:
     assert wide[4, 5] == pytest.approx(1 / 2) and wide[5, 4] == pytest.approx(1.0)
 
 
+def test_taste_proposes_the_best_sellers_of_the_customers_sub_categories() -> None:
+    # planted has only the product type of the sub-category columns: type 1 = a0, a1, a4; 2 = a2, a3; 3 = a5.
+    # Last 7 days: a0 and a4 sold 2 rows each (half of type 1), a2 all of type 2, a5 all of type 3.
+    source = TasteSource(days=7).fit(planted())
+    ids, scores = lists(source, 4)
+    # c0's rows: 2/3 type 1, 1/3 type 2 -> a0, a4 at 2/3 * 1/2, a2 at 1/3 * 1: a tie, to the lower article
+    assert ids == [[0, 2, 4], [0, 4], [5, 0, 4], []]
+    np.testing.assert_allclose(scores[0, :3], [1 / 3] * 3, rtol=1e-6)
+    np.testing.assert_allclose(scores[1, :2], [1 / 2] * 2, rtol=1e-6)
+    np.testing.assert_allclose(scores[2, :3], [1 / 2, 1 / 4, 1 / 4], rtol=1e-6)
+    # a shallower list per sub-category keeps its best seller only (a0 before a4 on the tie)
+    shallow, _ = lists(TasteSource(days=7, depth=1).fit(planted()), 4)
+    assert shallow == [[0, 2], [0], [5, 0], []]
+    # on the last day only a2, a4 and a5 sold: type 1 is a4 alone, and c0 (2/3 type 1) gets it first
+    recent, _ = lists(TasteSource(days=1).fit(planted()), 4)
+    assert recent == [[4, 2], [4], [4, 5], []]
+
+
+def test_attribute_codes_combine_columns_and_keep_nulls_apart() -> None:
+    data = planted(index_code=["A", "A", "B", None, "B", "A"])
+    codes = attribute_codes(data, ("index_code", "product_type_no", "no_such_column"))
+    # (A,1) (A,1) (B,2) (null,2) (B,1) (A,3): five distinct combinations, a0 and a1 alike
+    assert codes[0] == codes[1] and len(set(codes.tolist())) == 5
+    assert attribute_codes(data, ("no_such_column",)).tolist() == [0] * 6
+
+
 def test_popularity_and_trending_are_the_same_for_everyone() -> None:
     ids, scores = lists(PopularitySource().fit(planted()), 5)
     assert ids == [[0, 4, 2, 5]] * 4  # a2 and a5 tie at 1: the lower index first
@@ -111,6 +139,8 @@ def test_source_recall_counts_pairs_found() -> None:
     # n=2: the product source's second list entry (c0, a3) is no purchase; c1 has one product candidate
     assert got[("product", 2)] == (1 / 4, 3 / 2)
     assert got[("union", 2)] == (3 / 4, 7 / 2)
+    # customers one block at a time add up to the same figures
+    assert source_recall(sources, customers, truth, ns=(1, 2), n_articles=6, block=1).equals(frame)
 
 
 def test_parse_sources() -> None:

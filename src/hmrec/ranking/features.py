@@ -10,19 +10,23 @@ customer who never bought, an article never sold) are NaN, which LightGBM treats
 
 Customer features (one row per customer): ``age``, purchase rows over all / the last 7 / the last 28 days,
 days since the last and the first purchase, the online share (channel 2), the mean price paid, distinct
-articles bought, and the share of the customer's rows in each of the five largest index groups (the category
-mix).
+articles bought, the share of the customer's rows in each of the five largest index groups (the category
+mix), and the share of their rows that rebuy a product they had bought on an earlier day (how much they
+come back to what they own).
 
 Article features (one row per article): days since its first sale, sales on the last day / 7 / 28 days and
 overall, the trend (``s7 / (s_prev7 + 1)``), the mean price of its last 28 days of sales (else of all of
-them), the mean age of its buyers, and its product's sales over 7 days (all colours).
+them), the mean age of its buyers, its product's sales over 7 days (all colours), and its share of its
+sub-category's sales over 7 days.
 
 Pair features: times the customer bought the article, their time-decayed count, days since they last bought
-it and since they last bought its product, their rows of its product, the ALS dot product (when the ``als``
-source is used), the co-purchase strength (when ``copurchase`` is), the article's price over the customer's
-mean price, the distance between the customer's age and the article's buyers' mean age, the customer's share
-of rows in the article's product type, colour, department and index group (their taste); and from the
-candidate union, for every source its rank and its score (NaN when that source did not propose the pair) and
+it and since they last bought its product, their rows of its product, how many other articles (products)
+they bought more recently than it (its product): rebuys follow the latest purchases, the ALS dot product
+(when the ``als`` source is used), the co-purchase strength (when ``copurchase`` is), the article's price
+over the customer's mean price, the distance between the customer's age and the article's buyers' mean age,
+the customer's share of rows in the article's product type, colour, department, index group and
+sub-category (index x product type x colour master): their taste; and from the candidate union, for every
+source its rank and its score (NaN when that source did not propose the pair) and
 the number of sources that did.
 """
 
@@ -38,7 +42,7 @@ import scipy.sparse as sp
 
 from hmrec.data.dataset import Dataset
 from hmrec.data.schema import ARTICLE_IDX, CUSTOMER_IDX, PRICE, SALES_CHANNEL, T_DAT
-from hmrec.ranking.sources import Candidates, Source, product_codes
+from hmrec.ranking.sources import SUBCATEGORY_COLUMNS, Candidates, Source, attribute_codes, product_codes
 
 OWN_HALF_LIFE_DAYS = 14.0
 TOP_INDEX_GROUPS = 5
@@ -47,21 +51,23 @@ CUSTOMER_FEATURES = (
     "c_age", "c_rows", "c_rows_7d", "c_rows_28d", "c_days_since_last", "c_days_since_first",
     "c_online_share", "c_mean_price", "c_articles",
     *(f"c_index_share_{i}" for i in range(TOP_INDEX_GROUPS)),
+    "c_rebuy_share",
 )
 ARTICLE_FEATURES = (
     "a_days_since_first", "a_sales_1d", "a_sales_7d", "a_sales_28d", "a_sales", "a_trend", "a_price",
-    "a_buyer_age", "a_product_sales_7d",
+    "a_buyer_age", "a_product_sales_7d", "a_sub_share_7d",
 )
-#: the customer's share of rows in the article's value of each attribute (their taste): feature -> column
-SHARES = {
-    "p_type_share": "product_type_no",
-    "p_colour_share": "colour_group_code",
-    "p_department_share": "department_no",
-    "p_index_share": "index_group_name",
+#: the customer's share of rows in the article's value of each attribute (their taste): feature -> columns
+SHARES: dict[str, tuple[str, ...]] = {
+    "p_type_share": ("product_type_no",),
+    "p_colour_share": ("colour_group_code",),
+    "p_department_share": ("department_no",),
+    "p_index_share": ("index_group_name",),
+    "p_sub_share": SUBCATEGORY_COLUMNS,
 }
 PAIR_FEATURES = (
     "p_times_bought", "p_decayed", "p_days_since_bought", "p_days_since_product", "p_product_rows",
-    "p_als_dot", "p_copurchase", "p_price_ratio", "p_age_gap", *SHARES,
+    "p_own_order", "p_product_order", "p_als_dot", "p_copurchase", "p_price_ratio", "p_age_gap", *SHARES,
 )
 #: feature families for the ablation (``ranker`` parameter ``drop_features``)
 FAMILIES = ("customer", "article", "pair", "source")
@@ -130,13 +136,7 @@ class FeatureTables:
         tx = tx.with_columns((pl.lit(end, dtype=pl.Int32) - _day(pl.col(T_DAT))).alias("age_d"))
         n_c, n_a = data.n_customers, data.n_articles
         self.product_of = product_codes(data)
-        self.attr_of = {}
-        for feature, column in SHARES.items():
-            if column in data.articles.columns:
-                values = data.articles[column].cast(pl.String).fill_null("").to_numpy().astype(str)
-                self.attr_of[feature] = np.unique(values, return_inverse=True)[1].astype(np.int32)
-            else:
-                self.attr_of[feature] = np.zeros(n_a, dtype=np.int32)
+        self.attr_of = {feature: attribute_codes(data, columns) for feature, columns in SHARES.items()}
         if "index_group_name" in data.articles.columns:
             _, index_group = np.unique(
                 data.articles["index_group_name"].fill_null("").to_numpy().astype(str), return_inverse=True
@@ -194,6 +194,15 @@ class FeatureTables:
                 part = mix.filter(pl.col("igroup") == groups[i])
                 share[part[CUSTOMER_IDX].to_numpy()] = (part["n"] / part["rows"]).cast(pl.Float32).to_numpy()
             cols.append(share)
+        # rows of a product after the customer's first day with it (the rows of that first day are not rebuys)
+        rebuys = (
+            frame.group_by(CUSTOMER_IDX, "product")
+            .agg((pl.col("age_d") < pl.col("age_d").max()).sum().alias("rebuys"))
+            .group_by(CUSTOMER_IDX)
+            .agg(pl.col("rebuys").sum())
+            .join(per.select(CUSTOMER_IDX, "rows"), on=CUSTOMER_IDX)
+        )
+        cols.append(_scatter(n_c, rebuys[CUSTOMER_IDX], rebuys["rebuys"] / rebuys["rows"]))
         return np.column_stack(cols).astype(np.float32)
 
     def _article_table(self, frame: pl.DataFrame, ages: np.ndarray, n_a: int) -> np.ndarray:
@@ -216,26 +225,31 @@ class FeatureTables:
         price = _scatter(n_a, idx, per["price28"].fill_null(per["price"]))
         buyer_age = _scatter(n_a, idx, per["buyer_age"])
         product_s7 = np.bincount(self.product_of, weights=s7, minlength=int(self.product_of.max(initial=0)) + 1)
-        cols = [first, s1, s7, s28, s, s7 / (sp7 + 1.0), price, buyer_age, product_s7[self.product_of]]
+        sub_of = self.attr_of["p_sub_share"]
+        sub_s7 = np.bincount(sub_of, weights=s7, minlength=int(sub_of.max(initial=0)) + 1)[sub_of]
+        sub_share = np.divide(s7, sub_s7, out=np.zeros(n_a), where=sub_s7 > 0)
+        cols = [first, s1, s7, s28, s, s7 / (sp7 + 1.0), price, buyer_age, product_s7[self.product_of], sub_share]
         return np.column_stack(cols).astype(np.float32)
 
     def _pair_tables(self, frame: pl.DataFrame, n_c: int, n_a: int) -> None:
         decay = pl.lit(0.5).pow(pl.col("age_d").cast(pl.Float64) / OWN_HALF_LIFE_DAYS)
+        # order: how many of the customer's other articles (products) were last bought more recently
+        order = (pl.col("since").rank("min").over(CUSTOMER_IDX) - 1).alias("order")
         own = frame.group_by(CUSTOMER_IDX, ARTICLE_IDX).agg(
             pl.len().alias("n"), decay.sum().alias("w"), pl.col("age_d").min().alias("since")
-        )
+        ).with_columns(order)
         self.own = PairTable(
             own[CUSTOMER_IDX].to_numpy().astype(np.int64) * n_a + own[ARTICLE_IDX].to_numpy(),
-            own.select(pl.col("n", "w", "since").cast(pl.Float32)).to_numpy(),
+            own.select(pl.col("n", "w", "since", "order").cast(pl.Float32)).to_numpy(),
             n_a,
         )
         n_p = int(self.product_of.max(initial=0)) + 1
         prod = frame.group_by(CUSTOMER_IDX, "product").agg(
             pl.col("age_d").min().alias("since"), pl.len().alias("n")
-        )
+        ).with_columns(order)
         self.product = PairTable(
             prod[CUSTOMER_IDX].to_numpy().astype(np.int64) * n_p + prod["product"].to_numpy(),
-            prod.select(pl.col("since", "n").cast(pl.Float32)).to_numpy(),
+            prod.select(pl.col("since", "n", "order").cast(pl.Float32)).to_numpy(),
             n_p,
         )
         self.shares = {}
@@ -273,16 +287,19 @@ class FeatureTables:
         pair[:, 2] = own[:, 2]
         pair[:, 3] = prod[:, 0]
         pair[:, 4] = np.nan_to_num(prod[:, 1], nan=0.0)
+        pair[:, 5] = own[:, 3]
+        pair[:, 6] = prod[:, 2]
+        col = PAIR_FEATURES.index
         als = sources.get("als")
         if als is not None and hasattr(als, "dot"):
-            pair[:, 5] = als.dot(cust, art)
+            pair[:, col("p_als_dot")] = als.dot(cust, art)
         co = sources.get("copurchase")
         if co is not None and hasattr(co, "scores"):
             block = co.scores(np.asarray(customers, dtype=np.int64))
-            pair[:, 6] = csr_lookup(block, cands.row, art)
+            pair[:, col("p_copurchase")] = csr_lookup(block, cands.row, art)
         c_price = c_feat[:, CUSTOMER_FEATURES.index("c_mean_price")]
-        pair[:, 7] = a_feat[:, ARTICLE_FEATURES.index("a_price")] / c_price
-        pair[:, 8] = np.abs(c_feat[:, 0] - a_feat[:, ARTICLE_FEATURES.index("a_buyer_age")])
+        pair[:, col("p_price_ratio")] = a_feat[:, ARTICLE_FEATURES.index("a_price")] / c_price
+        pair[:, col("p_age_gap")] = np.abs(c_feat[:, 0] - a_feat[:, ARTICLE_FEATURES.index("a_buyer_age")])
         for feature, table in self.shares.items():
             pair[:, PAIR_FEATURES.index(feature)] = table.lookup(cust, self.attr_of[feature][art], fill=0.0)
         s_cols = np.empty((art.size, 2 * len(cands.sources)), dtype=np.float32)

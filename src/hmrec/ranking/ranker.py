@@ -54,7 +54,7 @@ from hmrec.ranking.sources import (
 )
 
 #: default candidate sources and how many each proposes per customer
-DEFAULT_SOURCES = "repurchase:24,product:12,copurchase:24,popularity:24,age:12,trending:12,als:24"
+DEFAULT_SOURCES = "repurchase:24,product:12,copurchase:24,popularity:24,age:12,trending:12,als:24,taste:24"
 #: customers per block when building and scoring candidates (bounds memory: ~150 candidates x 60 features)
 BLOCK_CUSTOMERS = 50_000
 BOOSTER_FILE = "booster.txt"
@@ -119,14 +119,14 @@ def _num_param(name: str, value: Any, low: float) -> float:
 @register(
     "ranker",
     "Two-stage: candidates from several sources (own purchases, other colours, co-purchase, popularity, "
-    "trending, ALS), re-ranked by LightGBM on customer, article and pair features.",
+    "trending, ALS, favourite sub-categories), re-ranked by LightGBM on customer, article and pair features.",
 )
 class Ranker(Recommender):
     """The two-stage model (see the module docstring).
 
     Args:
         sources: candidate sources and their list lengths, ``"name:n,..."`` (names: repurchase, product,
-            copurchase, popularity, age, trending, als, cluster).
+            copurchase, popularity, age, trending, als, cluster, taste).
         weeks: training weeks before the validation week. 6 by backtest on the recalibrated small data (two
             test weeks ending 2020-09-15): MAP@12 0.0538 with 6 weeks, 0.0533 with 3 (repurchase 0.0464).
         objective: ``lambdarank`` or ``binary``.

@@ -18,7 +18,10 @@ purchase row ``r``, ``age_days`` counted back from the cut-off):
 - ``age``: the same within the customer's age quintile (the global list for an unknown age);
 - ``trending``: last week's sales times their growth over the week before, ``s7 * (s7 + 1) / (s_prev7 + 1)``;
 - ``als``: implicit-feedback ALS, ``p_c . q_a`` over the articles sold in the last week;
-- ``cluster``: what the customer's k-means cluster (``kmeans-customers``) bought lately.
+- ``cluster``: what the customer's k-means cluster (``kmeans-customers``) bought lately;
+- ``taste``: the best sellers of the sub-categories (index x product type x colour master) the customer buys
+  most: ``share_c(h) * sales_7d(a) / sales_7d(h)`` for the article ``a`` of sub-category ``h``, with
+  ``share_c(h)`` the customer's share of their rows in ``h`` (customers keep favourite sub-categories).
 
 :func:`candidate_union` merges several sources' lists into one deduplicated set of (customer, article) pairs
 that remembers which sources proposed each pair, and its rank and score there; :func:`source_recall` measures
@@ -158,6 +161,86 @@ class ProductSource(_OwnMatrix):
 
     def candidates(self, customers: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         scores = (self.matrix()[np.asarray(customers, dtype=np.int64)] @ self._siblings()).tocsr()
+        return csr_row_top_k(scores, np.arange(scores.shape[0]), n)
+
+
+#: the columns whose combination is an article's sub-category (the narrowest taste a customer keeps)
+SUBCATEGORY_COLUMNS = ("index_code", "product_type_no", "perceived_colour_master_id")
+
+
+def attribute_codes(train: Dataset, columns: Sequence[str]) -> np.ndarray:
+    """Per article a dense code ``0..V-1`` of its combination of ``columns`` (those present; int32).
+
+    Nulls are a value of their own; with none of the columns present every article gets 0."""
+    present = [c for c in columns if c in train.articles.columns]
+    if not present:
+        return np.zeros(train.n_articles, dtype=np.int32)
+    key = train.articles.select(
+        pl.concat_str([pl.col(c).cast(pl.String).fill_null("\x00") for c in present], separator="\x1f")
+    ).to_series()
+    return np.unique(key.to_numpy().astype(str), return_inverse=True)[1].astype(np.int32)
+
+
+class TasteSource(_OwnMatrix):
+    """The best sellers of last week within the sub-categories the customer buys most.
+
+    ``share_c(h)`` is the customer's share of their rows (in the data the source is fitted on) in
+    sub-category ``h``; each sub-category keeps its ``depth`` best-selling articles of the last ``days`` days
+    with ``sales(a) / sales(h)``. The score is their product, summed over nothing: an article has one
+    sub-category.
+    """
+
+    name = "taste"
+
+    sub_indptr_: np.ndarray
+    sub_indices_: np.ndarray
+    sub_data_: np.ndarray
+
+    def __init__(self, days: int = 7, depth: int = 30) -> None:
+        self.days = days
+        self.depth = depth
+
+    def fit(self, train: Dataset) -> TasteSource:
+        m = train.n_articles
+        sub_of = attribute_codes(train, SUBCATEGORY_COLUMNS)
+        n_sub = int(sub_of.max(initial=0)) + 1
+        a2s = sp.csr_matrix((np.ones(m, dtype=np.float32), (np.arange(m), sub_of)), shape=(m, n_sub))
+        rows = train.interactions()  # customers x articles purchase rows
+        share = sp.csr_matrix(rows @ a2s, dtype=np.float32)
+        totals = np.asarray(share.sum(axis=1)).ravel()
+        share = sp.csr_matrix(sp.diags(1.0 / np.maximum(totals, 1.0)).astype(np.float32) @ share)
+        self._store(share)  # customers x sub-categories
+        sales = article_sales(train, days=self.days).astype(np.float64)
+        sub_sales = np.bincount(sub_of, weights=sales, minlength=n_sub)
+        sold = np.flatnonzero(sales > 0)
+        # best sellers first within each sub-category, ties to the lower article: keep the first `depth`
+        order = sold[np.lexsort((sold, -sales[sold], sub_of[sold]))]
+        start = np.searchsorted(sub_of[order], np.arange(n_sub))
+        position = np.arange(order.size) - start[sub_of[order]]
+        keep = order[position < self.depth]
+        top = sp.csr_matrix(
+            ((sales[keep] / sub_sales[sub_of[keep]]).astype(np.float32), (sub_of[keep], keep)), shape=(n_sub, m)
+        )
+        top.sort_indices()
+        self.sub_indptr_ = top.indptr.astype(np.int64)
+        self.sub_indices_ = top.indices.astype(np.int32)
+        self.sub_data_ = top.data.astype(np.float32)
+        self.n_articles_ = m
+        return self
+
+    def best_sellers(self) -> sp.csr_matrix:
+        """Sub-categories x articles: each sub-category's best sellers with their share of its sales."""
+        return sp.csr_matrix(
+            (self.sub_data_, self.sub_indices_, self.sub_indptr_), shape=(self.sub_indptr_.size - 1, self.n_articles_)
+        )
+
+    def matrix(self) -> sp.csr_matrix:
+        return sp.csr_matrix(
+            (self.data_, self.indices_, self.indptr_), shape=(self.indptr_.size - 1, self.sub_indptr_.size - 1)
+        )
+
+    def candidates(self, customers: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        scores = (self.matrix()[np.asarray(customers, dtype=np.int64)] @ self.best_sellers()).tocsr()
         return csr_row_top_k(scores, np.arange(scores.shape[0]), n)
 
 
@@ -405,6 +488,7 @@ SOURCES: dict[str, type[Source]] = {
         TrendingSource,
         ALSSource,
         ClusterSource,
+        TasteSource,
     )
 }
 
@@ -549,6 +633,7 @@ def source_recall(
     truth: sp.csr_matrix,
     ns: Sequence[int] = (12, 24, 50, 100, 200, 300),
     n_articles: int | None = None,
+    block: int = 20_000,
 ) -> pl.DataFrame:
     """Recall of the test week's (customer, article) pairs by each source and by their union, at each ``n``.
 
@@ -556,27 +641,33 @@ def source_recall(
     ``recall = pairs found / pairs bought`` (each distinct pair once; customers as given, e.g. those who bought
     in the test week). Columns: ``source`` (a source's name, or ``union``), ``n`` (per source),
     ``recall``, ``candidates_per_customer`` (mean list length, after deduplication for the union).
+    Customers are taken ``block`` at a time: the union at n = 300 is hundreds of candidates per customer.
     """
     truth = sp.csr_matrix(truth)
     truth.data[:] = 1
     total = max(int(truth.nnz), 1)
     m = n_articles if n_articles is not None else truth.shape[1]
-    n_cust = max(int(np.asarray(customers).size), 1)
-    rows: list[dict[str, Any]] = []
-    for n in ns:
-        lists = []
-        for name, source in sources.items():
-            ids, scores = source.candidates(customers, n)
-            one = candidate_union([(name, ids, scores)], m)
-            rows.append(
-                {"source": name, "n": int(n), "recall": float(pair_hits(one, truth).sum()) / total,
-                 "candidates_per_customer": len(one) / n_cust}
-            )
-            lists.append((name, ids, scores))
-        union = candidate_union(lists, m)
-        rows.append(
-            {"source": "union", "n": int(n), "recall": float(pair_hits(union, truth).sum()) / total,
-             "candidates_per_customer": len(union) / n_cust}
-        )
+    customers = np.asarray(customers)
+    n_cust = max(int(customers.size), 1)
+    names = [*sources, "union"]
+    found = {(name, int(n)): 0 for n in ns for name in names}
+    listed = dict.fromkeys(found, 0)
+    for lo in range(0, customers.size, block):
+        part, part_truth = customers[lo : lo + block], truth[lo : lo + block]
+        for n in ns:
+            lists = []
+            for name, source in sources.items():
+                ids, scores = source.candidates(part, n)
+                lists.append((name, ids, scores))
+                one = candidate_union([(name, ids, scores)], m)
+                found[name, int(n)] += int(pair_hits(one, part_truth).sum())
+                listed[name, int(n)] += len(one)
+            union = candidate_union(lists, m)
+            found["union", int(n)] += int(pair_hits(union, part_truth).sum())
+            listed["union", int(n)] += len(union)
+    rows = [
+        {"source": name, "n": n, "recall": found[name, n] / total, "candidates_per_customer": listed[name, n] / n_cust}
+        for (name, n) in found
+    ]
     return pl.DataFrame(rows, schema={"source": pl.String, "n": pl.Int64, "recall": pl.Float64,
                                       "candidates_per_customer": pl.Float64})
