@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 
 def test_demo_writes_leaderboard_report_and_submission(tiny_dir: Path, tmp_path: Path) -> None:
@@ -41,3 +42,29 @@ def test_demo_unknown_model_is_one_line(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1 and "unknown model 'nope'" in done.stderr
     assert not (tmp_path / "never-generated").exists()
+
+
+def test_demo_data_of_an_older_generator_is_made_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hmrec.cli.main import resolve_data
+    from hmrec.data.synthetic import GENERATOR_VERSION, MARKER_FILE, generate, generated_version
+
+    demo = tmp_path / "demo-data"
+    monkeypatch.setenv("HMREC_DEMO_DATA", str(demo))
+    generate(demo, scale="tiny", seed=0, progress=False)
+    assert generated_version(demo) == GENERATOR_VERSION
+    current = (demo / "transactions_train.csv").stat().st_mtime_ns
+    assert resolve_data(None) == demo  # up to date: used as it is
+    assert (demo / "transactions_train.csv").stat().st_mtime_ns == current
+    # written by an older generator (its marker has no version): generated again, at the demo's scale
+    marker = json.loads((demo / MARKER_FILE).read_text())
+    del marker["version"]
+    (demo / MARKER_FILE).write_text(json.dumps(marker))
+    assert generated_version(demo) == 0
+    assert resolve_data(None) == demo
+    assert generated_version(demo) == GENERATOR_VERSION
+    assert json.loads((demo / MARKER_FILE).read_text())["scale"] == "small"
+    # data the generator did not write is the user's: used as it is
+    (demo / MARKER_FILE).unlink()
+    before = (demo / "transactions_train.csv").stat().st_mtime_ns
+    assert resolve_data(None) == demo
+    assert (demo / "transactions_train.csv").stat().st_mtime_ns == before

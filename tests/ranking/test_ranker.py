@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +61,27 @@ def test_save_load_round_trip(tmp_path: Path, fitted: tuple[Ranker, Dataset]) ->
     b = loaded.recommend(customers, 12)
     np.testing.assert_array_equal(a[0], b[0])
     np.testing.assert_array_equal(a[1], b[1])
+
+
+def test_customers_without_history_ranked_once_per_age_as_each_alone(fitted: tuple[Ranker, Dataset]) -> None:
+    model, train = fitted
+    customers = np.arange(train.n_customers, dtype=np.int32)
+    cold = model._cold(customers)
+    assert 0 < cold.sum() < customers.size
+    ids, scores = model.candidates(customers, 12)
+    alone_ids, alone_scores = model._rank(customers, 12)  # every customer scored on their own
+    np.testing.assert_array_equal(ids, alone_ids)
+    np.testing.assert_array_equal(scores, alone_scores)
+
+
+def test_a_model_saved_with_other_features_is_refused(tmp_path: Path, fitted: tuple[Ranker, Dataset]) -> None:
+    model, train = fitted
+    path = save_model(model, tmp_path / "ranker", train)
+    payload = json.loads((path / "model.json").read_text())
+    payload["features"] = [f for f in payload["features"] if f != "p_sub_share"]  # as saved before it existed
+    (path / "model.json").write_text(json.dumps(payload))
+    with pytest.raises(ParameterError, match="trained on other features.*train the model again"):
+        load_model(path, train)
 
 
 def test_explain_names_sources_and_features(fitted: tuple[Ranker, Dataset]) -> None:

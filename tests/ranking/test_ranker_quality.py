@@ -10,10 +10,11 @@ from hmrec.data.split import time_split
 from hmrec.evaluation.metrics import map_at_k
 from hmrec.models.base import create
 
-#: the ranker must beat repurchase by at least this factor. Measured on small, seed 0, final week (2020-09-16..22,
-#: 3,182 buyers) after the first calibration pass: repurchase 0.0443, ranker 0.0508; after the second, on its
-#: two backtest weeks ending 2020-09-15: 0.0408 against 0.0289 (1.41x); on full, final week: 1.31x.
-MARGIN = 1.10
+#: the ranker must beat repurchase by at least this factor (the issue's target on full). Measured on small, seed 0,
+#: final week (2020-09-16..22, 3,182 buyers), second calibration pass, with the taste source and the order and
+#: sub-category features: ranker 0.0473, repurchase 0.0280 (1.69x; the best other model, kmeans-customers+repurchase,
+#: 0.0286); the round before, without them, 1.41x on the backtest weeks. On full, final week: 1.52x.
+MARGIN = 1.5
 
 
 @pytest.mark.slow

@@ -82,6 +82,9 @@ def test_taste_proposes_the_best_sellers_of_the_customers_sub_categories() -> No
     # a shallower list per sub-category keeps its best seller only (a0 before a4 on the tie)
     shallow, _ = lists(TasteSource(days=7, depth=1).fit(planted()), 4)
     assert shallow == [[0, 2], [0], [5, 0], []]
+    # only each customer's largest sub-category: c0 keeps type 1; c2's tie (type 1, type 3) goes to type 1
+    first, _ = lists(TasteSource(days=7, top=1).fit(planted()), 4)
+    assert first == [[0, 4], [0, 4], [0, 4], []]
     # on the last day only a2, a4 and a5 sold: type 1 is a4 alone, and c0 (2/3 type 1) gets it first
     recent, _ = lists(TasteSource(days=1).fit(planted()), 4)
     assert recent == [[4, 2], [4], [4, 5], []]

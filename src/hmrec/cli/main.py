@@ -122,8 +122,13 @@ def resolve_data(data: Path | None) -> Path:
     if data is not None:
         return data
     path = demo_data_dir()
-    if not (path / "transactions_train.csv").exists():
-        from hmrec.data.synthetic import generate
+    from hmrec.data.synthetic import GENERATOR_VERSION, generate, generated_version
+
+    version = generated_version(path)
+    # data of an older generator would judge today's models on yesterday's world: made again (files the
+    # generator did not write, e.g. $HMREC_DEMO_DATA set to other data, are used as they are)
+    stale = version is not None and version != GENERATOR_VERSION
+    if stale or not (path / "transactions_train.csv").exists():
         from hmrec.progress import console
 
         console().print(f"Generating the demo data set (scale small, seed 0) in {path} ...")

@@ -91,6 +91,9 @@ TRUTH_DIRNAME = "truth"
 TRUTH_ARRAYS = "truth.npz"
 TRUTH_META = "truth.json"
 MARKER_FILE = ".hmrec-generated.json"
+#: raised whenever the same scale and seed give other data (written into MARKER_FILE): 3 is the second
+#: calibration pass. The demo data set is regenerated when its version differs.
+GENERATOR_VERSION = 3
 #: entries of an output directory that hmrec itself writes (anything else makes ``generate`` refuse)
 OWN_ENTRIES = frozenset(
     {
@@ -452,6 +455,7 @@ class _Generator:
                 os.replace(tmp, plan.out / name)
             marker = {
                 "generator": "hmrec.data.synthetic",
+                "version": GENERATOR_VERSION,
                 "scale": plan.scale,
                 "seed": plan.seed,
                 "customers": plan.n_customers,
@@ -1427,6 +1431,19 @@ def _truth_dir(data_dir: Path) -> Path:
 def _truth_meta(data_dir: Path) -> dict[str, Any]:
     meta: dict[str, Any] = json.loads((_truth_dir(data_dir) / TRUTH_META).read_text())
     return meta
+
+
+def generated_version(data_dir: Path) -> int | None:
+    """The generator version that wrote ``data_dir`` (0 for data written before versions were recorded), or
+    None if the generator did not write it (no readable marker)."""
+    try:
+        marker = json.loads((Path(data_dir) / MARKER_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(marker, dict):
+        return None
+    version = marker.get("version", 0)
+    return version if isinstance(version, int) else None
 
 
 def _load_truth(data_dir: Path) -> _Truth:

@@ -185,9 +185,11 @@ class TasteSource(_OwnMatrix):
     """The best sellers of last week within the sub-categories the customer buys most.
 
     ``share_c(h)`` is the customer's share of their rows (in the data the source is fitted on) in
-    sub-category ``h``; each sub-category keeps its ``depth`` best-selling articles of the last ``days`` days
-    with ``sales(a) / sales(h)``. The score is their product, summed over nothing: an article has one
-    sub-category.
+    sub-category ``h``, kept for their ``top`` largest shares (ties to the lower sub-category); each
+    sub-category keeps its ``depth`` best-selling articles of the last ``days`` days with
+    ``sales(a) / sales(h)``. The score is their product (an article has one sub-category). The generator's
+    customers keep three favourites; the ``top`` bound keeps the cost per customer flat for the few who
+    bought in hundreds of sub-categories.
     """
 
     name = "taste"
@@ -196,9 +198,10 @@ class TasteSource(_OwnMatrix):
     sub_indices_: np.ndarray
     sub_data_: np.ndarray
 
-    def __init__(self, days: int = 7, depth: int = 30) -> None:
+    def __init__(self, days: int = 7, depth: int = 30, top: int = 5) -> None:
         self.days = days
         self.depth = depth
+        self.top = top
 
     def fit(self, train: Dataset) -> TasteSource:
         m = train.n_articles
@@ -209,6 +212,11 @@ class TasteSource(_OwnMatrix):
         share = sp.csr_matrix(rows @ a2s, dtype=np.float32)
         totals = np.asarray(share.sum(axis=1)).ravel()
         share = sp.csr_matrix(sp.diags(1.0 / np.maximum(totals, 1.0)).astype(np.float32) @ share)
+        ids, values = csr_row_top_k(share, np.arange(share.shape[0]), self.top)
+        kept = ids >= 0
+        share = sp.csr_matrix(
+            (values[kept], (np.nonzero(kept)[0], ids[kept])), shape=share.shape, dtype=np.float32
+        )
         self._store(share)  # customers x sub-categories
         sales = article_sales(train, days=self.days).astype(np.float64)
         sub_sales = np.bincount(sub_of, weights=sales, minlength=n_sub)
