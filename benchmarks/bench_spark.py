@@ -8,7 +8,9 @@ Steps, each run once per engine in a fresh child process:
 * ``als``: fit ``als`` (default hyperparameters) on every transaction, then recommend 12 articles for every
   customer; fit and recommend are timed separately;
 * ``submit``: the real command ``hmrec submit --model repurchase`` (start-up, loading, fit, recommend and
-  writing the file).
+  writing the file);
+* ``ranker``: the same command with ``--model ranker`` (Spark: trained on the driver on the window Spark cuts,
+  scored on the executors); the two engines' files are compared byte for byte.
 
 Seconds are measured inside the child around the library calls (the JVM's start-up is reported on its own as
 ``session``); ``submit`` is the command's wall time. Peak memory is the largest resident set of the child's
@@ -32,7 +34,9 @@ from typing import Any
 
 import psutil
 
-STEPS = ("ingest", "als", "submit")
+STEPS = ("ingest", "als", "submit", "ranker")
+#: the model of each step that is a whole ``hmrec submit`` command
+SUBMIT_MODELS = {"submit": "repurchase", "ranker": "ranker"}
 SPARK_CONF = {"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "8", "spark.driver.memory": "8g"}
 
 
@@ -110,14 +114,19 @@ def run(data: Path, master: str, steps: list[str], work: Path) -> dict[str, dict
         cache = work / f"cache-{engine}"
         figures: dict[str, Any] = {}
         for step in steps:
-            if step == "submit":
+            if step in SUBMIT_MODELS:
                 extra = ["--engine", "spark", "--spark-master", master] if engine == "spark" else []
                 for key, value in SPARK_CONF.items():
                     extra += ["--spark-conf", f"{key}={value}"] if engine == "spark" else []
                 command = [sys.executable, "-m", "hmrec", "submit", "--data", str(data), "--cache", str(cache),
-                           "--model", "repurchase", "--out", str(work / f"submission-{engine}.csv"), "--quiet", *extra]
+                           "--model", SUBMIT_MODELS[step], "--out", str(work / f"{step}-{engine}.csv"), "--quiet",
+                           *extra]
                 _, wall, peak = _measure(command)
-                figures["submit"] = wall
+                figures[step] = wall
+                if engine == "spark":
+                    figures[f"{step}_same_file"] = (work / f"{step}-spark.csv").read_bytes() == (
+                        work / f"{step}-local.csv"
+                    ).read_bytes()
             else:
                 command = [sys.executable, __file__, "--worker", engine, step, "--data", str(data), "--cache",
                            str(cache), "--master", master]
@@ -167,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
         local, spark = results["local"][key], results["spark"][key]
         unit = "GiB" if key.endswith("_gib") else "s"
         print(f"{key:<20} {local:>9.2f}{unit[0]} {spark:>9.2f}{unit[0]} {spark / local:>11.2f}x")
+    for key, same in results["spark"].items():
+        if key.endswith("_same_file"):
+            print(f"{key:<20} {'yes' if same else 'NO':>10}")
     print(f"{'spark session start':<20} {'':>10} {results['spark'].get('session', 0):>9.2f}s")
     return 0
 

@@ -168,6 +168,38 @@ def test_aggregates_match_the_local_ones(spark_engine: Any, loaded: Dataset) -> 
     assert expected.height > 0 and got.equals(expected)
 
 
+def test_ranker_gives_the_local_engine_lists(
+    spark_engine: Any, loaded: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The window Spark cut (8 weeks of history: older rows stay on Spark), the training rows built on the
+    executors, LightGBM on the driver, scoring on the executors: the local engine's rows, lists and scores."""
+    from hmrec.engines.spark import ranker as spark_ranker
+
+    weeks_on_executors: list[int] = []
+    original = spark_ranker.rows_on_executors
+
+    def counted(*args: Any) -> Any:
+        weeks_on_executors.append(args[5])
+        return original(*args)
+
+    monkeypatch.setattr(spark_ranker, "rows_on_executors", counted)
+    params = {"sources": "repurchase:12,product:6,copurchase:12,popularity:12,age:6,trending:6,taste:6",
+              "trees": 20, "weeks": 2, "history_weeks": 8}
+    split = time_split(loaded, 7)
+    local = create("ranker", **params).fit(split.train)
+    fitted = spark_engine.fit(create("ranker", **params), split.train, split.train_end)
+    customers = np.arange(loaded.n_customers, dtype=np.int32)[::-1].copy()  # any order
+    expected, got = local.recommend(customers, 12), fitted.recommend(customers, 12)
+    np.testing.assert_array_equal(got[0], expected[0])
+    np.testing.assert_array_equal(got[1], expected[1])
+    assert fitted.model.train_rows_ == local.train_rows_
+    assert weeks_on_executors == [3, 2, 1]  # two training weeks and the validation week
+    assert fitted.recommend(customers[:0], 12)[0].shape == (0, 12)
+    truth = split.test.interactions(binary=True)
+    buyers = np.flatnonzero(np.diff(truth.indptr)).astype(np.int32)
+    assert set(fitted.diagnostics(buyers, truth[buyers])) == {"candidate_recall", "feature_importance"}
+
+
 def test_unsupported_models_and_parameters(spark_engine: Any, loaded: Dataset) -> None:
     with pytest.raises(ParameterError, match="model 'sgd-bpr' does not run on the spark engine"):
         spark_engine.check_models(["popularity", "sgd-bpr"])

@@ -121,3 +121,8 @@ def test_evaluate_and_submit_on_a_standalone_cluster(cluster: str, tiny_dir: Pat
     _hmrec("submit", "--data", str(data), "--model", "repurchase", "--out", str(tmp_path / "spark.csv"), *on_cluster)
     _hmrec("submit", "--data", str(data), "--model", "repurchase", "--out", str(tmp_path / "local.csv"))
     assert (tmp_path / "spark.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
+    # the ranker: trained on the driver, the fitted model broadcast to the two workers, which score
+    fast = ["--param", "ranker.trees=20", "--param", "ranker.weeks=2", "--param", "ranker.history_weeks=8"]
+    _hmrec("submit", "--data", str(data), "--model", "ranker", *fast, "--out", str(tmp_path / "rs.csv"), *on_cluster)
+    _hmrec("submit", "--data", str(data), "--model", "ranker", *fast, "--out", str(tmp_path / "rl.csv"))
+    assert (tmp_path / "rs.csv").read_bytes() == (tmp_path / "rl.csv").read_bytes()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -61,6 +62,24 @@ def test_save_load_round_trip(tmp_path: Path, fitted: tuple[Ranker, Dataset]) ->
     b = loaded.recommend(customers, 12)
     np.testing.assert_array_equal(a[0], b[0])
     np.testing.assert_array_equal(a[1], b[1])
+
+
+def test_fitting_on_its_window_is_fitting_on_everything(tiny: Dataset) -> None:
+    """An engine that holds the transactions elsewhere hands the ranker only ``first_day_read`` onwards."""
+    train = time_split(tiny).train
+    params = {**FAST, "sources": f"{FAST['sources']},als:6,taste:6", "history_weeks": 8}
+    end = train.end_date
+    assert end is not None and train.start_date is not None
+    first = create("ranker", **params).first_day_read(end)  # type: ignore[attr-defined]
+    assert first == end - dt.timedelta(days=7 * 3 + 55)
+    assert first > train.start_date  # the window leaves data out
+    whole = create("ranker", **params).fit(train)
+    windowed = create("ranker", **params).fit(train.between(first, None))
+    customers = np.arange(train.n_customers)
+    a, b = whole.recommend(customers, 12), windowed.recommend(customers, 12)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    assert create("ranker", history_weeks=None).first_day_read(end) is None  # type: ignore[attr-defined]
 
 
 def test_customers_without_history_ranked_once_per_age_as_each_alone(fitted: tuple[Ranker, Dataset]) -> None:

@@ -237,6 +237,18 @@ class Ranker(Recommender):
         return counts, inactive
 
     # ------------------------------------------------------------------ training
+    def first_day_read(self, end: dt.date) -> dt.date | None:
+        """The first transaction day that fitting on data ending at ``end`` reads (None: all of it).
+
+        The earliest cut-off is ``weeks + 1`` weeks before ``end`` and its sources and tables look back
+        ``history_weeks`` from there; an engine that holds the transactions elsewhere hands ``fit`` only these.
+        """
+        self._validate()
+        if self.history_weeks is None:
+            return None
+        earliest = end - dt.timedelta(days=7 * (int(self.weeks) + 1))
+        return earliest - dt.timedelta(days=int(7 * float(self.history_weeks)) - 1)
+
     def _build(self, data: Dataset, cutoff: dt.date) -> CutoffState:
         return CutoffState.build(
             data, cutoff, list(parse_sources(self.sources)), seed=int(self.seed), threads=int(self.threads),
@@ -249,39 +261,58 @@ class Ranker(Recommender):
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """Features, labels and group sizes of the candidates at ``cutoff``, labelled by the next 7 days."""
         label_end = cutoff + dt.timedelta(days=7)
-        truth_all = data.between(cutoff + dt.timedelta(days=1), label_end).interactions(binary=True)
-        buyers = np.flatnonzero(np.diff(truth_all.indptr)).astype(np.int32)
+        truth = data.between(cutoff + dt.timedelta(days=1), label_end).interactions(binary=True)
+        buyers = np.flatnonzero(np.diff(truth.indptr)).astype(np.int32)
         if buyers.size == 0:
             return None
         state = self._build(data, cutoff)
-        active_counts, inactive_counts = self._counts()
+        blocks = [buyers[lo : lo + BLOCK_CUSTOMERS] for lo in range(0, buyers.size, BLOCK_CUSTOMERS)]
+        rows = [r for r in self._rows_of_blocks(state, blocks, truth, week, keep, sample) if r is not None]
+        if not rows:
+            return None
+        return np.vstack([r[0] for r in rows]), np.concatenate([r[1] for r in rows]), np.concatenate(
+            [r[2] for r in rows]
+        )
+
+    def _rows_of_blocks(
+        self, state: CutoffState, blocks: list[np.ndarray], truth: sp.csr_matrix, week: int, keep: np.ndarray,
+        sample: bool,
+    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
+        """:meth:`block_rows` of each block of buyers, in order; here in this process (the Spark engine hands
+        the blocks to its executors instead: :mod:`hmrec.engines.spark.ranker`)."""
+        return [self.block_rows(state, block, truth[block], week, keep, sample) for block in blocks]
+
+    def block_rows(
+        self, state: CutoffState, block: np.ndarray, truth: sp.csr_matrix, week: int, keep: np.ndarray,
+        sample: bool,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """The labelled rows of one block of buyers (sorted; ``truth``: their rows of the label week): the
+        feature matrix, the labels and the group sizes, or None when no candidate was bought."""
+        n_articles = truth.shape[1]
         xs, ys, gs = [], [], []
-        for lo in range(0, buyers.size, BLOCK_CUSTOMERS):
-            block = buyers[lo : lo + BLOCK_CUSTOMERS]
-            for counts, part in (
-                (active_counts, block[state.active[block]]),
-                (inactive_counts, block[~state.active[block]]),
-            ):
-                if part.size == 0:
-                    continue
-                cands = state.candidates(part, counts, data.n_articles)
-                label = pair_hits(cands, truth_all[part])
-                positives = np.bincount(cands.row, weights=label, minlength=part.size)
-                mask = positives[cands.row] > 0  # groups without a positive teach a ranker nothing
-                if sample:
-                    n_pos = int(label[mask].sum())
-                    n_neg = int((mask & ~label).sum())
-                    rate = min(1.0, float(self.negatives) * n_pos / max(n_neg, 1))
-                    key = (part[cands.row].astype(np.uint64) * np.uint64(data.n_articles)
-                           + cands.article.astype(np.uint64))
-                    salt = splitmix64(np.array([int(self.seed) * 1_000_003 + week], dtype=np.uint64))[0]
-                    draw = splitmix64(key ^ salt)
-                    uniform = (draw >> np.uint64(11)).astype(np.float64) / float(1 << 53)
-                    mask &= label | (uniform < rate)
-                sub = _subset(cands, mask)
-                xs.append(state.features(part, sub)[:, keep])
-                ys.append(label[mask].astype(np.int32))
-                gs.append(np.bincount(sub.row, minlength=part.size)[np.unique(sub.row)])
+        active_counts, inactive_counts = self._counts()
+        is_active = state.active[block]
+        for counts, rows in ((active_counts, np.flatnonzero(is_active)), (inactive_counts, np.flatnonzero(~is_active))):
+            if rows.size == 0:
+                continue
+            part = block[rows]
+            cands = state.candidates(part, counts, n_articles)
+            label = pair_hits(cands, truth[rows])
+            positives = np.bincount(cands.row, weights=label, minlength=part.size)
+            mask = positives[cands.row] > 0  # groups without a positive teach a ranker nothing
+            if sample:
+                n_pos = int(label[mask].sum())
+                n_neg = int((mask & ~label).sum())
+                rate = min(1.0, float(self.negatives) * n_pos / max(n_neg, 1))
+                key = part[cands.row].astype(np.uint64) * np.uint64(n_articles) + cands.article.astype(np.uint64)
+                salt = splitmix64(np.array([int(self.seed) * 1_000_003 + week], dtype=np.uint64))[0]
+                draw = splitmix64(key ^ salt)
+                uniform = (draw >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+                mask &= label | (uniform < rate)
+            sub = _subset(cands, mask)
+            xs.append(state.features(part, sub)[:, keep])
+            ys.append(label[mask].astype(np.int32))
+            gs.append(np.bincount(sub.row, minlength=part.size)[np.unique(sub.row)])
         if not xs:
             return None
         return np.vstack(xs), np.concatenate(ys), np.concatenate(gs)

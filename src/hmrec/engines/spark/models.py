@@ -1,10 +1,10 @@
 """hmrec's models fitted from Spark aggregates; recommending on the driver or on the executors.
 
-Supported: ``popularity``, ``popularity-decay``, ``popularity-age``, ``history``, ``als`` and the Fills of
-those (``repurchase`` = history then popularity-decay, ``als+repurchase``). Each takes the registered model
-(its hyperparameters, checked by the model's own rules) and the transactions up to the end of the training
-window, and returns an object with the models' ``candidates(customers, n)`` / ``recommend(customers, k)``
-contract, with ties broken the same way (the lower article index first):
+Supported: ``popularity``, ``popularity-decay``, ``popularity-age``, ``history``, ``als``, the Fills of
+those (``repurchase`` = history then popularity-decay, ``als+repurchase``) and the two-stage ``ranker``. Each
+takes the registered model (its hyperparameters, checked by the model's own rules) and the transactions up to
+the end of the training window, and returns an object with the models' ``candidates(customers, n)`` /
+``recommend(customers, k)`` contract, with ties broken the same way (the lower article index first):
 
 * popularity family: the sales per article (per age group) are Spark group-bys; they become the local
   model's group scores, and the local model's own ``fit`` and ``recommend`` do the rest;
@@ -17,7 +17,9 @@ contract, with ties broken the same way (the lower article index first):
   penalty hmrec's ``reg``. Customers are scored on the executors against the candidate articles (sold in the
   last ``recent_weeks`` weeks), broadcast to every executor; customers without history get the decayed
   popularity of the candidates, as locally. ``coldStartStrategy="drop"`` keeps unknown ids out of
-  predictions, and the session's checkpoint directory bounds the lineage of long runs.
+  predictions, and the session's checkpoint directory bounds the lineage of long runs;
+* ``ranker``: trained on the driver on the window of transactions Spark cuts for it, scored on the executors
+  (:mod:`hmrec.engines.spark.ranker`).
 
 ``filter_bought`` (removing already-bought articles) is not available on Spark: it needs every customer's
 purchases on the driver. Asking for it is a ParameterError naming the parameter.
@@ -46,7 +48,9 @@ from hmrec.models.popularity import GroupPopularity, age_groups
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-SUPPORTED = ("popularity", "popularity-decay", "popularity-age", "history", "repurchase", "als", "als+repurchase")
+SUPPORTED = (
+    "popularity", "popularity-decay", "popularity-age", "history", "repurchase", "als", "als+repurchase", "ranker",
+)
 #: customers per block when scoring on an executor: 1024 x 20K candidates of float32 is 80 MB
 SCORE_BLOCK = 1024
 #: ALS checkpoints its factors every this many iterations (with the session's checkpoint directory)
@@ -101,6 +105,13 @@ def fit(model: Recommender, data: SparkData, train: Dataset, until: dt.date | No
         model.n_articles_ = data.n_articles
         return model
     _no_filter_bought(model)
+    if model.name == "ranker":
+        from hmrec.engines.spark import ranker
+        from hmrec.ranking.ranker import Ranker
+
+        if not isinstance(model, Ranker):
+            raise TypeError(f"{model.name} is not the two-stage ranker")
+        return ranker.fit(model, data, train, until)
     tx, end = data.until(until)
     if end is None:
         raise ParameterError(f"{model.name}: no transactions to train on (fix: choose a later --test-end)")

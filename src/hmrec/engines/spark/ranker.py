@@ -1,0 +1,218 @@
+"""The two-stage ``ranker`` on Spark: labelled rows and scores built on the executors, LightGBM on the driver.
+
+* **The window.** The ranker reads only the transactions of its window (:meth:`Ranker.first_day_read`: the
+  training weeks and the ``history_weeks`` its sources and features look back, 31 weeks by default). Spark
+  filters the cached transactions to that window and the driver collects them (Arrow).
+* **Training.** At each training cut-off the driver fits the sources and the feature tables (the state), which
+  is broadcast to the executors; the week's buyers go to them in the local engine's blocks, each block with its
+  label-week purchases, and each executor builds its blocks' candidates, labels, negative sample and feature
+  rows with the local code. The rows (the sample) are collected to the driver, in block order, and LightGBM
+  trains there on them.
+* **Scoring.** The fitted ranker (the final state and the booster) is broadcast once per ``recommend``; each
+  partition of customers builds its candidates and features and scores them with the booster.
+
+Every step runs the local engine's code on the same blocks in the same order, so the Spark ranker is the
+local ranker: the same training rows, booster and lists (tests check it). What stays on the driver, and is the
+limit beyond one machine's memory: the window's transactions (at H&M scale about 9.5M rows, 0.2 GB), the
+states it fits and broadcasts, and the training sample (docs/scale-out.md).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import io
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import scipy.sparse as sp
+
+from hmrec.data.dataset import Dataset
+from hmrec.data.schema import CUSTOMER_IDX, T_DAT, TRANSACTIONS_SCHEMA
+from hmrec.engines.spark.models import SparkFitted, _only, _scatter, _unique
+from hmrec.errors import ParameterError
+from hmrec.models.base import check_k
+from hmrec.ranking.ranker import BLOCK_CUSTOMERS, CutoffState, Ranker
+
+#: rows of a feature matrix per collected chunk: Arrow's binary values stay well below 2 GiB
+CHUNK_BYTES = 256 * 2**20
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+    from hmrec.engines.spark.models import SparkData
+
+
+def window(ranker: Ranker, data: SparkData, train: Dataset, until: dt.date | None) -> Dataset:
+    """``train``'s customers and articles with the transactions the ranker's fit reads, collected from Spark."""
+    from pyspark.sql import functions as F
+
+    tx, end = data.until(until)
+    if end is None:
+        raise ParameterError(f"{ranker.name}: no transactions to train on (fix: choose a later --test-end)")
+    first = ranker.first_day_read(end)
+    if first is not None:
+        tx = tx.filter(F.col(T_DAT) >= F.lit(first))
+    # the cache's column order and types; the rows keep the cache's order, as the local engine reads them
+    collected = pl.from_arrow(tx.select(*TRANSACTIONS_SCHEMA).toArrow())
+    if not isinstance(collected, pl.DataFrame):  # a table becomes a frame; satisfies the type checker
+        raise TypeError("expected a table of transactions")
+    transactions = collected.cast(TRANSACTIONS_SCHEMA)  # type: ignore[arg-type]
+    return dataclasses.replace(train, transactions=transactions, _memo={})
+
+
+def score_partition(batches: Iterator[pd.DataFrame], ranker: Ranker, k: int) -> Iterator[pd.DataFrame]:
+    """On an executor: the top ``k`` of the ranker's candidates for each customer of the partition."""
+    from hmrec.progress import set_quiet
+
+    set_quiet(True)  # an executor has no terminal to draw progress bars on
+    for batch in batches:
+        customers = batch[CUSTOMER_IDX].to_numpy(np.int32)
+        if customers.size == 0:
+            continue
+        ids, scores = ranker.candidates(customers, k)
+        yield pd.DataFrame({CUSTOMER_IDX: customers, "ids": list(ids), "scores": list(scores)})
+
+
+@dataclass
+class SparkRanker(SparkFitted):
+    """A ranker fitted from the executors' rows whose ``recommend`` runs on the executors."""
+
+    name: ClassVar[str] = "ranker"
+
+    spark: SparkSession
+    model: Ranker
+    customers: DataFrame  # customer_idx of every customer, on Spark
+    n_customers: int
+
+    def candidates(self, customers: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        k = check_k(n)
+        uniq, inverse = _unique(customers, self.n_customers, self.name)
+        if uniq.size == 0:
+            return np.zeros((0, k), dtype=np.int32), np.zeros((0, k), dtype=np.float32)
+        wanted = _only(self.customers, uniq, self.n_customers)
+        # at least one task per core, and blocks no larger than the local engine's
+        parts = max(self.spark.sparkContext.defaultParallelism, math.ceil(uniq.size / BLOCK_CUSTOMERS))
+        shared = self.spark.sparkContext.broadcast(self.model)
+
+        def score(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+            return score_partition(batches, shared.value, k)
+
+        schema = f"{CUSTOMER_IDX} int, ids array<int>, scores array<float>"
+        try:
+            frame = wanted.repartition(parts).mapInPandas(score, schema).toPandas()
+        finally:
+            shared.unpersist()
+        ids, scores, _ = _scatter(frame, uniq, k)
+        return ids[inverse], scores[inverse]
+
+    def diagnostics(self, customers: np.ndarray, truth: sp.csr_matrix) -> dict[str, pl.DataFrame]:
+        """The fitted ranker's own report (source recall and feature importance), computed on the driver."""
+        return self.model.diagnostics(customers, truth)
+
+
+def _to_bytes(array: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    np.save(out, array, allow_pickle=False)
+    return out.getvalue()
+
+
+def _from_bytes(blob: bytes) -> np.ndarray:
+    return np.load(io.BytesIO(blob), allow_pickle=False)
+
+
+def block_rows_partition(
+    group: pd.DataFrame, ranker: Ranker, state: CutoffState, week: int, keep: np.ndarray, sample: bool,
+    n_articles: int,
+) -> pd.DataFrame:
+    """On an executor: one block of buyers (``block``, ``customer_idx``, ``bought``: their label-week articles)
+    -> its labelled rows as chunks of ``np.save`` bytes (``x``, ``y``; the group sizes ``g`` with chunk 0)."""
+    from hmrec.progress import set_quiet
+
+    set_quiet(True)
+    group = group.sort_values(CUSTOMER_IDX)
+    block = group[CUSTOMER_IDX].to_numpy(np.int32)
+    bought = [np.asarray(a, dtype=np.int32) for a in group["bought"]]
+    indptr = np.concatenate([[0], np.cumsum([a.size for a in bought])]).astype(np.int64)
+    indices = np.concatenate(bought) if bought else np.zeros(0, dtype=np.int32)
+    truth = sp.csr_matrix((np.ones(indices.size, dtype=np.float32), indices, indptr), shape=(block.size, n_articles))
+    rows = ranker.block_rows(state, block, truth, week, keep, sample)
+    columns = ["block", "chunk", "x", "y", "g"]
+    if rows is None:
+        return pd.DataFrame(columns=columns)
+    x, y, g = rows
+    step = max(1, CHUNK_BYTES // max(1, x.shape[1] * x.itemsize))
+    chunks = [
+        (int(group["block"].iloc[0]), i, _to_bytes(x[lo : lo + step]), _to_bytes(y[lo : lo + step]),
+         _to_bytes(g) if i == 0 else b"")
+        for i, lo in enumerate(range(0, max(1, y.size), step))
+    ]
+    return pd.DataFrame(chunks, columns=columns)
+
+
+def rows_on_executors(
+    spark: SparkSession, ranker: Ranker, state: CutoffState, blocks: list[np.ndarray], truth: sp.csr_matrix,
+    week: int, keep: np.ndarray, sample: bool,
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
+    """:meth:`Ranker._rows_of_blocks` on the executors: the same blocks, rows and order as in one process."""
+    customers = np.concatenate(blocks)
+    frame = pd.DataFrame({
+        "block": np.repeat(np.arange(len(blocks), dtype=np.int32), [b.size for b in blocks]),
+        CUSTOMER_IDX: customers,
+        "bought": [truth.indices[truth.indptr[c] : truth.indptr[c + 1]].astype(np.int32) for c in customers],
+    })
+    n_articles = truth.shape[1]
+    # the parameters alone: the model being fitted holds this engine's hooks, which do not travel
+    shared = spark.sparkContext.broadcast((type(ranker)(**ranker.get_params()), state))
+
+    def build(group: pd.DataFrame) -> pd.DataFrame:
+        model, cut = shared.value
+        return block_rows_partition(group, model, cut, week, keep, sample, n_articles)
+
+    schema = "block int, chunk int, x binary, y binary, g binary"
+    source = spark.createDataFrame(frame, f"block int, {CUSTOMER_IDX} int, bought array<int>")
+    parts: dict[int, list[tuple[int, bytes, bytes, bytes]]] = {}
+    try:
+        # one partition of results at a time: the sample may exceed spark.driver.maxResultSize in one collect
+        for row in source.groupBy("block").applyInPandas(build, schema).toLocalIterator():
+            parts.setdefault(int(row["block"]), []).append((int(row["chunk"]), row["x"], row["y"], row["g"]))
+    finally:
+        shared.unpersist()
+    out: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None] = []
+    for b in range(len(blocks)):
+        chunks = sorted(parts.get(b, []))
+        if not chunks:
+            out.append(None)
+            continue
+        out.append((
+            np.vstack([_from_bytes(c[1]) for c in chunks]),
+            np.concatenate([_from_bytes(c[2]) for c in chunks]),
+            _from_bytes(chunks[0][3]),
+        ))
+    return out
+
+
+def fit(model: Ranker, data: SparkData, train: Dataset, until: dt.date | None) -> SparkRanker:
+    """``model`` trained on the window Spark cuts: rows on the executors, LightGBM on the driver."""
+    windowed = window(model, data, train, until)
+
+    def rows_of_blocks(
+        state: CutoffState, blocks: list[np.ndarray], truth: sp.csr_matrix, week: int, keep: np.ndarray,
+        sample: bool,
+    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
+        return rows_on_executors(data.spark, model, state, blocks, truth, week, keep, sample)
+
+    vars(model)["_rows_of_blocks"] = rows_of_blocks
+    try:
+        model.fit(windowed)
+    finally:
+        del vars(model)["_rows_of_blocks"]
+    return SparkRanker(data.spark, model, data.customers.select(CUSTOMER_IDX), data.n_customers)
+
+
+__all__ = ["SparkRanker", "block_rows_partition", "fit", "rows_on_executors", "score_partition", "window"]
