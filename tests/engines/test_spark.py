@@ -92,8 +92,8 @@ def test_same_lists_as_the_local_engine(spark_engine: Any, loaded: Dataset, name
     expected = create(name).fit(loaded).recommend(everyone, 12)
     got = spark_engine.fit(create(name), loaded).recommend(everyone, 12)
     np.testing.assert_array_equal(got[0], expected[0])
-    # history's scores are sums of decayed weights: Spark adds in double, the local CSR in float32
-    np.testing.assert_allclose(got[1], expected[1], rtol=1e-6)
+    # history's scores are sums of float32 decayed weights: both engines add them in double, round once
+    np.testing.assert_array_equal(got[1], expected[1])
 
 
 def test_same_lists_with_windows_and_recent_weeks(spark_engine: Any, loaded: Dataset) -> None:
@@ -117,33 +117,31 @@ def test_same_map_through_evaluate(spark_engine: Any, loaded: Dataset) -> None:
         np.testing.assert_allclose(spark[metric].to_numpy(), local[metric].to_numpy(), rtol=0, atol=1e-9)
 
 
+ALS_SEEDS = range(5)
+
+
 @pytest.fixture(scope="module")
-def als_maps(spark_engine: Any, loaded: Dataset) -> tuple[float, float]:
-    """MAP@12 of hmrec's ALS and of Spark ML's ALS on hmrec's confidences (default hyperparameters, seed 0)."""
-    local = evaluate(loaded, ["als"], curve_k=0, progress=False).to_frame()["map_at_k"][0]
-    spark = evaluate(loaded, ["als"], curve_k=0, progress=False, engine=spark_engine).to_frame()["map_at_k"][0]
-    return float(local), float(spark)
+def als_maps(spark_engine: Any, loaded: Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """MAP@12 of hmrec's ALS and of Spark ML's ALS on hmrec's confidences, default hyperparameters, seeds 0-4.
+
+    Seeds, not one: on tiny, hmrec's own ALS ranges over 7% from seed to seed (0.0439 to 0.0471), more than
+    the 5% the engines must agree within, so one seed of each compares the seeds as much as the engines.
+    """
+    def maps(engine: Any) -> np.ndarray:
+        return np.array([
+            evaluate(loaded, ["als"], params={"als": {"seed": seed}}, curve_k=0, progress=False,
+                     engine=engine).to_frame()["map_at_k"][0]
+            for seed in ALS_SEEDS
+        ])
+
+    return maps(None), maps(spark_engine)
 
 
-ALS_GAP = (
-    "on the tiny data of the second calibration pass Spark's ALS reaches MAP@12 0.0437 against hmrec's 0.0471 "
-    "(-7%; -11% on the first pass's data, +5.1% before it): Spark solves each row exactly with a penalty "
-    "scaled by the row's count (ALS-WR, regParam = reg / mean count), hmrec takes 3 conjugate-gradient steps "
-    "with a constant penalty; the regularization mapping is not tuned yet"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=ALS_GAP)
-def test_als_within_5_percent_of_hmrec_als(als_maps: tuple[float, float]) -> None:
+def test_als_within_5_percent_of_hmrec_als(als_maps: tuple[np.ndarray, np.ndarray]) -> None:
+    """Lists differ (another solver: exact solves with ALS-WR's penalty against 3 conjugate-gradient steps;
+    other initial factors), so the mean MAP@12 over the seeds is compared."""
     local, spark = als_maps
-    assert abs(spark - local) <= 0.05 * local, (spark, local)
-
-
-@pytest.mark.xfail(strict=True, reason=ALS_GAP)
-def test_als_not_worse_than_hmrec_als(als_maps: tuple[float, float]) -> None:
-    """Lists differ (another solver, other initial factors), but the quality must not drop."""
-    local, spark = als_maps
-    assert spark >= 0.95 * local, (spark, local)
+    assert abs(spark.mean() - local.mean()) <= 0.05 * local.mean(), (spark, local)
 
 
 def test_aggregates_match_the_local_ones(spark_engine: Any, loaded: Dataset) -> None:
@@ -159,7 +157,7 @@ def test_aggregates_match_the_local_ones(spark_engine: Any, loaded: Dataset) -> 
     spark = pl.from_pandas(weights).select(c="customer_idx", a="article_idx", w="w").sort("c", "a")
     assert spark.height == local.height
     np.testing.assert_array_equal(spark["a"].to_numpy(), local["a"].to_numpy())
-    np.testing.assert_allclose(spark["w"].to_numpy(), local["w"].to_numpy(), rtol=1e-6)
+    np.testing.assert_array_equal(spark["w"].to_numpy(), local["w"].to_numpy())
     sales = agg.article_sales(data.transactions, end, loaded.n_articles, days=28, half_life_days=7.0)
     np.testing.assert_array_equal(sales, article_sales(loaded, days=28, half_life_days=7.0))
     pairs = agg.to_pandas(agg.co_purchase_counts(data.transactions, end, days=28, min_customers=2))

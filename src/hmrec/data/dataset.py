@@ -217,14 +217,18 @@ class Dataset:
             age = (
                 tx.select((pl.lit(ref, dtype=pl.Date) - pl.col(T_DAT)).dt.total_days()).to_series().to_numpy()
             )
-            data = np.power(0.5, age / float(half_life_days)).astype(np.float32)
+            data = np.power(0.5, age / float(half_life_days)).astype(np.float32).astype(np.float64)
         else:
-            data = np.ones(tx.height, dtype=np.float32)
+            data = np.ones(tx.height, dtype=np.float64)
+        # the float32 weights of a cell are summed in float64 and rounded once: a sum that does not depend
+        # on the order of the rows (float32 running sums do), so that any engine that sums them finds the
+        # same cell, whose order ranks articles
         matrix = sp.csr_matrix(
-            (data, (rows, cols)), shape=(self.n_customers, self.n_articles), dtype=np.float32
+            (data, (rows, cols)), shape=(self.n_customers, self.n_articles), dtype=np.float64
         )
         matrix.sum_duplicates()
         matrix.sort_indices()
+        matrix = matrix.astype(np.float32)
         if binary:
             matrix.data[:] = 1.0
         self._memo[key] = matrix
