@@ -13,7 +13,7 @@
 
 Every step runs the local engine's code on the same blocks in the same order, so the Spark ranker is the
 local ranker: the same training rows, booster and lists (tests check it). What stays on the driver, and is the
-limit beyond one machine's memory: the window's transactions (at H&M scale about 9.5M rows, 0.2 GB), the
+limit beyond one machine's memory: the window's transactions (at H&M scale 9.88M rows, 0.17 GB), the
 states it fits and broadcasts, and the training sample (docs/scale-out.md).
 """
 
