@@ -104,7 +104,11 @@ def _measure(command: list[str]) -> tuple[subprocess.CompletedProcess[str], floa
     wall = time.perf_counter() - started
     done = subprocess.CompletedProcess(command, child.returncode, stdout, stderr)
     if child.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed:\n{stderr[-3000:]}")
+        # the first error of a failed Spark job is often far above the last lines: keep the whole log
+        fd, log = tempfile.mkstemp(prefix="hmrec-bench-spark-failed-", suffix=".log")
+        with open(fd, "w") as out:
+            out.write(stderr)
+        raise RuntimeError(f"{' '.join(command)} failed (whole log: {log}):\n{stderr[-3000:]}")
     return done, wall, peak[0] / 2**30
 
 

@@ -9,7 +9,7 @@ import pytest
 from hmrec.data.dataset import Dataset
 from hmrec.engines.base import get_engine
 from hmrec.engines.local import LocalEngine, co_purchase_counts
-from hmrec.engines.spark.session import parse_conf
+from hmrec.engines.spark.session import broadcast, parse_conf
 from hmrec.errors import ParameterError
 from hmrec.models.base import create
 
@@ -28,6 +28,41 @@ def test_spark_conf_is_key_value() -> None:
     assert parse_conf(["spark.executor.memory=8g", "a.b=x=y"]) == {"spark.executor.memory": "8g", "a.b": "x=y"}
     with pytest.raises(ParameterError, match="--spark-conf 'spark.executor.memory' is not KEY=VALUE"):
         parse_conf(["spark.executor.memory"])
+
+
+class _Shared:
+    def __init__(self, value: object, released: list[str], dead: bool) -> None:
+        self.value, self._released, self._dead = value, released, dead
+
+    def unpersist(self) -> None:
+        if self._dead:
+            raise RuntimeError("no SparkEnv")  # what pyspark raises once the context has stopped
+        self._released.append("released")
+
+
+class _Session:
+    """Just enough of a SparkSession for :func:`broadcast`: its context's ``broadcast``."""
+
+    def __init__(self, dead: bool) -> None:
+        self.released: list[str] = []
+        self.dead = dead
+        self.sparkContext = self
+
+    def broadcast(self, value: object) -> _Shared:
+        return _Shared(value, self.released, self.dead)
+
+
+def test_broadcast_is_released_and_keeps_the_first_error() -> None:
+    session = _Session(dead=False)
+    with broadcast(session, 3) as shared:  # type: ignore[arg-type]
+        assert shared.value == 3
+    assert session.released == ["released"]
+    with pytest.raises(ValueError, match="the job failed"), broadcast(session, 3):  # type: ignore[arg-type]
+        raise ValueError("the job failed")
+    assert session.released == ["released", "released"]
+    # the job's failure stopped the context: releasing fails too, and the job's error is the one raised
+    with pytest.raises(ValueError, match="the job failed"), broadcast(_Session(dead=True), 3):  # type: ignore[arg-type]
+        raise ValueError("the job failed")
 
 
 def test_local_engine_fits_the_model_itself(tiny: Dataset) -> None:

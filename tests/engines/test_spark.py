@@ -181,6 +181,14 @@ def test_ranker_gives_the_local_engine_lists(
         return original(*args)
 
     monkeypatch.setattr(spark_ranker, "rows_on_executors", counted)
+    directories: list[Path] = []
+    mkdtemp = spark_ranker.tempfile.mkdtemp
+
+    def recorded(**kwargs: Any) -> str:
+        directories.append(Path(mkdtemp(**kwargs)))
+        return str(directories[-1])
+
+    monkeypatch.setattr(spark_ranker.tempfile, "mkdtemp", recorded)
     params = {"sources": "repurchase:12,product:6,copurchase:12,popularity:12,age:6,trending:6,taste:6",
               "trees": 20, "weeks": 2, "history_weeks": 8}
     split = time_split(loaded, 7)
@@ -192,6 +200,9 @@ def test_ranker_gives_the_local_engine_lists(
     np.testing.assert_array_equal(got[1], expected[1])
     assert fitted.model.train_rows_ == local.train_rows_
     assert weeks_on_executors == [3, 2, 1]  # two training weeks and the validation week
+    # each week's rows came through a directory beside the cache, removed once read
+    assert [d.parent for d in directories] == [spark_engine._data.scratch] * 3
+    assert not any(d.exists() for d in directories)
     assert fitted.recommend(customers[:0], 12)[0].shape == (0, 12)
     truth = split.test.interactions(binary=True)
     buyers = np.flatnonzero(np.diff(truth.indptr)).astype(np.int32)

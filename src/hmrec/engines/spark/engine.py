@@ -62,6 +62,7 @@ class SparkEngine:
             customers=read(str(location / load.CACHE_FILES[CUSTOMERS_FILE])),
             n_customers=int(rows[CUSTOMERS_FILE]),
             n_articles=int(rows[ARTICLES_FILE]),
+            scratch=location,
         )
 
     def ingest(self, data_dir: Path, cache: Path | None, *, force: bool, progress: bool) -> IngestReport:

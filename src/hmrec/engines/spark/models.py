@@ -30,6 +30,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -38,6 +39,7 @@ import pandas as pd
 from hmrec.data.dataset import Dataset
 from hmrec.data.schema import ARTICLE_IDX, CUSTOMER_IDX, T_DAT
 from hmrec.engines.spark import aggregates as agg
+from hmrec.engines.spark.session import broadcast
 from hmrec.errors import ParameterError
 from hmrec.models._params import check_customers
 from hmrec.models.base import Recommender, check_k, top_k
@@ -66,6 +68,7 @@ class SparkData:
     customers: DataFrame
     n_customers: int
     n_articles: int
+    scratch: Path  # a directory beside the cache, at the same path on the driver and every executor
 
     def until(self, day: dt.date | None) -> tuple[DataFrame, dt.date | None]:
         """Transactions on or before ``day`` (all for None) and their last day."""
@@ -309,17 +312,14 @@ class SparkALS(SparkFitted):
         k = check_k(n)
         uniq, inverse = _unique(customers, self.n_customers, self.name)
         users = _only(self.user_factors, uniq, self.n_customers, column="id")
-        shared = self.spark.sparkContext.broadcast((self.item_factors, self.candidate_ids))
-
-        def score(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-            factors, candidates = shared.value
-            return score_partition(batches, factors, candidates, k)
-
         schema = f"{CUSTOMER_IDX} int, ids array<int>, scores array<float>"
-        try:
+        with broadcast(self.spark, (self.item_factors, self.candidate_ids)) as shared:
+
+            def score(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+                factors, candidates = shared.value
+                return score_partition(batches, factors, candidates, k)
+
             frame = agg.to_pandas(users.mapInPandas(score, schema))
-        finally:
-            shared.unpersist()
         ids, scores, warm = _scatter(frame, uniq, k)
         depth = min(k, self.fallback_ids.size)
         cold = np.flatnonzero(~warm)

@@ -6,8 +6,9 @@
 * **Training.** At each training cut-off the driver fits the sources and the feature tables (the state), which
   is broadcast to the executors; the week's buyers go to them in the local engine's blocks, each block with its
   label-week purchases, and each executor builds its blocks' candidates, labels, negative sample and feature
-  rows with the local code. The rows (the sample) are collected to the driver, in block order, and LightGBM
-  trains there on them.
+  rows with the local code. The rows (the sample) reach the driver as ``.npy`` files in a temporary directory
+  beside the cache (a path the driver and the executors share, as the cache itself), read in block order, and
+  LightGBM trains on them there.
 * **Scoring.** The fitted ranker (the final state and the booster) is broadcast once per ``recommend``; each
   partition of customers builds its candidates and features and scores them with the booster.
 
@@ -21,10 +22,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import io
 import math
+import os
+import shutil
+import tempfile
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
@@ -35,12 +40,10 @@ import scipy.sparse as sp
 from hmrec.data.dataset import Dataset
 from hmrec.data.schema import CUSTOMER_IDX, T_DAT, TRANSACTIONS_SCHEMA
 from hmrec.engines.spark.models import SparkFitted, _only, _scatter, _unique
+from hmrec.engines.spark.session import broadcast
 from hmrec.errors import ParameterError
 from hmrec.models.base import check_k
 from hmrec.ranking.ranker import BLOCK_CUSTOMERS, CutoffState, Ranker
-
-#: rows of a feature matrix per collected chunk: Arrow's binary values stay well below 2 GiB
-CHUNK_BYTES = 256 * 2**20
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -98,16 +101,13 @@ class SparkRanker(SparkFitted):
         wanted = _only(self.customers, uniq, self.n_customers)
         # at least one task per core, and blocks no larger than the local engine's
         parts = max(self.spark.sparkContext.defaultParallelism, math.ceil(uniq.size / BLOCK_CUSTOMERS))
-        shared = self.spark.sparkContext.broadcast(self.model)
-
-        def score(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-            return score_partition(batches, shared.value, k)
-
         schema = f"{CUSTOMER_IDX} int, ids array<int>, scores array<float>"
-        try:
+        with broadcast(self.spark, self.model) as shared:
+
+            def score(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+                return score_partition(batches, shared.value, k)
+
             frame = wanted.repartition(parts).mapInPandas(score, schema).toPandas()
-        finally:
-            shared.unpersist()
         ids, scores, _ = _scatter(frame, uniq, k)
         return ids[inverse], scores[inverse]
 
@@ -116,50 +116,56 @@ class SparkRanker(SparkFitted):
         return self.model.diagnostics(customers, truth)
 
 
-def _to_bytes(array: np.ndarray) -> bytes:
-    out = io.BytesIO()
-    np.save(out, array, allow_pickle=False)
-    return out.getvalue()
+ROW_FILES = ("x", "y", "g")
 
 
-def _from_bytes(blob: bytes) -> np.ndarray:
-    return np.load(io.BytesIO(blob), allow_pickle=False)
+def _save(array: np.ndarray, path: Path) -> None:
+    """``array`` to ``path`` whole or not at all: a retried or speculative task rewrites the same bytes."""
+    part = path.with_name(f"{path.name}.{uuid.uuid4().hex}.part")
+    with part.open("wb") as out:
+        np.save(out, array, allow_pickle=False)
+    os.replace(part, path)
+
+
+def _row_path(directory: Path, block: int, name: str) -> Path:
+    return directory / f"block-{block:06d}.{name}.npy"
 
 
 def block_rows_partition(
     group: pd.DataFrame, ranker: Ranker, state: CutoffState, week: int, keep: np.ndarray, sample: bool,
-    n_articles: int,
+    n_articles: int, directory: Path,
 ) -> pd.DataFrame:
     """On an executor: one block of buyers (``block``, ``customer_idx``, ``bought``: their label-week articles)
-    -> its labelled rows as chunks of ``np.save`` bytes (``x``, ``y``; the group sizes ``g`` with chunk 0)."""
+    -> its labelled rows, written to ``directory`` (features ``x``, labels ``y``, group sizes ``g``); returns
+    the block and its number of rows (0: no candidate was bought, no files)."""
     from hmrec.progress import set_quiet
 
     set_quiet(True)
     group = group.sort_values(CUSTOMER_IDX)
+    number = int(group["block"].iloc[0])
     block = group[CUSTOMER_IDX].to_numpy(np.int32)
     bought = [np.asarray(a, dtype=np.int32) for a in group["bought"]]
     indptr = np.concatenate([[0], np.cumsum([a.size for a in bought])]).astype(np.int64)
     indices = np.concatenate(bought) if bought else np.zeros(0, dtype=np.int32)
     truth = sp.csr_matrix((np.ones(indices.size, dtype=np.float32), indices, indptr), shape=(block.size, n_articles))
     rows = ranker.block_rows(state, block, truth, week, keep, sample)
-    columns = ["block", "chunk", "x", "y", "g"]
     if rows is None:
-        return pd.DataFrame(columns=columns)
-    x, y, g = rows
-    step = max(1, CHUNK_BYTES // max(1, x.shape[1] * x.itemsize))
-    chunks = [
-        (int(group["block"].iloc[0]), i, _to_bytes(x[lo : lo + step]), _to_bytes(y[lo : lo + step]),
-         _to_bytes(g) if i == 0 else b"")
-        for i, lo in enumerate(range(0, max(1, y.size), step))
-    ]
-    return pd.DataFrame(chunks, columns=columns)
+        return pd.DataFrame({"block": [number], "rows": [0]})
+    for name, array in zip(ROW_FILES, rows, strict=True):
+        _save(array, _row_path(directory, number, name))
+    return pd.DataFrame({"block": [number], "rows": [int(rows[1].size)]})
 
 
 def rows_on_executors(
     spark: SparkSession, ranker: Ranker, state: CutoffState, blocks: list[np.ndarray], truth: sp.csr_matrix,
-    week: int, keep: np.ndarray, sample: bool,
+    week: int, keep: np.ndarray, sample: bool, scratch: Path,
 ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
-    """:meth:`Ranker._rows_of_blocks` on the executors: the same blocks, rows and order as in one process."""
+    """:meth:`Ranker._rows_of_blocks` on the executors: the same blocks, rows and order as in one process.
+
+    The rows travel through files in a temporary directory under ``scratch`` (a path every executor and the
+    driver see), not through Spark: collected, a week's unsampled validation rows (gigabytes at H&M scale)
+    are pickled inside the driver's JVM and exhaust its heap.
+    """
     customers = np.concatenate(blocks)
     frame = pd.DataFrame({
         "block": np.repeat(np.arange(len(blocks), dtype=np.int32), [b.size for b in blocks]),
@@ -167,34 +173,32 @@ def rows_on_executors(
         "bought": [truth.indices[truth.indptr[c] : truth.indptr[c + 1]].astype(np.int32) for c in customers],
     })
     n_articles = truth.shape[1]
-    # the parameters alone: the model being fitted holds this engine's hooks, which do not travel
-    shared = spark.sparkContext.broadcast((type(ranker)(**ranker.get_params()), state))
-
-    def build(group: pd.DataFrame) -> pd.DataFrame:
-        model, cut = shared.value
-        return block_rows_partition(group, model, cut, week, keep, sample, n_articles)
-
-    schema = "block int, chunk int, x binary, y binary, g binary"
     source = spark.createDataFrame(frame, f"block int, {CUSTOMER_IDX} int, bought array<int>")
-    parts: dict[int, list[tuple[int, bytes, bytes, bytes]]] = {}
+    directory = Path(tempfile.mkdtemp(prefix=".ranker-rows-", dir=scratch))
     try:
-        # one partition of results at a time: the sample may exceed spark.driver.maxResultSize in one collect
-        for row in source.groupBy("block").applyInPandas(build, schema).toLocalIterator():
-            parts.setdefault(int(row["block"]), []).append((int(row["chunk"]), row["x"], row["y"], row["g"]))
+        # the parameters alone: the model being fitted holds this engine's hooks, which do not travel
+        with broadcast(spark, (type(ranker)(**ranker.get_params()), state)) as shared:
+
+            def build(group: pd.DataFrame) -> pd.DataFrame:
+                model, cut = shared.value
+                return block_rows_partition(group, model, cut, week, keep, sample, n_articles, directory)
+
+            counts = {
+                int(row["block"]): int(row["rows"])
+                for row in source.groupBy("block").applyInPandas(build, "block int, rows long").collect()
+            }
+        out: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None] = []
+        for b in range(len(blocks)):
+            if counts.get(b, 0) == 0:
+                out.append(None)
+                continue
+            x, y, g = (np.load(_row_path(directory, b, name), allow_pickle=False) for name in ROW_FILES)
+            if y.size != counts[b] or x.shape[0] != y.size:
+                raise RuntimeError(f"ranker: block {b}'s rows in {directory} are not the ones its task wrote")
+            out.append((x, y, g))
+        return out
     finally:
-        shared.unpersist()
-    out: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None] = []
-    for b in range(len(blocks)):
-        chunks = sorted(parts.get(b, []))
-        if not chunks:
-            out.append(None)
-            continue
-        out.append((
-            np.vstack([_from_bytes(c[1]) for c in chunks]),
-            np.concatenate([_from_bytes(c[2]) for c in chunks]),
-            _from_bytes(chunks[0][3]),
-        ))
-    return out
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def fit(model: Ranker, data: SparkData, train: Dataset, until: dt.date | None) -> SparkRanker:
@@ -205,7 +209,7 @@ def fit(model: Ranker, data: SparkData, train: Dataset, until: dt.date | None) -
         state: CutoffState, blocks: list[np.ndarray], truth: sp.csr_matrix, week: int, keep: np.ndarray,
         sample: bool,
     ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
-        return rows_on_executors(data.spark, model, state, blocks, truth, week, keep, sample)
+        return rows_on_executors(data.spark, model, state, blocks, truth, week, keep, sample, data.scratch)
 
     vars(model)["_rows_of_blocks"] = rows_of_blocks
     try:

@@ -18,16 +18,18 @@ unless the user does (``--spark-conf`` wins):
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from hmrec.errors import ParameterError
 
 if TYPE_CHECKING:
+    from pyspark import Broadcast
     from pyspark.sql import SparkSession
 
 DEFAULT_MASTER = "local[*]"
@@ -98,4 +100,21 @@ def spark_session(
     return session
 
 
-__all__ = ["DEFAULT_MASTER", "check_available", "parse_conf", "spark_session"]
+@contextlib.contextmanager
+def broadcast(spark: SparkSession, value: Any) -> Iterator[Broadcast[Any]]:
+    """``value`` broadcast to the executors for the block, released after it.
+
+    When the block fails the release is best effort: if the failure stopped the context, unpersisting raises
+    too, and that second error must not be the one the user reads.
+    """
+    shared = spark.sparkContext.broadcast(value)
+    try:
+        yield shared
+    except BaseException:
+        with contextlib.suppress(Exception):
+            shared.unpersist()
+        raise
+    shared.unpersist()
+
+
+__all__ = ["DEFAULT_MASTER", "broadcast", "check_available", "parse_conf", "spark_session"]
