@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import polars as pl
 import pytest
 
 from hmrec.data.dataset import Dataset
 from hmrec.engines.base import get_engine
 from hmrec.engines.local import LocalEngine, co_purchase_counts
+from hmrec.engines.spark.models import score_partition
 from hmrec.engines.spark.session import broadcast, parse_conf
 from hmrec.errors import ParameterError
-from hmrec.models.base import create
+from hmrec.models.base import create, top_k
 
 
 def test_unknown_engine_is_one_line() -> None:
@@ -93,3 +95,19 @@ def test_co_purchase_counts_by_hand() -> None:
     counts = co_purchase_counts(data).sort("article_idx", "other_idx")
     assert counts.rows() == [(0, 1, 1), (0, 2, 1), (1, 0, 1), (2, 0, 1)]
     assert co_purchase_counts(data, min_customers=2).height == 0
+
+
+def test_spark_als_scoring_is_the_full_product() -> None:
+    """The executors' pruned scoring gives the top 12 of the whole product ``users @ items.T``."""
+    rng = np.random.default_rng(0)
+    candidates = np.sort(rng.choice(2000, size=700, replace=False)).astype(np.int32)
+    items = rng.normal(size=(candidates.size, 16)).astype(np.float32) * rng.uniform(0.1, 3, (candidates.size, 1))
+    users = rng.normal(size=(500, 16)).astype(np.float32)
+    ids = np.arange(500, dtype=np.int32) * 3
+    batches = [pd.DataFrame({"id": ids[lo : lo + 200], "features": list(users[lo : lo + 200])})
+               for lo in range(0, 500, 200)] + [pd.DataFrame({"id": ids[:0], "features": []})]
+    got = pd.concat(list(score_partition(iter(batches), items, candidates, 12)), ignore_index=True)
+    cols, scores = top_k(users @ items.T, 12)
+    np.testing.assert_array_equal(got["customer_idx"].to_numpy(), ids)
+    np.testing.assert_array_equal(np.stack(got["ids"].to_numpy()), candidates[cols])
+    np.testing.assert_allclose(np.stack(got["scores"].to_numpy()), scores, rtol=1e-5)

@@ -15,9 +15,10 @@ the end of the training window, and returns an object with the models' ``candida
   decayed purchase counts, Spark's ``alpha`` is the same slope). Spark scales the regularization by each
   customer's number of articles (ALS-WR); ``regParam = reg / mean(articles per customer)`` makes the average
   penalty hmrec's ``reg``. Customers are scored on the executors against the candidate articles (sold in the
-  last ``recent_weeks`` weeks), broadcast to every executor; customers without history get the decayed
-  popularity of the candidates, as locally. ``coldStartStrategy="drop"`` keeps unknown ids out of
-  predictions, and the session's checkpoint directory bounds the lineage of long runs;
+  last ``recent_weeks`` weeks), broadcast to every executor, with the local engine's pruned kernel;
+  customers without history get the decayed popularity of the candidates, as locally.
+  ``coldStartStrategy="drop"`` keeps unknown ids out of predictions, and the session's checkpoint directory
+  bounds the lineage of long runs;
 * ``ranker``: trained on the driver on the window of transactions Spark cuts for it, scored on the executors
   (:mod:`hmrec.engines.spark.ranker`).
 
@@ -42,7 +43,7 @@ from hmrec.engines.spark import aggregates as agg
 from hmrec.engines.spark.session import broadcast
 from hmrec.errors import ParameterError
 from hmrec.models._params import check_customers
-from hmrec.models.base import Recommender, check_k, top_k
+from hmrec.models.base import Recommender, check_k
 from hmrec.models.compose import Fill
 from hmrec.models.lists import below, positive_or_neg_inf, ranked_articles
 from hmrec.models.popularity import GroupPopularity, age_groups
@@ -53,8 +54,6 @@ if TYPE_CHECKING:
 SUPPORTED = (
     "popularity", "popularity-decay", "popularity-age", "history", "repurchase", "als", "als+repurchase", "ranker",
 )
-#: customers per block when scoring on an executor: 1024 x 20K candidates of float32 is 80 MB
-SCORE_BLOCK = 1024
 #: ALS checkpoints its factors every this many iterations (with the session's checkpoint directory)
 CHECKPOINT_INTERVAL = 5
 
@@ -283,14 +282,23 @@ def _fit_history(model: Any, data: SparkData, tx: DataFrame, end: dt.date) -> Sp
 def score_partition(
     batches: Iterator[pd.DataFrame], item_factors: np.ndarray, candidates: np.ndarray, k: int
 ) -> Iterator[pd.DataFrame]:
-    """On an executor: the top ``k`` candidates of ``p·q`` for each customer row ``(id, features)``."""
+    """On an executor: the top ``k`` candidates of ``p·q`` for each customer row ``(id, features)``.
+
+    The local engine's pruned kernel (:func:`hmrec.models.scoring.score_top_k`), on one thread: Spark runs a
+    task per core. ``candidates`` is ascending, so ties go to the lower article index as locally.
+    """
+    from hmrec.models.scoring import score_top_k
+
+    everything = np.arange(candidates.size, dtype=np.int32)
     for batch in batches:
-        for lo in range(0, len(batch), SCORE_BLOCK):
-            block = batch.iloc[lo : lo + SCORE_BLOCK]
-            users = np.stack(block["features"].to_numpy()).astype(np.float32)
-            cols, scores = top_k(users @ item_factors.T, k)
-            ids = np.where(cols >= 0, candidates[np.maximum(cols, 0)], -1).astype(np.int32)
-            yield pd.DataFrame({CUSTOMER_IDX: block["id"].to_numpy(np.int32), "ids": list(ids), "scores": list(scores)})
+        if batch.empty:
+            continue
+        users = np.stack(batch["features"].to_numpy()).astype(np.float32)
+        cols, scores = score_top_k(
+            users, item_factors, np.arange(len(batch), dtype=np.int64), everything, k, threads=1
+        )
+        ids = np.where(cols >= 0, candidates[np.maximum(cols, 0)], -1).astype(np.int32)
+        yield pd.DataFrame({CUSTOMER_IDX: batch["id"].to_numpy(np.int32), "ids": list(ids), "scores": list(scores)})
 
 
 @dataclass
