@@ -82,6 +82,33 @@ def test_fitting_on_its_window_is_fitting_on_everything(tiny: Dataset) -> None:
     assert create("ranker", history_weeks=None).first_day_read(end) is None  # type: ignore[attr-defined]
 
 
+def test_max_buyers_caps_each_week_with_the_same_customers(tiny: Dataset, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each week's rows come from ``max_buyers`` of its buyers, picked by customer, not by position."""
+    train = time_split(tiny).train
+    weeks: list[np.ndarray] = []
+    original = Ranker._rows_of_blocks
+
+    def recorded(self: Ranker, state: object, blocks: list[np.ndarray], *args: object) -> object:
+        weeks.append(np.concatenate(blocks))
+        return original(self, state, blocks, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Ranker, "_rows_of_blocks", recorded)
+    whole = create("ranker", **FAST).fit(train)
+    everyone, weeks[:] = list(weeks), []
+    capped = create("ranker", **FAST, max_buyers=40).fit(train)
+    assert [w.size for w in weeks] == [40, 40, 40]  # two training weeks and the validation week
+    for picked, buyers in zip(weeks, everyone, strict=True):
+        assert np.all(np.diff(picked) > 0) and np.isin(picked, buyers).all()
+    assert not np.array_equal(weeks[0], weeks[1])  # another draw each week
+    assert capped.train_rows_ < whole.train_rows_  # type: ignore[attr-defined]
+    # the draw depends on the buyers, the week and the seed alone
+    first = create("ranker", max_buyers=40)._capped(everyone[0], 3)  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(first, weeks[0])
+    other_seed = create("ranker", max_buyers=40, seed=1)._capped(everyone[0], 3)  # type: ignore[attr-defined]
+    assert not np.array_equal(other_seed, first)
+    assert create("ranker", max_buyers=10**6)._capped(everyone[0], 3) is everyone[0]  # type: ignore[attr-defined]
+
+
 def test_customers_without_history_ranked_once_per_age_as_each_alone(fitted: tuple[Ranker, Dataset]) -> None:
     model, train = fitted
     customers = np.arange(train.n_customers, dtype=np.int32)
@@ -124,3 +151,5 @@ def test_parameter_errors(tiny: Dataset) -> None:
         create("ranker", drop_features="colour").fit(tiny)
     with pytest.raises(ParameterError, match="'weeks'"):
         create("ranker", weeks=0).fit(tiny)
+    with pytest.raises(ParameterError, match="'max_buyers'"):
+        create("ranker", max_buyers=0).fit(tiny)

@@ -142,6 +142,9 @@ class Ranker(Recommender):
         history_weeks: sources and features see only the last ``history_weeks`` weeks before each cut-off
             (None: all the data; a window bounds the cost on two years of data).
         inactive_scale: inactive customers get ``n // inactive_scale`` (>= 1) candidates per source.
+        max_buyers: at most this many of each training and validation week's buyers give rows (a seeded hash
+            of the customer picks them; None: all). Bounds the training sample, which otherwise grows with the
+            customer base (docs/scale-out.md: the driver at 10x).
         drop_features: comma-separated feature families left out (customer, article, pair, source), for the
             ablation.
         threads: LightGBM and ALS threads (fixed, for determinism).
@@ -168,6 +171,7 @@ class Ranker(Recommender):
         active_weeks: float = 13,
         inactive_scale: int = 4,
         history_weeks: float | None = 26,
+        max_buyers: int | None = None,
         drop_features: str = "",
         threads: int = 2,
         seed: int = 0,
@@ -183,6 +187,7 @@ class Ranker(Recommender):
         self.active_weeks = active_weeks
         self.inactive_scale = inactive_scale
         self.history_weeks = history_weeks
+        self.max_buyers = max_buyers
         self.drop_features = drop_features
         self.threads = threads
         self.seed = seed
@@ -202,6 +207,8 @@ class Ranker(Recommender):
         _num_param("active_weeks", self.active_weeks, 0.0)
         if self.history_weeks is not None:
             _num_param("history_weeks", self.history_weeks, 1.0)
+        if self.max_buyers is not None:
+            _int_param("max_buyers", self.max_buyers, 1)
         if self.objective not in ("lambdarank", "binary"):
             raise ParameterError(
                 f"ranker: parameter 'objective' must be lambdarank or binary, got {self.objective!r}"
@@ -262,7 +269,7 @@ class Ranker(Recommender):
         """Features, labels and group sizes of the candidates at ``cutoff``, labelled by the next 7 days."""
         label_end = cutoff + dt.timedelta(days=7)
         truth = data.between(cutoff + dt.timedelta(days=1), label_end).interactions(binary=True)
-        buyers = np.flatnonzero(np.diff(truth.indptr)).astype(np.int32)
+        buyers = self._capped(np.flatnonzero(np.diff(truth.indptr)).astype(np.int32), week)
         if buyers.size == 0:
             return None
         state = self._build(data, cutoff)
@@ -273,6 +280,16 @@ class Ranker(Recommender):
         return np.vstack([r[0] for r in rows]), np.concatenate([r[1] for r in rows]), np.concatenate(
             [r[2] for r in rows]
         )
+
+    def _capped(self, buyers: np.ndarray, week: int) -> np.ndarray:
+        """``buyers`` (ascending), or ``max_buyers`` of them picked by a seeded hash of the customer index: the
+        same customers whatever the engine or block size, other ones each week."""
+        if self.max_buyers is None or buyers.size <= int(self.max_buyers):
+            return buyers
+        salt = splitmix64(np.array([int(self.seed) * 1_000_003 + 7919 * week], dtype=np.uint64))[0]
+        draw = splitmix64(buyers.astype(np.uint64) ^ salt)
+        chosen = np.argsort(draw, kind="stable")[: int(self.max_buyers)]
+        return np.sort(buyers[chosen])
 
     def _rows_of_blocks(
         self, state: CutoffState, blocks: list[np.ndarray], truth: sp.csr_matrix, week: int, keep: np.ndarray,
