@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
@@ -60,6 +60,10 @@ BLOCK_CUSTOMERS = 50_000
 BOOSTER_FILE = "booster.txt"
 #: sources that give inactive customers as many candidates as active ones
 FULL_FOR_INACTIVE = frozenset({"popularity"})
+
+
+#: the labelled rows of some buyers: feature matrix, labels and group sizes
+Rows = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 @dataclass
@@ -102,6 +106,10 @@ class CutoffState:
 
     def features(self, customers: np.ndarray, cands: Candidates) -> np.ndarray:
         return self.tables.matrix(customers, cands, self.sources)
+
+
+#: ``(state, blocks, truth, week, keep, sample)`` -> :meth:`Ranker.block_rows` of each block, in order
+RowsOfBlocks = Callable[[CutoffState, list[np.ndarray], sp.csr_matrix, int, np.ndarray, bool], list[Rows | None]]
 
 
 def _int_param(name: str, value: Any, low: int) -> int:
@@ -264,8 +272,8 @@ class Ranker(Recommender):
         )
 
     def _labelled_rows(
-        self, data: Dataset, cutoff: dt.date, week: int, keep: np.ndarray, sample: bool
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        self, data: Dataset, cutoff: dt.date, week: int, keep: np.ndarray, sample: bool, build: RowsOfBlocks
+    ) -> Rows | None:
         """Features, labels and group sizes of the candidates at ``cutoff``, labelled by the next 7 days."""
         label_end = cutoff + dt.timedelta(days=7)
         truth = data.between(cutoff + dt.timedelta(days=1), label_end).interactions(binary=True)
@@ -274,7 +282,7 @@ class Ranker(Recommender):
             return None
         state = self._build(data, cutoff)
         blocks = [buyers[lo : lo + BLOCK_CUSTOMERS] for lo in range(0, buyers.size, BLOCK_CUSTOMERS)]
-        rows = [r for r in self._rows_of_blocks(state, blocks, truth, week, keep, sample) if r is not None]
+        rows = [r for r in build(state, blocks, truth, week, keep, sample) if r is not None]
         if not rows:
             return None
         return np.vstack([r[0] for r in rows]), np.concatenate([r[1] for r in rows]), np.concatenate(
@@ -294,15 +302,15 @@ class Ranker(Recommender):
     def _rows_of_blocks(
         self, state: CutoffState, blocks: list[np.ndarray], truth: sp.csr_matrix, week: int, keep: np.ndarray,
         sample: bool,
-    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
-        """:meth:`block_rows` of each block of buyers, in order; here in this process (the Spark engine hands
-        the blocks to its executors instead: :mod:`hmrec.engines.spark.ranker`)."""
+    ) -> list[Rows | None]:
+        """:meth:`block_rows` of each block of buyers, in order, in this process: ``fit``'s default
+        ``rows_of_blocks``."""
         return [self.block_rows(state, block, truth[block], week, keep, sample) for block in blocks]
 
     def block_rows(
         self, state: CutoffState, block: np.ndarray, truth: sp.csr_matrix, week: int, keep: np.ndarray,
         sample: bool,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    ) -> Rows | None:
         """The labelled rows of one block of buyers (sorted; ``truth``: their rows of the label week): the
         feature matrix, the labels and the group sizes, or None when no candidate was bought."""
         n_articles = truth.shape[1]
@@ -334,7 +342,10 @@ class Ranker(Recommender):
             return None
         return np.vstack(xs), np.concatenate(ys), np.concatenate(gs)
 
-    def fit(self, train: Dataset) -> Self:
+    def fit(self, train: Dataset, *, rows_of_blocks: RowsOfBlocks | None = None) -> Self:
+        """Fit on ``train``. ``rows_of_blocks`` builds each week's labelled rows from its blocks of buyers: by
+        default :meth:`block_rows` on each block here; the Spark engine passes one that runs them on its
+        executors (:mod:`hmrec.engines.spark.ranker`) and returns the same rows in the same order."""
         import lightgbm as lgb
 
         counts = self._validate()
@@ -345,14 +356,14 @@ class Ranker(Recommender):
         self.n_customers_ = train.n_customers
         self.n_articles_ = train.n_articles
         names, keep = self._columns(counts)
-        sets: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        sets: list[Rows] = []
         valid = None
         with progress_bar() as bar:
             task = bar.add_task("ranker: training weeks", total=int(self.weeks) + 2, info="")
             for w in range(int(self.weeks) + 1, 0, -1):
                 cutoff = end - dt.timedelta(days=7 * w)
                 rows = (
-                    self._labelled_rows(train, cutoff, w, keep, sample=w > 1)
+                    self._labelled_rows(train, cutoff, w, keep, w > 1, rows_of_blocks or self._rows_of_blocks)
                     if cutoff >= (train.start_date or end)
                     else None
                 )

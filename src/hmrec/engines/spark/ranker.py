@@ -43,7 +43,7 @@ from hmrec.engines.spark.models import SparkFitted, _only, _scatter, _unique
 from hmrec.engines.spark.session import broadcast
 from hmrec.errors import ParameterError
 from hmrec.models.base import check_k
-from hmrec.ranking.ranker import BLOCK_CUSTOMERS, CutoffState, Ranker
+from hmrec.ranking.ranker import BLOCK_CUSTOMERS, CutoffState, Ranker, Rows
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -159,7 +159,7 @@ def block_rows_partition(
 def rows_on_executors(
     spark: SparkSession, ranker: Ranker, state: CutoffState, blocks: list[np.ndarray], truth: sp.csr_matrix,
     week: int, keep: np.ndarray, sample: bool, scratch: Path,
-) -> list[tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
+) -> list[Rows | None]:
     """:meth:`Ranker._rows_of_blocks` on the executors: the same blocks, rows and order as in one process.
 
     The rows travel through files in a temporary directory under ``scratch`` (a path every executor and the
@@ -176,7 +176,7 @@ def rows_on_executors(
     source = spark.createDataFrame(frame, f"block int, {CUSTOMER_IDX} int, bought array<int>")
     directory = Path(tempfile.mkdtemp(prefix=".ranker-rows-", dir=scratch))
     try:
-        # the parameters alone: the model being fitted holds this engine's hooks, which do not travel
+        # the parameters alone: nothing of the fit under way needs to travel
         with broadcast(spark, (type(ranker)(**ranker.get_params()), state)) as shared:
 
             def build(group: pd.DataFrame) -> pd.DataFrame:
@@ -187,7 +187,7 @@ def rows_on_executors(
                 int(row["block"]): int(row["rows"])
                 for row in source.groupBy("block").applyInPandas(build, "block int, rows long").collect()
             }
-        out: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None] = []
+        out: list[Rows | None] = []
         for b in range(len(blocks)):
             if counts.get(b, 0) == 0:
                 out.append(None)
@@ -203,19 +203,14 @@ def rows_on_executors(
 
 def fit(model: Ranker, data: SparkData, train: Dataset, until: dt.date | None) -> SparkRanker:
     """``model`` trained on the window Spark cuts: rows on the executors, LightGBM on the driver."""
-    windowed = window(model, data, train, until)
 
     def rows_of_blocks(
         state: CutoffState, blocks: list[np.ndarray], truth: sp.csr_matrix, week: int, keep: np.ndarray,
         sample: bool,
-    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
+    ) -> list[Rows | None]:
         return rows_on_executors(data.spark, model, state, blocks, truth, week, keep, sample, data.scratch)
 
-    vars(model)["_rows_of_blocks"] = rows_of_blocks
-    try:
-        model.fit(windowed)
-    finally:
-        del vars(model)["_rows_of_blocks"]
+    model.fit(window(model, data, train, until), rows_of_blocks=rows_of_blocks)
     return SparkRanker(data.spark, model, data.customers.select(CUSTOMER_IDX), data.n_customers)
 
 
