@@ -127,11 +127,21 @@ class _ClusteredModel(Recommender):
         _check_k_param(self.name, self.k, self.k_min, self.k_max, self.sample, self.seed)
         check_positive("half_life_days", self.half_life_days, model=self.name)
 
-    def _record(self, clustering: Clustering) -> None:
+    def _fit_clusters(self, train: Dataset) -> Clustering:
+        raise NotImplementedError
+
+    def _start_fit(self, train: Dataset) -> Clustering:
+        """The start of both models' ``fit``: checked parameters, the sizes, the clusters (and their k)."""
+        self._validate()
+        self._reset()
+        self.n_customers_ = train.n_customers
+        self.n_articles_ = train.n_articles
+        clustering = self._fit_clusters(train)
         self.k_ = int(clustering.k)
         self.chosen_reason_ = (
             clustering.choice.reason if clustering.choice is not None else f"k fixed at {self.k}"
         )
+        return clustering
 
 
 @register(
@@ -208,12 +218,7 @@ class KMeansCustomers(_ClusteredModel):
             raise ParameterError(f"{self.name}: parameter 'blend' must be a number in [0, 1], got {self.blend!r}")
 
     def fit(self, train: Dataset) -> Self:
-        self._validate()
-        self._reset()
-        self.n_customers_ = train.n_customers
-        self.n_articles_ = train.n_articles
-        clustering = self._fit_clusters(train)
-        self._record(clustering)
+        clustering = self._start_fit(train)
         self.labels_ = clustering.labels.astype(np.int32)
         self.centers_ = clustering.centers
         sales = article_sales(
@@ -342,12 +347,7 @@ class KMeansArticles(_ClusteredModel):
         return clustering
 
     def fit(self, train: Dataset) -> Self:
-        self._validate()
-        self._reset()
-        self.n_customers_ = train.n_customers
-        self.n_articles_ = train.n_articles
-        clustering = self._fit_clusters(train)
-        self._record(clustering)
+        clustering = self._start_fit(train)
         labels = clustering.labels.astype(np.int32)
         n_clusters = clustering.k
         self.article_labels_ = labels
