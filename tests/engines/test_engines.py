@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import polars as pl
 import pytest
+import scipy.sparse as sp
 
 from hmrec.data.dataset import Dataset
 from hmrec.engines.base import get_engine
 from hmrec.engines.local import LocalEngine, co_purchase_counts
 from hmrec.engines.spark.models import score_partition
+from hmrec.engines.spark.ranker import rows_on_executors
 from hmrec.engines.spark.session import broadcast, parse_conf
 from hmrec.errors import ParameterError
 from hmrec.models.base import create, top_k
@@ -111,3 +115,14 @@ def test_spark_als_scoring_is_the_full_product() -> None:
     np.testing.assert_array_equal(got["customer_idx"].to_numpy(), ids)
     np.testing.assert_array_equal(np.stack(got["ids"].to_numpy()), candidates[cols])
     np.testing.assert_allclose(np.stack(got["scores"].to_numpy()), scores, rtol=1e-5)
+
+
+def test_spark_ranker_rows_need_a_writable_cache(tmp_path: Path) -> None:
+    """Where the executors cannot leave their rows, one line naming the directory, before any Spark work."""
+    truth = sp.csr_matrix((1, 5), dtype=np.float32)
+    missing = tmp_path / "no-such-cache"
+    with pytest.raises(ParameterError, match=f"cannot write its training rows in {missing}.*--cache"):
+        rows_on_executors(
+            None, create("ranker"), None, [np.array([0], dtype=np.int32)], truth, 1,  # type: ignore[arg-type]
+            np.arange(3), False, missing,
+        )

@@ -294,10 +294,14 @@ class Ranker(Recommender):
         same customers whatever the engine or block size, other ones each week."""
         if self.max_buyers is None or buyers.size <= int(self.max_buyers):
             return buyers
-        salt = splitmix64(np.array([int(self.seed) * 1_000_003 + 7919 * week], dtype=np.uint64))[0]
-        draw = splitmix64(buyers.astype(np.uint64) ^ salt)
-        chosen = np.argsort(draw, kind="stable")[: int(self.max_buyers)]
-        return np.sort(buyers[chosen])
+        chosen = np.argsort(self._draw(buyers.astype(np.uint64), 7919 * week), kind="stable")
+        return np.sort(buyers[chosen[: int(self.max_buyers)]])
+
+    def _draw(self, keys: np.ndarray, stream: int) -> np.ndarray:
+        """A seeded uint64 hash of each key, one independent stream per ``stream`` (e.g. per week): what a
+        draw depends on is the key alone, not its block or position."""
+        salt = splitmix64(np.array([int(self.seed) * 1_000_003 + stream], dtype=np.uint64))[0]
+        return splitmix64(keys ^ salt)
 
     def _rows_of_blocks(
         self, state: CutoffState, blocks: list[np.ndarray], truth: sp.csr_matrix, week: int, keep: np.ndarray,
@@ -330,8 +334,7 @@ class Ranker(Recommender):
                 n_neg = int((mask & ~label).sum())
                 rate = min(1.0, float(self.negatives) * n_pos / max(n_neg, 1))
                 key = part[cands.row].astype(np.uint64) * np.uint64(n_articles) + cands.article.astype(np.uint64)
-                salt = splitmix64(np.array([int(self.seed) * 1_000_003 + week], dtype=np.uint64))[0]
-                draw = splitmix64(key ^ salt)
+                draw = self._draw(key, week)
                 uniform = (draw >> np.uint64(11)).astype(np.float64) / float(1 << 53)
                 mask &= label | (uniform < rate)
             sub = _subset(cands, mask)

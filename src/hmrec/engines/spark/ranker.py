@@ -23,10 +23,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
-import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +35,7 @@ import pandas as pd
 import polars as pl
 import scipy.sparse as sp
 
+from hmrec.atomic import atomic_file
 from hmrec.data.dataset import Dataset
 from hmrec.data.schema import CUSTOMER_IDX, T_DAT, TRANSACTIONS_SCHEMA
 from hmrec.engines.spark.models import SparkFitted, _only, _scatter, _unique
@@ -121,10 +120,8 @@ ROW_FILES = ("x", "y", "g")
 
 def _save(array: np.ndarray, path: Path) -> None:
     """``array`` to ``path`` whole or not at all: a retried or speculative task rewrites the same bytes."""
-    part = path.with_name(f"{path.name}.{uuid.uuid4().hex}.part")
-    with part.open("wb") as out:
+    with atomic_file(path) as out:
         np.save(out, array, allow_pickle=False)
-    os.replace(part, path)
 
 
 def _row_path(directory: Path, block: int, name: str) -> Path:
@@ -166,6 +163,13 @@ def rows_on_executors(
     driver see), not through Spark: collected, a week's unsampled validation rows (gigabytes at H&M scale)
     are pickled inside the driver's JVM and exhaust its heap.
     """
+    try:
+        directory = Path(tempfile.mkdtemp(prefix=".ranker-rows-", dir=scratch))
+    except OSError as exc:
+        raise ParameterError(
+            f"ranker on spark: cannot write its training rows in {scratch} ({exc.strerror}) (fix: make the cache "
+            "directory writable by the driver and the executors, or give a writable one with --cache)"
+        ) from None
     customers = np.concatenate(blocks)
     frame = pd.DataFrame({
         "block": np.repeat(np.arange(len(blocks), dtype=np.int32), [b.size for b in blocks]),
@@ -173,9 +177,8 @@ def rows_on_executors(
         "bought": [truth.indices[truth.indptr[c] : truth.indptr[c + 1]].astype(np.int32) for c in customers],
     })
     n_articles = truth.shape[1]
-    source = spark.createDataFrame(frame, f"block int, {CUSTOMER_IDX} int, bought array<int>")
-    directory = Path(tempfile.mkdtemp(prefix=".ranker-rows-", dir=scratch))
     try:
+        source = spark.createDataFrame(frame, f"block int, {CUSTOMER_IDX} int, bought array<int>")
         # the parameters alone: nothing of the fit under way needs to travel
         with broadcast(spark, (type(ranker)(**ranker.get_params()), state)) as shared:
 
