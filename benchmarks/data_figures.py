@@ -6,7 +6,9 @@ From the local cache (built first when missing): transactions, customers and art
 (distinct customer x article), buyers and articles sold, whose sum is the number of rows ALS solves per
 iteration; the candidates ALS scores every customer against (articles sold in its ``recent_weeks``); the
 ranker's window (the transactions its fit reads, :meth:`Ranker.first_day_read`) and its size at 17 bytes a
-row (the cache's five columns: a date, two int32 indices, a float32 price and an int8 channel).
+row (the cache's five columns: a date, two int32 indices, a float32 price and an int8 channel); the fewest
+and most customers who bought in one of the last six weeks (what the ranker's training weeks hold, the scale
+of ``ranker.max_buyers``).
 """
 
 from __future__ import annotations
@@ -17,11 +19,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+#: weeks counted back from the last day for the buyers per week
+WEEKS = 6
 #: bytes per collected transaction: date (4), customer_idx (4), article_idx (4), price (4), channel (1)
 ROW_BYTES = 17
 
 
 def figures(data: Path) -> dict[str, Any]:
+    import datetime as dt
+
     import polars as pl
 
     from hmrec.data.load import load_dataset
@@ -55,6 +61,13 @@ def figures(data: Path) -> dict[str, Any]:
             "ranker_window_rows": window.height,
             "ranker_window_gb": window.height * ROW_BYTES / 1e9,
         })
+        weekly = [
+            tx.filter(pl.col(T_DAT).is_between(end - dt.timedelta(days=7 * w + 6), end - dt.timedelta(days=7 * w)))[
+                CUSTOMER_IDX
+            ].n_unique()
+            for w in range(WEEKS)
+        ]
+        out.update({"buyers_per_week_min": min(weekly), "buyers_per_week_max": max(weekly)})
     return out
 
 
