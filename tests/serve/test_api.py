@@ -133,6 +133,10 @@ def test_customer_and_article_pages(client: TestClient, tiny: Dataset) -> None:
          "body"),
         ("post", "/v1/recommendations", {"content": b"x" * 300_000, "headers": {"content-type": "application/json"}},
          413, "body"),
+        ("post", "/v1/recommendations", {"content": b'{"customer_ids":["\\ud800"]}',
+                                          "headers": {"content-type": "application/json"}}, 422, "customer_id"),
+        ("post", "/v1/recommendations", {"content": b'{"customer_ids":["' + b"a" * 64 + b'"],"model":"\\udfff"}',
+                                          "headers": {"content-type": "application/json"}}, 422, "model"),
         ("post", "/admin/reload", {}, 401, "authorization"),
         ("post", "/admin/reload", {"headers": {"authorization": "Bearer wrong"}}, 401, "authorization"),
     ],
@@ -232,3 +236,24 @@ def test_a_failed_reload_keeps_the_bundles_served(bundles: Path, tmp_path: Path,
 def test_admin_is_off_without_a_token(bundles: Path) -> None:
     with TestClient(create_app(ServeState([bundles / "als"])), raise_server_exceptions=False) as test_client:
         one_line_error(test_client.post("/admin/reload", headers={"authorization": "Bearer x"}), 403, "authorization")
+
+
+def test_made_up_methods_do_not_grow_the_metrics(client: TestClient) -> None:
+    for i in range(20):
+        client.request(f"MADEUP{i}", "/v1/models")
+        client.request(f"X{i}", f"/no-such-path-{i}")
+    text = client.get("/metrics").text
+    assert "MADEUP" not in text and 'method="X' not in text and "no-such-path" not in text
+    assert 'method="other"' in text
+    series = [line for line in text.splitlines() if line.startswith("hmrec_requests_total")]
+    assert len(series) < 40
+
+
+def test_every_answer_carries_the_security_headers(client: TestClient) -> None:
+    for path in ("/", "/static/app.js", "/v1/models", "/v1/nothing-here"):
+        headers = client.get(path).headers
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["x-frame-options"] == "DENY"
+        policy = headers["content-security-policy"]
+        assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert client.get("/docs").headers["x-frame-options"] == "DENY"

@@ -36,6 +36,15 @@ STATIC = Path(__file__).parent / "static"
 MAX_BATCH = 1000
 MAX_BODY = 256 * 1024
 ARTICLE_ID_RE = re.compile(r"^[0-9]{9,10}$")
+#: sent with every answer: the page loads only its own scripts and styles and may not be framed
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+]
+#: the interactive docs (/docs) load Swagger UI from a CDN, so the strict policy is kept to the rest
+PAGE_CSP = b"default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+DOCS_PATHS = ("/docs", "/redoc")
 
 
 class ApiError(Exception):
@@ -100,6 +109,10 @@ class Guard:
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
+                headers = [*message.get("headers", []), *SECURITY_HEADERS]
+                if not scope["path"].startswith(DOCS_PATHS):
+                    headers.append((b"content-security-policy", PAGE_CSP))
+                message = {**message, "headers": headers}
             await send(message)
 
         try:
@@ -143,7 +156,9 @@ class Guard:
 
 
 def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+    # a message quotes what the client sent, which may hold a lone surrogate that UTF-8 cannot encode
+    safe = message.encode("utf-8", "backslashreplace").decode("utf-8")
+    return JSONResponse({"error": safe}, status_code=status)
 
 
 def _field(loc: Any) -> str:

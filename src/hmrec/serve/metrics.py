@@ -11,6 +11,8 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+#: methods counted by name; any other (clients may send made-up ones) is counted as "other"
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 #: latency buckets, seconds
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
@@ -41,7 +43,8 @@ class Metrics:
         self.reload_failures = 0
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
-        key = (route, method, str(status))
+        # every label is from a bounded set, so no client can grow the number of series
+        key = (route, method if method in KNOWN_METHODS else "other", str(status))
         with self._lock:
             self._requests[key] = self._requests.get(key, 0) + 1
             hist = self._latency.setdefault(route, _Histogram())
