@@ -98,7 +98,31 @@ def test_a_bad_parameter_value_stops_before_fitting(tiny_dir: Path, tmp_path: Pa
     done = hmrec(
         command, "--data", str(tiny_dir), *models, "--out", str(out), "--quiet", "--param", "als.factors=abc"
     )
-    one_line_error(done, "factors", "integer >= 1", "'abc'", fix=False)
+    one_line_error(done, "factors", "integer between 1 and 1024", "'abc'", fix=False)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("param", "words"),
+    [
+        ("als.reg=NaN", ("als.reg", "finite", "'NaN'")),
+        ("als.reg=Infinity", ("als.reg", "finite", "'Infinity'")),
+        ("als.reg=-Infinity", ("als.reg", "finite")),
+        ("als.alpha=1e400", ("als.alpha", "finite")),
+        ("als.alpha=1e308", ("'alpha'", "<= 1e+06", "1e+308")),
+        ("als.reg=1e300", ("'reg'", "<= 1e+06", "1e+300")),
+        ("als.factors=100000", ("'factors'", "between 1 and 1024", "100000")),
+        ("sgd-bpr.learning_rate=1e30", ("'learning_rate'", "<= 1000", "1e+30")),
+        ("sgd-bpr.reg=1e30", ("'reg'", "<= 1e+06")),
+        ("ranker.learning_rate=1e999", ("ranker.learning_rate", "finite")),
+    ],
+)
+def test_a_non_finite_or_huge_parameter_is_refused(tiny_dir: Path, tmp_path: Path, param: str,
+                                                   words: tuple[str, ...]) -> None:
+    out = tmp_path / "out"
+    model = param.split(".")[0]
+    done = hmrec("train", "--data", str(tiny_dir), "--model", model, "--out", str(out), "--quiet", "--param", param)
+    one_line_error(done, *words, fix=False)
     assert not out.exists()
 
 

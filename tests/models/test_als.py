@@ -267,3 +267,12 @@ def test_errors() -> None:
         ALS(solver="lu").fit(Dataset.from_frames(*_reference.planted_frames()))
     with pytest.raises(ParameterError, match="factors"):
         ALS(factors=0).fit(Dataset.from_frames(*_reference.planted_frames()))
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("reg", float("nan")), ("reg", float("inf")), ("alpha", float("nan")), ("alpha", 1e308)]
+)
+def test_non_finite_or_huge_floats_are_refused(name: str, value: float) -> None:
+    # through the Python API no --param parsing stands in the way: the model's own check must refuse them
+    with pytest.raises(ParameterError, match=f"'{name}'"):
+        ALS(**{name: value}).fit(Dataset.from_frames(*_reference.planted_frames()))

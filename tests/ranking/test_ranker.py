@@ -153,3 +153,6 @@ def test_parameter_errors(tiny: Dataset) -> None:
         create("ranker", weeks=0).fit(tiny)
     with pytest.raises(ParameterError, match="'max_buyers'"):
         create("ranker", max_buyers=0).fit(tiny)
+    for value in (float("nan"), float("inf")):
+        with pytest.raises(ParameterError, match="'learning_rate' must be a finite number"):
+            create("ranker", learning_rate=value).fit(tiny)

@@ -150,6 +150,7 @@ def parse_params(items: list[str] | None) -> dict[str, dict[str, Any]]:
     Values are parsed as JSON when possible (numbers, true/false, null), else kept as strings.
     """
     import json
+    import math
 
     from hmrec.errors import ParameterError
 
@@ -162,9 +163,12 @@ def parse_params(items: list[str] | None) -> dict[str, dict[str, Any]]:
                 f"--param '{item}' is not MODEL.NAME=VALUE (fix: e.g. --param als.factors=128)"
             )
         try:
-            value: Any = json.loads(raw)
+            value: Any = json.loads(raw, parse_constant=lambda _: math.nan)
         except json.JSONDecodeError:
             value = raw
+        # NaN, Infinity and numbers too large for a float (1e400) would fit a model of NaNs without complaint
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ParameterError(f"--param {key}: must be a finite number, got {raw!r} (fix: give a finite value)")
         out.setdefault(model, {})[name] = value
     return out
 

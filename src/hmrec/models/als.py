@@ -27,7 +27,7 @@ import scipy.sparse as sp
 from hmrec.data.dataset import Dataset
 from hmrec.errors import ParameterError
 from hmrec.models import _kernels
-from hmrec.models._params import check_positive
+from hmrec.models._params import MAX_ALPHA, MAX_FACTORS, MAX_REG, check_nonnegative, check_positive
 from hmrec.models.base import register
 from hmrec.models.compose import register_fill
 from hmrec.models.popularity import DEFAULT_HALF_LIFE_DAYS
@@ -203,13 +203,12 @@ class ALS(FactorRecommender):
         self.fallback_half_life_days = fallback_half_life_days
 
     def _validate(self) -> int:
-        check_int("factors", self.factors, model=self.name)
+        check_int("factors", self.factors, model=self.name, high=MAX_FACTORS)
         check_int("iterations", self.iterations, model=self.name)
         check_int("cg_steps", self.cg_steps, model=self.name)
         check_int("seed", self.seed, model=self.name, low=0)
-        if isinstance(self.reg, bool) or not isinstance(self.reg, (int, float)) or self.reg < 0:
-            raise ParameterError(f"{self.name}: parameter 'reg' must be a number >= 0, got {self.reg!r}")
-        check_positive("alpha", self.alpha, model=self.name)
+        check_nonnegative("reg", self.reg, model=self.name, high=MAX_REG)
+        check_positive("alpha", self.alpha, model=self.name, high=MAX_ALPHA)
         check_positive("half_life_days", self.half_life_days, model=self.name, allow_none=True)
         if self.solver not in SOLVERS:
             raise ParameterError(

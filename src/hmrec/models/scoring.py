@@ -71,10 +71,13 @@ def numba_threads(threads: int) -> Iterator[None]:
         numba.set_num_threads(previous)
 
 
-def check_int(name: str, value: Any, *, model: str, low: int = 1) -> int:
-    """``value`` as an int ``>= low``, else a ParameterError naming it."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ParameterError(f"{model}: parameter '{name}' must be an integer >= {low}, got {value!r}")
+def check_int(name: str, value: Any, *, model: str, low: int = 1, high: int | None = None) -> int:
+    """``value`` as an int in [``low``, ``high``], else a ParameterError naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low or (
+        high is not None and value > high
+    ):
+        bound = f">= {low}" if high is None else f"between {low} and {high}"
+        raise ParameterError(f"{model}: parameter '{name}' must be an integer {bound}, got {value!r}")
     return int(value)
 
 

@@ -33,7 +33,15 @@ from hmrec.data.dataset import Dataset
 from hmrec.errors import ParameterError
 from hmrec.evaluation.metrics import map_at_k
 from hmrec.models import _kernels
-from hmrec.models._params import check_bool, check_positive
+from hmrec.models._params import (
+    MAX_ALPHA,
+    MAX_FACTORS,
+    MAX_LEARNING_RATE,
+    MAX_REG,
+    check_bool,
+    check_nonnegative,
+    check_positive,
+)
 from hmrec.models.base import DEFAULT_K, register
 from hmrec.models.compose import register_fill
 from hmrec.models.popularity import DEFAULT_HALF_LIFE_DAYS
@@ -215,20 +223,18 @@ class SGDModel(FactorRecommender):
 
     # ------------------------------------------------------------------ validation
     def _validate(self) -> int:
-        check_int("factors", self.factors, model=self.name)
+        check_int("factors", self.factors, model=self.name, high=MAX_FACTORS)
         check_int("epochs", self.epochs, model=self.name)
         check_int("neg_samples", self.neg_samples, model=self.name)
         check_int("seed", self.seed, model=self.name, low=0)
         check_int("patience", self.patience, model=self.name)
-        check_positive("learning_rate", self.learning_rate, model=self.name)
-        check_positive("alpha", self.alpha, model=self.name)
+        check_positive("learning_rate", self.learning_rate, model=self.name, high=MAX_LEARNING_RATE)
+        check_positive("alpha", self.alpha, model=self.name, high=MAX_ALPHA)
         check_positive("half_life_days", self.half_life_days, model=self.name, allow_none=True)
         if self.validation_days is not None:
             check_int("validation_days", self.validation_days, model=self.name)
-        for name in ("lr_decay", "reg"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise ParameterError(f"{self.name}: parameter '{name}' must be a number >= 0, got {value!r}")
+        check_nonnegative("lr_decay", self.lr_decay, model=self.name, high=MAX_REG)
+        check_nonnegative("reg", self.reg, model=self.name, high=MAX_REG)
         check_bool("hogwild", self.hogwild, model=self.name)
         self._check_scoring_params()
         return resolve_threads(self.threads, self.name)

@@ -119,8 +119,10 @@ def _int_param(name: str, value: Any, low: int) -> int:
 
 
 def _num_param(name: str, value: Any, low: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or value <= low:
-        raise ParameterError(f"ranker: parameter '{name}' must be a number > {low}, got {value!r}")
+    number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    # NaN compares false with everything, so "not value > low" refuses it; infinities are refused by name
+    if not number or not value > low or not np.isfinite(value):
+        raise ParameterError(f"ranker: parameter '{name}' must be a finite number > {low}, got {value!r}")
     return float(value)
 
 
