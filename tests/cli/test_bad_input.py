@@ -201,8 +201,15 @@ CASES: dict[str, Case] = {
     "short-article-row": Case(short_row(AR, 3), AR, None, 3, "fields"),
     "short-transaction-row": Case(short_row(TX, 3), TX, None, 3, "fields"),
     "future-date": Case(set_value(TX, 2, "t_dat", "2099-01-01"), TX, "t_dat", 2, "plausible range"),
-    "last-date": Case(set_value(TX, 4, "t_dat", "9999-12-31"), TX, "t_dat", 4, "plausible range"),
-    "old-date": Case(set_value(TX, 1, "t_dat", "1900-01-01"), TX, "t_dat", 1, "plausible range"),
+    "last-date": Case(set_value(TX, 4, "t_dat", "9999-12-31"), TX, "t_dat", 4, "placeholder"),
+    "old-date": Case(set_value(TX, 1, "t_dat", "1900-01-01"), TX, "t_dat", 1, "placeholder"),
+    "epoch-date": Case(set_value(TX, 3, "t_dat", "1970-01-01"), TX, "t_dat", 3, "placeholder"),
+    "ancient-date": Case(set_value(TX, 2, "t_dat", "1949-12-31"), TX, "t_dat", 2, "plausible range"),
+    "huge-price": Case(set_value(TX, 2, "price", "1e300"), TX, "price", 2, "larger than 1e+09"),
+    "float32-overflow-price": Case(set_value(TX, 3, "price", "1e39"), TX, "price", 3, "larger than 1e+09"),
+    "infinite-price": Case(set_value(TX, 1, "price", "inf"), TX, "price", 1, "not finite"),
+    "negative-age": Case(set_value(CU, 2, "age", "-5"), CU, "age", 2, "outside the plausible range 1 to 120"),
+    "huge-age": Case(set_value(CU, 3, "age", "250"), CU, "age", 3, "outside the plausible range 1 to 120"),
     "short-customer-id": Case(set_value(CU, 2, "customer_id", "abc"), CU, "customer_id", 2, "malformed"),
     "uppercase-customer-id": Case(
         set_value(CU, 3, "customer_id", CUSTOMERS[2].upper()), CU, "customer_id", 3, "malformed"
@@ -260,6 +267,9 @@ COMMAND_CASES = (
     "short-customer-row",
     "short-article-row",
     "last-date",
+    "epoch-date",
+    "huge-price",
+    "negative-age",
     "short-customer-id",
     "malformed-customer",
     "cr-line-endings",
@@ -287,6 +297,12 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
         with open(blank_tail / name, "a", encoding="utf-8") as handle:
             handle.write("\n")
     jobs["blank-tail"] = blank_tail
+    nineties = root / "nineties"
+    files = valid_files()
+    for row, day in zip(files[TX][1:], ("1994-03-01", "1995-06-15", "1999-12-31", "2020-09-04"), strict=True):
+        row[0] = day  # a shop's real records from the 1990s
+    write_files(nineties, files)
+    jobs["nineties"] = nineties
     jobs["missing-directory"] = root / "no-such-directory"
     return _run_all(jobs)
 
@@ -357,6 +373,12 @@ def test_valid_set_is_accepted(runs: dict[str, Run]) -> None:
     assert "transactions" in run.stdout and " 4\n" in run.stdout
     assert "2020-09-01 to 2020-09-04" in run.stdout
     assert (run.directory / ".hmrec-cache" / "manifest.json").is_file()
+
+
+def test_old_real_dates_are_accepted(runs: dict[str, Run]) -> None:
+    run = runs["nineties"]
+    assert run.returncode == 0, run.stderr
+    assert "1994-03-01 to 2020-09-04" in run.stdout
 
 
 def test_blank_lines_at_the_end_are_accepted(runs: dict[str, Run]) -> None:

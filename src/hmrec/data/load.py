@@ -22,9 +22,10 @@ only when it fails is the first bad row located and its raw text re-read to say 
 the customer ids, whose physical codes would be the indices, takes 2.5 s.)
 
 Beyond the types, rows must have the header's number of fields, customer ids are 64 lowercase hexadecimal
-characters, and transaction dates lie between 2000-01-01 and a year after today (``schema.EARLIEST_DATE``,
-``schema.latest_date``): a placeholder date such as 9999-12-31 would otherwise move the test window. Blank
-lines at the end of a file are ignored.
+characters, transaction dates lie between 1950-01-01 and a year after today (``schema.EARLIEST_DATE``,
+``schema.latest_date``) and are not a placeholder (1900-01-01, 1970-01-01, 9999-12-31), which would otherwise
+move the test window; prices are finite, 0 or more and at most ``schema.MAX_PRICE``, and ages lie in
+``schema.AGE_RANGE``. Blank lines at the end of a file are ignored.
 
 Every problem with the input raises :class:`~hmrec.errors.DataError`: one line naming the file, the column,
 the 1-based data row (header excluded) and the fix.
@@ -38,6 +39,7 @@ import difflib
 import glob
 import hashlib
 import json
+import math
 import os
 import shutil
 import threading
@@ -53,6 +55,7 @@ import polars as pl
 from hmrec.atomic import check_not_cwd, hidden_name, swap_dir, temp_dir, temp_prefix, write_atomic
 from hmrec.data.dataset import Dataset
 from hmrec.data.schema import (
+    AGE_RANGE,
     ARTICLE_COLUMNS,
     ARTICLE_ID,
     ARTICLE_ID_DIGITS,
@@ -69,6 +72,8 @@ from hmrec.data.schema import (
     CUSTOMERS_SCHEMA,
     DATE_FORMAT,
     EARLIEST_DATE,
+    MAX_PRICE,
+    PLACEHOLDER_DATES,
     PRICE,
     SALES_CHANNEL,
     SOURCE_FILES,
@@ -688,6 +693,20 @@ def _numeric(raw: pl.Series, dtype: pl.DataType, path: Path) -> pl.Series:
     return out.alias(column)
 
 
+def _require_range(values: pl.Series, raw: pl.Series, path: Path, bounds: tuple[float, float], fix: str) -> None:
+    """A DataError at the first value outside ``bounds`` (inclusive; missing values pass)."""
+    low, high = bounds
+    bad = _first_true(~values.is_between(low, high).fill_null(True))
+    if bad is not None:
+        raise DataError(
+            f"{_show(raw[bad])} is outside the plausible range {low} to {high}",
+            file=path,
+            column=values.name,
+            row=bad + 1,
+            fix=fix,
+        )
+
+
 # ------------------------------------------------------------------------------- customers, articles
 def _read_customers(path: Path) -> pl.DataFrame:
     """customers.csv -> customer_idx + the CUSTOMERS_SCHEMA columns; ids present and unique."""
@@ -711,7 +730,9 @@ def _read_customers(path: Path) -> pl.DataFrame:
             columns.append(raw[name])
         else:
             columns.append(_numeric(raw[name], dtype, path))
-    return pl.DataFrame(columns)
+    frame = pl.DataFrame(columns)
+    _require_range(frame["age"], raw["age"], path, AGE_RANGE, "leave the field empty when the age is unknown")
+    return frame
 
 
 def _read_articles(path: Path) -> pl.DataFrame:
@@ -759,11 +780,13 @@ def _convert_transactions(raw: pl.LazyFrame, customers: pl.LazyFrame, articles: 
         raw.with_row_index(_ROW)
         .select(
             pl.col(_ROW),
-            pl.when(date.is_between(EARLIEST_DATE, latest_date())).then(date).alias(T_DAT),
+            pl.when(date.is_between(EARLIEST_DATE, latest_date()) & ~date.is_in(PLACEHOLDER_DATES))
+            .then(date)
+            .alias(T_DAT),
             pl.col(CUSTOMER_ID),
             # Restores a lost leading zero; a malformed id simply finds no article.
             pl.col(ARTICLE_ID).str.zfill(ARTICLE_ID_DIGITS),
-            pl.when((price >= 0) & price.is_finite()).then(price).cast(pl.Float32).alias(PRICE),
+            pl.when(price.is_between(0, MAX_PRICE)).then(price).cast(pl.Float32).alias(PRICE),
             pl.when(channel.is_in(SALES_CHANNELS)).then(channel).cast(pl.Int8).alias(SALES_CHANNEL),
         )
         .join(customers, on=CUSTOMER_ID, how="left")
@@ -838,6 +861,13 @@ def _explain_transaction(
             fix="write dates as YYYY-MM-DD, e.g. 2020-09-22",
             **where,
         )
+    if parsed in PLACEHOLDER_DATES:
+        return DataError(
+            f"date {_show(date)} is a placeholder for an unknown date, not a sale's date",
+            column=T_DAT,
+            fix="give the real date or remove the row",
+            **where,
+        )
     if not EARLIEST_DATE <= parsed <= latest_date():
         return DataError(
             f"date {_show(date)} is outside the plausible range {EARLIEST_DATE} to {latest_date()}",
@@ -889,11 +919,15 @@ def _explain_transaction(
         return DataError(
             f"{_show(price)} is not a number", column=PRICE, fix="write prices as plain numbers", **where
         )
-    if not (number >= 0 and number < float("inf")):  # negative, NaN or infinite
+    if not 0 <= number <= MAX_PRICE:  # negative, NaN, infinite or implausibly large
+        if not math.isfinite(number):
+            problem = "not finite"
+        else:
+            problem = "negative" if number < 0 else f"larger than {MAX_PRICE:g}"
         return DataError(
-            f"price {_show(price)} is {'negative' if number < 0 else 'not finite'}",
+            f"price {_show(price)} is {problem}",
             column=PRICE,
-            fix="prices are 0 or more, e.g. 0.0254 as in the competition's scaled prices",
+            fix=f"prices are 0 to {MAX_PRICE:g}, e.g. 0.0254 as in the competition's scaled prices",
             **where,
         )
 

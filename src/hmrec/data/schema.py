@@ -32,11 +32,17 @@ CUSTOMER_ID_HEX = 64
 DATE_FORMAT = "%Y-%m-%d"
 #: A customer id as the competition writes it: 64 lowercase hexadecimal characters.
 CUSTOMER_ID_PATTERN = rf"^[0-9a-f]{{{CUSTOMER_ID_HEX}}}$"
-#: Transaction dates outside [EARLIEST_DATE, today + LATEST_DATE_AHEAD_DAYS] are refused: the competition's
-#: run from 2018-09-20 to 2020-09-22, and a 1900-01-01 or 9999-12-31 is a placeholder or a typo whose one
-#: row would move the test window (which ends on the last date) and break the date axes of the reports.
-EARLIEST_DATE = dt.date(2000, 1, 1)
+#: Transaction dates outside [EARLIEST_DATE, today + LATEST_DATE_AHEAD_DAYS], and the placeholder dates that
+#: systems write for "unknown", are refused: one such row would move the test window (which ends on the last
+#: date) and break the date axes of the reports. The competition's run from 2018-09-20 to 2020-09-22, but a
+#: shop's records from the 1990s are real data, so the bound is only one no shop's records could precede.
+EARLIEST_DATE = dt.date(1950, 1, 1)
 LATEST_DATE_AHEAD_DAYS = 366
+PLACEHOLDER_DATES = (dt.date(1900, 1, 1), dt.date(1970, 1, 1), dt.date(9999, 12, 31))
+#: Values no record could hold, refused with their row. Prices may be scaled (the competition's are ~0.0001 to
+#: 0.6) or in any currency's units, so the bound only keeps them far from float32's overflow (3.4e38) in sums.
+MAX_PRICE = 1e9
+AGE_RANGE = (1, 120)
 
 
 def latest_date() -> dt.date:
