@@ -253,6 +253,25 @@ def _main(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *
     return (code if isinstance(code, int) else 0), capsys.readouterr().err
 
 
+def test_ctrl_c_inside_a_numba_kernel_is_interrupted(
+    tiny_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hmrec.models import _kernels
+
+    def interrupted(*args: object) -> None:
+        # what CPython raises when SIGINT lands while a compiled kernel runs: its KeyboardInterrupt as the cause
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:
+            raise SystemError("CPUDispatcher(factor_top_k) returned a result with an exception set") from exc
+
+    monkeypatch.setattr(_kernels, "factor_top_k", interrupted)
+    code, err = _main(monkeypatch, capsys, "train", "--data", str(tiny_dir), "--model", "als", "--out",
+                      str(tmp_path / "model"), "--quiet", "--param", "als.iterations=1", "--param", "als.factors=4")
+    assert (code, err.strip()) == (130, "interrupted")
+    assert "SystemError" not in err and not (tmp_path / "model").exists()
+
+
 def test_evaluate_interrupted_leaves_the_previous_set_whole(
     tiny_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -64,6 +64,13 @@ class _App(typer.Typer):
         except KeyboardInterrupt:
             sys.stderr.write("interrupted\n")
             sys.exit(130)
+        except SystemError as exc:
+            # Ctrl-C inside a long numba kernel (the top-k, an ALS sweep) surfaces when the kernel returns, and
+            # CPython wraps it: "CPUDispatcher(...) returned a result with an exception set", caused by it
+            if not isinstance(exc.__cause__, KeyboardInterrupt):
+                raise
+            sys.stderr.write("interrupted\n")
+            sys.exit(130)
         except SystemExit as exc:
             if exc.code == 130:  # typer turns Ctrl-C into a silent exit 130
                 sys.stderr.write("interrupted\n")
