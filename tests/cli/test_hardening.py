@@ -126,6 +126,24 @@ def test_a_non_finite_or_huge_parameter_is_refused(tiny_dir: Path, tmp_path: Pat
     assert not out.exists()
 
 
+@pytest.mark.parametrize("k", ["1000000", "99999999999999999999"])
+def test_a_huge_k_is_refused_before_loading(tiny_dir: Path, tmp_path: Path, k: str) -> None:
+    out = tmp_path / "sub.csv"
+    done = hmrec("submit", "--data", str(tiny_dir), "--model", "popularity", "--out", str(out), "--quiet", "--k", k)
+    one_line_error(done, "k must be an integer between 1 and 1000", k)
+    assert not out.exists()
+
+
+@pytest.mark.skipif(not Path("/proc/meminfo").exists(), reason="reads the available memory from /proc/meminfo")
+def test_memory_is_checked_before_allocating() -> None:
+    from hmrec.errors import ParameterError
+    from hmrec.models.base import check_memory
+
+    check_memory(1, "one byte")
+    with pytest.raises(ParameterError, match=r"--k 5 would need 4194304\.0 GB of memory and [0-9.]+ GB is avail"):
+        check_memory(2**52, "--k 5")
+
+
 # ---------------------------------------------------------------------- damaged saved models
 def _swap_arrays(model: Path, change: Callable[[dict[str, np.ndarray]], None], relist: bool) -> None:
     """Rewrite arrays.npz after ``change``; with ``relist`` model.json is edited to agree (a careful edit)."""

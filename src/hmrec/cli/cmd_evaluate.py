@@ -60,13 +60,13 @@ def evaluate_command(
     from hmrec.data.split import check_window_params, parse_date
     from hmrec.errors import ParameterError
     from hmrec.evaluation.evaluate import check_models, evaluate
-    from hmrec.models.base import available, check_k
+    from hmrec.models.base import MAX_K, available, check_k
     from hmrec.progress import console, set_quiet
 
     set_quiet(quiet)
     # Check what can be checked before the (possibly long) load.
     check_output_dir(out)
-    check_k(k)
+    check_k(k, MAX_K)
     check_window_params(backtest, test_days)
     if curve_k < 0:
         raise ParameterError(f"--curve-k must be >= 0, got {curve_k} (fix: e.g. --curve-k 100, 0 for none)")

@@ -121,12 +121,12 @@ def submit_command(
     import numpy as np
 
     from hmrec.errors import ParameterError
-    from hmrec.models.base import check_k
+    from hmrec.models.base import MAX_K, check_k, check_memory
     from hmrec.output import check_submission_target, write_submission
     from hmrec.progress import console, set_quiet
 
     set_quiet(quiet)
-    check_k(k)
+    check_k(k, MAX_K)
     model = _check_model_choice(model, model_dir, param)
     recommender = model_from_options(model, param, seed) if model_dir is None else None
     check_submission_target(out)  # a directory or a missing folder is refused now, not after a long fit
@@ -145,6 +145,8 @@ def submit_command(
                 recommender = runner.fit(recommender, dataset)
         model = recommender.name
         fitted = time.perf_counter()
+        # ids and scores (4 bytes each) per customer and rank, plus as much again for the models' working copies
+        check_memory(16 * dataset.n_customers * k, f"--k {k} for {dataset.n_customers:,} customers")
         with console().status(f"Recommending for {dataset.n_customers:,} customers ..."):
             ids, _ = recommender.recommend(np.arange(dataset.n_customers, dtype=np.int32), k)
         recommended = time.perf_counter()
@@ -185,12 +187,12 @@ def recommend_command(
 
     from hmrec.data.load import load_dataset
     from hmrec.errors import ParameterError
-    from hmrec.models.base import check_k
+    from hmrec.models.base import MAX_K, check_k
     from hmrec.output import purchases_frame, recommendations_frame
     from hmrec.progress import set_quiet
 
     set_quiet(quiet)
-    check_k(k)
+    check_k(k, MAX_K)
     if model is None and model_dir is None:
         model = "repurchase"
     model = _check_model_choice(model, model_dir, param)
