@@ -276,3 +276,17 @@ def test_non_finite_or_huge_floats_are_refused(name: str, value: float) -> None:
     # through the Python API no --param parsing stands in the way: the model's own check must refuse them
     with pytest.raises(ParameterError, match=f"'{name}'"):
         ALS(**{name: value}).fit(Dataset.from_frames(*_reference.planted_frames()))
+
+
+def test_factors_that_do_not_fit_in_memory_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[int] = []
+
+    def tiny_memory(needed: int, what: str, fix: str = "") -> None:
+        seen.append(needed)
+        raise ParameterError(f"{what} would need more memory (fix: {fix})")
+
+    monkeypatch.setattr("hmrec.models.als.check_memory", tiny_memory)
+    data = Dataset.from_frames(*_reference.planted_frames())
+    with pytest.raises(ParameterError, match=r"factors=512 .* \(fix: use fewer factors"):
+        ALS(factors=512).fit(data)
+    assert seen == [8 * (data.n_customers + data.n_articles) * 512]

@@ -244,7 +244,7 @@ def check_k(k: int, high: int | None = None) -> int:
     return int(k)
 
 
-def check_memory(needed: int, what: str) -> None:
+def check_memory(needed: int, what: str, fix: str = "ask for a smaller --k") -> None:
     """A ParameterError when ``needed`` bytes exceed the memory the system has available, before allocating."""
     try:
         with open("/proc/meminfo", encoding="ascii") as handle:
@@ -255,7 +255,7 @@ def check_memory(needed: int, what: str) -> None:
     if needed > available:
         raise ParameterError(
             f"{what} would need {needed / 2**30:.1f} GB of memory and {available / 2**30:.1f} GB is available "
-            "(fix: ask for a smaller --k)"
+            f"(fix: {fix})"
         )
 
 
