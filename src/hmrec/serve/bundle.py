@@ -31,7 +31,6 @@ every file's size and sha256: a damaged bundle, or one written by another versio
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import shutil
 from concurrent.futures import ThreadPoolExecutor
@@ -47,13 +46,16 @@ from hmrec.atomic import swap_dir, temp_dir, write_atomic
 from hmrec.data.dataset import Dataset
 from hmrec.data.schema import ARTICLE_ID, ARTICLE_IDX, CUSTOMER_ID, CUSTOMER_IDX, PRICE, SALES_CHANNEL, T_DAT
 from hmrec.errors import DataError, ParameterError
+from hmrec.models.persist import sha256_file
 
 BUNDLE_FORMAT = 1
 BUNDLE_JSON = "bundle.json"
 SERVE_DIR = "serve"
 MODEL_FILES = ("model.json", "arrays.npz")
-#: bundle files the service never reads (checked for size only when it loads)
-NOT_SERVED = frozenset({"arrays.npz"})
+#: files some models keep beside their arrays (the ranker's LightGBM model), covered by bundle.json too
+OPTIONAL_MODEL_FILES = ("booster.txt",)
+#: bundle files the service never reads (checked for size only when it loads; loading the model checks them)
+NOT_SERVED = frozenset({"arrays.npz", *OPTIONAL_MODEL_FILES})
 #: recent purchases kept per customer
 RECENT_PURCHASES = 20
 #: customers per block when precomputing the top-k (bounds the model's temporary arrays)
@@ -84,7 +86,6 @@ HEX64 = r"^[0-9a-f]{64}$"
 #: any id the service accepts at all when the data's customer ids are not 64-hex
 LOOSE_ID = r"^[0-9A-Za-z_.:-]{1,128}$"
 _EPOCH = dt.date(1970, 1, 1)
-_HASH_CHUNK = 1 << 22
 
 
 class BundleError(DataError):
@@ -272,14 +273,6 @@ def _sources(dataset: Dataset, ids: np.ndarray, has_history: np.ndarray) -> np.n
     return codes
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def check_depth(depth: int) -> int:
     """The precomputed depth, an integer in ``1..MAX_DEPTH`` (checked before a long fit)."""
     if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or not 1 <= depth <= MAX_DEPTH:
@@ -340,7 +333,8 @@ def write_bundle(model: Any, dataset: Dataset, directory: str | Path, *, depth: 
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    files = [*MODEL_FILES, *sorted(f"{SERVE_DIR}/{p.name}" for p in serve_dir.iterdir())]
+    own = [name for name in OPTIONAL_MODEL_FILES if (directory / name).is_file()]
+    files = [*MODEL_FILES, *own, *sorted(f"{SERVE_DIR}/{p.name}" for p in serve_dir.iterdir())]
     all_hex = bool(dataset.customers[CUSTOMER_ID].str.contains(HEX64).all())
     end = dataset.end_date
     manifest = {
@@ -359,7 +353,7 @@ def write_bundle(model: Any, dataset: Dataset, directory: str | Path, *, depth: 
         "customer_id_pattern": HEX64 if all_hex else LOOSE_ID,
         "data_end": end.isoformat() if end else None,
         "n_weeks": n_weeks,
-        "files": {name: {"bytes": (directory / name).stat().st_size, "sha256": _sha256(directory / name)}
+        "files": {name: {"bytes": (directory / name).stat().st_size, "sha256": sha256_file(directory / name)}
                   for name in files},
     }
     write_atomic(directory / BUNDLE_JSON, json.dumps(manifest, indent=2, default=str))
@@ -422,7 +416,7 @@ def verify_files(directory: Path, manifest: dict[str, Any], *, checksums: bool =
         if checksums and name not in NOT_SERVED:
             to_hash.append((name, path, str(meta.get("sha256"))))
     with ThreadPoolExecutor(max_workers=2) as pool:
-        digests = list(pool.map(lambda item: _sha256(item[1]), to_hash))
+        digests = list(pool.map(lambda item: sha256_file(item[1]), to_hash))
     for (name, _, expected), digest in zip(to_hash, digests, strict=True):
         if digest != expected:
             raise _refuse(directory, f"damaged bundle: {name} does not match its checksum")
