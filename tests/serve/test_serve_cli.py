@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -54,6 +56,23 @@ def test_serve_refuses_a_damaged_bundle_in_one_line(tmp_path: Path) -> None:
     assert done.stderr.count("\n") == 1 and "bundle written by hmrec 0.0.0" in done.stderr
     done = hmrec("serve", "--model-dir", str(tmp_path / "missing"))
     assert done.returncode == 2 and "no such directory" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [{"sources": []}, {"customer_id_pattern": "("}, {"n_weeks": 10**12}, {"data_end": "2001-01-01"}],
+    ids=["no-sources", "bad-pattern", "huge-n-weeks", "other-data-end"],
+)
+def test_serve_refuses_an_edited_bundle_json_in_one_line(bundles: Path, tmp_path: Path, edit: dict[str, Any]) -> None:
+    """These edits loaded and then answered 500 on every request."""
+    pytest.importorskip("fastapi", reason="the serve extra is not installed")
+    target = tmp_path / "b"
+    shutil.copytree(bundles / "popularity-decay", target)
+    manifest = json.loads((target / "bundle.json").read_text())
+    (target / "bundle.json").write_text(json.dumps({**manifest, **edit}))
+    done = hmrec("serve", "--model-dir", str(target))
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.count("\n") == 1 and f"'{next(iter(edit))}'" in done.stderr, done.stderr
 
 
 def test_serve_without_the_extra_says_how_to_install_it(tmp_path: Path) -> None:

@@ -24,8 +24,11 @@ look-ups whatever the model (the service never imports a model or numba), the li
 ``model.recommend`` gave for every customer (what ``hmrec submit`` writes), and memory is bounded
 (1.37M customers x 12 x 9 bytes = 148 MB, memory-mapped). The price is that ``k`` is at most ``depth``.
 
-The service loads a bundle read-only, memory-mapping the large arrays, after checking the format version and
-every file's size and sha256: a damaged bundle, or one written by another version, is refused with one line.
+The service loads a bundle read-only, memory-mapping the large arrays, after checking the format version,
+every file's size and sha256, every value of ``bundle.json`` (which its checksums cannot cover: the sources,
+the customer id pattern, ``data_end`` and ``n_weeks`` against the first and last sale) and every served array
+against its bounds (indices, row pointers, days, finite scores): a damaged or edited bundle, or one written by
+another version, is refused with one line instead of answering 500 or wrong rows later.
 """
 
 from __future__ import annotations
@@ -396,7 +399,70 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
     missing = [key for key in needed if key not in manifest]
     if missing:
         raise _refuse(directory, f"damaged bundle: bundle.json has no '{missing[0]}'")
+    problem = _manifest_problem(manifest)
+    if problem:
+        raise _refuse(directory, f"damaged bundle: bundle.json's {problem}")
     return manifest
+
+
+def _count(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _manifest_problem(manifest: dict[str, Any]) -> str | None:
+    """What is wrong with the values of ``bundle.json`` (not covered by its own checksums), or None.
+
+    Each value is one ``write_bundle`` could have written: the service answers from them without checking again.
+    """
+    if not isinstance(manifest["model"], str) or not manifest["model"]:
+        return "'model' is not a name"
+    if not isinstance(manifest["fingerprint"], str) or not isinstance(manifest.get("params", {}), dict):
+        return "'fingerprint' or 'params' is not what hmrec writes"
+    for key in ("n_customers", "n_articles"):
+        if not _count(manifest[key], 0, np.iinfo(np.int32).max):
+            return f"'{key}' is not a count ({str(manifest[key])[:40]})"
+    if not _count(manifest["depth"], 1, MAX_DEPTH):
+        return f"'depth' is not in 1..{MAX_DEPTH}"
+    sources = manifest["sources"]
+    if sources != [manifest["model"], *SOURCE_NAMES[1:]]:
+        return f"'sources' is not [model, {', '.join(SOURCE_NAMES[1:])}]"
+    if manifest.get("age_buckets", list(AGE_LABELS)) != list(AGE_LABELS):
+        return f"'age_buckets' is not {list(AGE_LABELS)}"
+    if manifest.get("customer_id_pattern", LOOSE_ID) not in (HEX64, LOOSE_ID):
+        return "'customer_id_pattern' is not one hmrec writes"
+    n_weeks, end = manifest.get("n_weeks", 0), manifest.get("data_end")
+    year = _year(end)
+    if end is not None and year is None:
+        return f"'data_end' is not a date ({str(end)[:40]})"
+    # weeks back from data_end, never before year 1 (load_bundle checks it against the first sale exactly)
+    if not _count(n_weeks, 0, 52 * (year or 0)):
+        return f"'n_weeks' is not a number of weeks up to 'data_end' ({str(n_weeks)[:40]})"
+    files = manifest["files"]
+    if not isinstance(files, dict) or not all(
+        isinstance(meta, dict) and _count(meta.get("bytes"), 0, 1 << 50) and isinstance(meta.get("sha256"), str)
+        for meta in files.values()
+    ):
+        return "'files' does not give each file's bytes and sha256"
+    for name in files:
+        parts = Path(name).parts
+        if Path(name).is_absolute() or ".." in parts or not parts or len(parts) > 2:
+            return f"'files' names a path outside the bundle ({name[:60]})"
+    needed = [*MODEL_FILES, *(f"{SERVE_DIR}/{name}.npy" for name in _SHAPES),
+              f"{SERVE_DIR}/articles.parquet", f"{SERVE_DIR}/customers.parquet"]
+    unlisted = [name for name in needed if name not in files]
+    if unlisted:
+        return f"'files' does not list {unlisted[0]}"
+    return None
+
+
+def _year(value: Any) -> int | None:
+    """The year of an ISO date string, None when ``value`` is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return dt.date.fromisoformat(value).year
+    except ValueError:
+        return None
 
 
 def verify_files(directory: Path, manifest: dict[str, Any], *, checksums: bool = True) -> None:
@@ -583,6 +649,70 @@ _SHAPES = {
 }
 
 
+#: served arrays of indices: (array, the size they index, padding -1 allowed)
+_INDICES = (
+    ("customer_sorted_idx", "n_customers", False),
+    ("article_sorted_idx", "n_articles", False),
+    ("topk_ids", "n_articles", True),
+    ("cold_ids", "n_articles", True),
+    ("recent_article", "n_articles", False),
+)
+#: served CSR rows: (row pointer, the arrays of one value per entry)
+_SERVED_CSR = (
+    ("recent_indptr", ("recent_article", "recent_day", "recent_price")),
+    ("weekly_indptr", ("weekly_week", "weekly_count")),
+)
+#: days since 1970-01-01 that are dates Python can show (years 1..9999)
+_DAY_RANGE = ((dt.date.min - _EPOCH).days, (dt.date.max - _EPOCH).days)
+
+
+def _within(values: np.ndarray, low: int, high: int) -> bool:
+    """Integer ``values`` all in ``low..high - 1`` (an empty array is)."""
+    if values.dtype.kind not in "iu":
+        return False
+    return not values.size or (int(values.min()) >= low and int(values.max()) < high)
+
+
+def _arrays_problem(arrays: dict[str, np.ndarray], sizes: dict[str, int], n_sources: int) -> str | None:
+    """What in the served arrays points outside its bounds (the service indexes with them unchecked), or None."""
+    for name, size, padding in _INDICES:
+        if not _within(arrays[name], -1 if padding else 0, sizes[size]):
+            return f"{SERVE_DIR}/{name}.npy holds values outside 0..{sizes[size] - 1}"
+    if not _within(arrays["topk_source"], 0, n_sources):
+        return f"{SERVE_DIR}/topk_source.npy holds source codes outside 0..{n_sources - 1}"
+    for indptr, values in _SERVED_CSR:
+        ptr, nnz = arrays[indptr], arrays[values[0]].shape[0]
+        if not _within(ptr, 0, nnz + 1) or ptr[0] != 0 or ptr[-1] != nnz or np.any(np.diff(ptr) < 0):
+            return f"{SERVE_DIR}/{indptr}.npy is not a valid row pointer"
+        if any(arrays[name].shape[0] != nnz for name in values):
+            return f"{SERVE_DIR}/{values[0]}.npy and its companions differ in length"
+    if not _within(arrays["recent_day"], *_DAY_RANGE):
+        return f"{SERVE_DIR}/recent_day.npy holds days that are not dates"
+    for ids, scores in (("topk_ids", "topk_scores"), ("cold_ids", "cold_scores")):
+        if not np.isfinite(arrays[scores][np.asarray(arrays[ids]) >= 0]).all():
+            return f"{SERVE_DIR}/{scores}.npy holds scores that are not finite"
+    if not np.isfinite(arrays["recent_price"]).all() or arrays["customer_ids"].dtype.kind != "S":
+        return f"{SERVE_DIR}/recent_price.npy or customer_ids.npy holds values hmrec never writes"
+    return None
+
+
+def _weeks_problem(manifest: dict[str, Any], article_frame: pl.DataFrame, weeks: np.ndarray) -> str | None:
+    """``data_end`` and ``n_weeks`` against the first and last sale, and the served weeks within them."""
+    columns = article_frame.columns
+    first = article_frame["first_sold"].min() if "first_sold" in columns else None
+    last = article_frame["last_sold"].max() if "last_sold" in columns else None
+    end, n_weeks = manifest.get("data_end"), manifest.get("n_weeks", 0)
+    last_day = last.isoformat() if isinstance(last, dt.date) else None
+    if end != last_day:
+        return f"bundle.json's 'data_end' is {str(end)[:20]}, the last sale is on {last_day}"
+    expected = (last - first).days // 7 + 1 if isinstance(first, dt.date) and isinstance(last, dt.date) else 0
+    if n_weeks != expected:
+        return f"bundle.json's 'n_weeks' is {str(n_weeks)[:20]}, the sales span {expected} weeks to 'data_end'"
+    if not _within(weeks, 0, expected):
+        return f"{SERVE_DIR}/weekly_week.npy holds weeks outside 0..{expected - 1}"
+    return None
+
+
 def load_bundle(directory: str | Path, *, checksums: bool = True) -> Bundle:
     """Open the bundle in ``directory`` read-only; BundleError (one line) if it is missing, damaged or foreign."""
     directory = Path(directory)
@@ -616,6 +746,11 @@ def load_bundle(directory: str | Path, *, checksums: bool = True) -> Bundle:
         raise _refuse(directory, "damaged bundle: a parquet file cannot be read") from None
     if article_frame.height != sizes["n_articles"] or customers.height != sizes["n_customers"]:
         raise _refuse(directory, "damaged bundle: the articles or customers table has the wrong number of rows")
+    problem = _arrays_problem(arrays, sizes, len(manifest["sources"])) or _weeks_problem(
+        manifest, article_frame, arrays["weekly_week"]
+    )
+    if problem:
+        raise _refuse(directory, f"damaged bundle: {problem}")
     articles = {
         name: [v.isoformat() if isinstance(v, dt.date) else v for v in article_frame[name].to_list()]
         for name in article_frame.columns
