@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -73,6 +74,32 @@ def test_serve_refuses_an_edited_bundle_json_in_one_line(bundles: Path, tmp_path
     done = hmrec("serve", "--model-dir", str(target))
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert done.stderr.count("\n") == 1 and f"'{next(iter(edit))}'" in done.stderr, done.stderr
+
+
+def test_files_changed_under_a_running_service_change_nothing_served(
+    bundles: Path, tmp_path: Path, serve_process: Any
+) -> None:
+    """Memory-mapped, a served file truncated in place killed the service (SIGBUS) and one rewritten in place
+    served other rows: the service answers from what it read and checked when it loaded."""
+    httpx = pytest.importorskip("httpx", reason="the serve extra is not installed")
+    target = tmp_path / "b"
+    shutil.copytree(bundles / "popularity-decay", target)
+    customer = bytes(np.load(target / "serve" / "customer_ids.npy")[3]).decode()
+    with serve_process(target) as url:
+        paths = (f"/v1/customers/{customer}/recommendations", f"/v1/customers/{customer}", "/v1/models")
+        before = [httpx.get(url + path).json() for path in paths]
+        topk = target / "serve" / "topk_ids.npy"
+        size = topk.stat().st_size
+        with topk.open("r+b") as handle:  # other rows, in place
+            handle.seek(size - 4 * 12 * 50)
+            handle.write(np.full(12 * 50, 7, dtype=np.int32).tobytes())
+        for name in ("customer_ids.npy", "customer_sorted.npy", "recent_indptr.npy", "topk_scores.npy"):
+            with (target / "serve" / name).open("r+b") as handle:
+                handle.truncate(0)
+        after = [httpx.get(url + path) for path in paths]
+        assert [r.status_code for r in after] == [200, 200, 200]
+        assert [r.json() for r in after] == before
+        assert httpx.get(f"{url}/health").status_code == 200
 
 
 def test_serve_without_the_extra_says_how_to_install_it(tmp_path: Path) -> None:

@@ -22,9 +22,10 @@ A bundle is the saved model's directory (``model.json``, ``arrays.npz``: ``submi
 Every model's top-k is precomputed at train time, the cheap ones too: a request then costs a few array
 look-ups whatever the model (the service never imports a model or numba), the lists served are those
 ``model.recommend`` gave for every customer (what ``hmrec submit`` writes), and memory is bounded
-(1.37M customers x 12 x 9 bytes = 148 MB, memory-mapped). The price is that ``k`` is at most ``depth``.
+(1.37M customers x 12 x 9 bytes = 148 MB). The price is that ``k`` is at most ``depth``.
 
-The service loads a bundle read-only, memory-mapping the large arrays, after checking the format version,
+The service reads a bundle once into memory (a file changed under a running service changes nothing it
+serves; memory-mapped, a file truncated in place killed it with SIGBUS), after checking the format version,
 every file's size and sha256, every value of ``bundle.json`` (which its checksums cannot cover: the sources,
 the customer id pattern, ``data_end`` and ``n_weeks`` against the first and last sale) and every served array
 against its bounds (indices, row pointers, days, finite scores): a damaged or edited bundle, or one written by
@@ -34,6 +35,8 @@ another version, is refused with one line instead of answering 500 or wrong rows
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import io
 import json
 import shutil
 from concurrent.futures import ThreadPoolExecutor
@@ -465,13 +468,17 @@ def _year(value: Any) -> int | None:
         return None
 
 
-def verify_files(directory: Path, manifest: dict[str, Any], *, checksums: bool = True) -> None:
-    """Every file of the manifest present and of its recorded size; with ``checksums`` the sha256 of those the
-    service reads (the model's learned arrays are not: ``--model-dir`` commands check them when they load).
+def verify_files(directory: Path, manifest: dict[str, Any], *, checksums: bool = True) -> dict[str, bytes]:
+    """Every file of the manifest present and of its recorded size; the bytes of those the service reads, read
+    once and, with ``checksums``, matching their sha256 (the model's learned arrays are not read: ``--model-dir``
+    commands check them when they load).
 
-    The hashing runs on two threads (hashlib releases the GIL), which halves the start on two cores.
+    The service answers from these bytes, never from the files again: a file truncated or rewritten in place
+    under a running service (which memory-mapped, it died of SIGBUS or served the new rows) changes nothing
+    served, and what is served is exactly what was checksummed. Reading and hashing run on two threads
+    (file reads and hashlib release the GIL).
     """
-    to_hash: list[tuple[str, Path, str]] = []
+    served: list[tuple[str, Path, int, str]] = []
     for name, meta in manifest["files"].items():
         path = directory / name
         if not path.is_file():
@@ -479,13 +486,21 @@ def verify_files(directory: Path, manifest: dict[str, Any], *, checksums: bool =
         size = path.stat().st_size
         if size != meta.get("bytes"):
             raise _refuse(directory, f"damaged bundle: {name} has {size} bytes, expected {meta.get('bytes')}")
-        if checksums and name not in NOT_SERVED:
-            to_hash.append((name, path, str(meta.get("sha256"))))
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        digests = list(pool.map(lambda item: sha256_file(item[1]), to_hash))
-    for (name, _, expected), digest in zip(to_hash, digests, strict=True):
-        if digest != expected:
+        if name not in NOT_SERVED:
+            served.append((name, path, size, str(meta.get("sha256"))))
+
+    def read(item: tuple[str, Path, int, str]) -> bytes:
+        name, path, size, expected = item
+        data = path.read_bytes()
+        if len(data) != size:  # changed between the size check and the read
+            raise _refuse(directory, f"damaged bundle: {name} changed while it was read")
+        if checksums and hashlib.sha256(data).hexdigest() != expected:
             raise _refuse(directory, f"damaged bundle: {name} does not match its checksum")
+        return data
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        contents = list(pool.map(read, served))
+    return {name: data for (name, *_), data in zip(served, contents, strict=True)}
 
 
 @dataclass(frozen=True)
@@ -497,7 +512,7 @@ class Recommendation:
 
 @dataclass(eq=False)
 class Bundle:
-    """A loaded bundle: look-ups by public id and everything the API returns, from memory-mapped arrays."""
+    """A loaded bundle: look-ups by public id and everything the API returns, from arrays held in memory."""
 
     directory: Path
     manifest: dict[str, Any]
@@ -717,7 +732,7 @@ def load_bundle(directory: str | Path, *, checksums: bool = True) -> Bundle:
     """Open the bundle in ``directory`` read-only; BundleError (one line) if it is missing, damaged or foreign."""
     directory = Path(directory)
     manifest = read_manifest(directory)
-    verify_files(directory, manifest, checksums=checksums)
+    contents = verify_files(directory, manifest, checksums=checksums)
     sizes = {
         "n_customers": int(manifest["n_customers"]),
         "n_articles": int(manifest["n_articles"]),
@@ -728,10 +743,9 @@ def load_bundle(directory: str | Path, *, checksums: bool = True) -> Bundle:
     sizes["n_articles+1"] = sizes["n_articles"] + 1
     arrays: dict[str, np.ndarray] = {}
     for name, dims in _SHAPES.items():
-        path = directory / SERVE_DIR / f"{name}.npy"
         try:
-            array = np.load(path, mmap_mode="r", allow_pickle=False)
-        except (OSError, ValueError):
+            array = np.load(io.BytesIO(contents[f"{SERVE_DIR}/{name}.npy"]), allow_pickle=False)
+        except (OSError, ValueError, EOFError):
             raise _refuse(directory, f"damaged bundle: {SERVE_DIR}/{name}.npy is not a readable array") from None
         expected = tuple(sizes[d] if d is not None else array.shape[0] for d in dims)
         if array.shape != expected:
@@ -740,8 +754,8 @@ def load_bundle(directory: str | Path, *, checksums: bool = True) -> Bundle:
             )
         arrays[name] = array
     try:
-        article_frame = pl.read_parquet(directory / SERVE_DIR / "articles.parquet")
-        customers = pl.read_parquet(directory / SERVE_DIR / "customers.parquet")
+        article_frame = pl.read_parquet(io.BytesIO(contents[f"{SERVE_DIR}/articles.parquet"]))
+        customers = pl.read_parquet(io.BytesIO(contents[f"{SERVE_DIR}/customers.parquet"]))
     except (OSError, pl.exceptions.PolarsError):
         raise _refuse(directory, "damaged bundle: a parquet file cannot be read") from None
     if article_frame.height != sizes["n_articles"] or customers.height != sizes["n_customers"]:

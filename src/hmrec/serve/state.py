@@ -4,7 +4,7 @@ A ``--model-dir`` is a bundle, or a folder whose sub-folders are bundles. Every 
 come from the same data (one fingerprint): profiles, purchases and article pages are then the same whichever
 bundle answers, and two models can be compared side by side. A reload opens every bundle again from disk and
 swaps the whole set in one assignment; a request holds the set it started with, so requests in flight finish
-on the old bundles, and the old memory maps close when the last of them is done.
+on the old bundles, whose memory is freed when the last of them is done.
 """
 
 from __future__ import annotations
