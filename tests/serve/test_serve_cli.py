@@ -102,6 +102,30 @@ def test_files_changed_under_a_running_service_change_nothing_served(
         assert httpx.get(f"{url}/health").status_code == 200
 
 
+def test_a_reload_while_a_bundle_is_retrained_keeps_every_model(
+    bundles: Path, tmp_path: Path, serve_process: Any
+) -> None:
+    """It answered {"reloaded": ["popularity-decay"]} and "unknown model" for the other until the next reload."""
+    httpx = pytest.importorskip("httpx", reason="the serve extra is not installed")
+    root = tmp_path / "models"
+    shutil.copytree(bundles, root)
+    customer = bytes(np.load(root / "als" / "serve" / "customer_ids.npy")[3]).decode()
+    auth = {"authorization": "Bearer t0ken"}
+    with serve_process(root, env={"HMREC_ADMIN_TOKEN": "t0ken"}) as url:
+        served = httpx.get(f"{url}/v1/customers/{customer}/recommendations", params={"model": "als"}).json()
+        manifest = (root / "als" / "bundle.json").read_bytes()
+        (root / "als" / "bundle.json").unlink()  # what `hmrec train --out` does while it writes the new one
+        response = httpx.post(f"{url}/admin/reload", headers=auth)
+        assert response.status_code == 409, response.text
+        assert "'als'" in response.json()["error"] and "still serving" in response.json()["error"]
+        again = httpx.get(f"{url}/v1/customers/{customer}/recommendations", params={"model": "als"})
+        assert again.status_code == 200 and again.json() == served
+        (root / "als" / "bundle.json").write_bytes(manifest)
+        shutil.copytree(root / "als", root / ".als.tmp-1")  # a train at work: hidden, never served
+        response = httpx.post(f"{url}/admin/reload", headers=auth)
+        assert response.status_code == 200 and response.json() == {"reloaded": ["als", "popularity-decay"]}
+
+
 def test_serve_without_the_extra_says_how_to_install_it(tmp_path: Path) -> None:
     code = (
         "import sys; sys.modules['fastapi'] = None; sys.modules['uvicorn'] = None\n"
