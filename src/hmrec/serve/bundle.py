@@ -664,6 +664,26 @@ _SHAPES = {
 }
 
 
+def _npy_view(data: bytes) -> np.ndarray:
+    """The array of a ``.npy`` file's bytes, read-only and without a copy (the service keeps one copy of each
+    served file, the bytes it checksummed); ValueError when they are not a plain numeric ``.npy``."""
+    buffer = io.BytesIO(data)
+    version = np.lib.format.read_magic(buffer)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(buffer)
+    elif version == (2, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(buffer)
+    else:
+        raise ValueError(f"npy format {version}")
+    if dtype.hasobject:
+        raise ValueError("holds Python objects")
+    count = int(np.prod(shape, dtype=np.int64))
+    flat = np.frombuffer(data, dtype=dtype, count=count, offset=buffer.tell())
+    if buffer.tell() + count * dtype.itemsize != len(data):
+        raise ValueError("trailing bytes")
+    return flat.reshape(shape, order="F" if fortran else "C")
+
+
 #: served arrays of indices: (array, the size they index, padding -1 allowed)
 _INDICES = (
     ("customer_sorted_idx", "n_customers", False),
@@ -744,8 +764,8 @@ def load_bundle(directory: str | Path, *, checksums: bool = True) -> Bundle:
     arrays: dict[str, np.ndarray] = {}
     for name, dims in _SHAPES.items():
         try:
-            array = np.load(io.BytesIO(contents[f"{SERVE_DIR}/{name}.npy"]), allow_pickle=False)
-        except (OSError, ValueError, EOFError):
+            array = _npy_view(contents[f"{SERVE_DIR}/{name}.npy"])
+        except (OSError, ValueError, EOFError, TypeError):
             raise _refuse(directory, f"damaged bundle: {SERVE_DIR}/{name}.npy is not a readable array") from None
         expected = tuple(sizes[d] if d is not None else array.shape[0] for d in dims)
         if array.shape != expected:
