@@ -244,6 +244,26 @@ def test_a_damaged_model_is_refused(tiny: Dataset, damaged: dict[str, Path], nam
     assert DAMAGE[name][1] in str(info.value) and "\n" not in str(info.value) and info.value.fix
 
 
+def test_a_cut_or_edited_booster_is_one_line(tiny_dir: Path, tmp_path: Path) -> None:
+    """LightGBM segfaulted on a cut booster.txt and aborted on an edited one: the checksum refuses both."""
+    model = tmp_path / "ranker"
+    done = hmrec(
+        "train", "--data", str(tiny_dir), "--model", "ranker", "--out", str(model), "--quiet",
+        "--param", "ranker.trees=5", "--param", "ranker.weeks=1",
+        "--param", "ranker.sources=repurchase:6,popularity:6",
+    )
+    assert done.returncode == 0, done.stderr
+    text = (model / "booster.txt").read_bytes()
+    same_size_edit = text.replace(b"num_leaves=", b"num_leaves=9", 1).replace(b"tree\n", b"tre\n", 1)
+    for damaged in (text[: len(text) // 2], same_size_edit):
+        (model / "booster.txt").write_bytes(damaged)
+        done = hmrec(
+            "submit", "--data", str(tiny_dir), "--model-dir", str(model), "--out", str(tmp_path / "s.csv"), "--quiet"
+        )
+        one_line_error(done, "booster.txt")
+        assert not (tmp_path / "s.csv").exists()
+
+
 # ---------------------------------------------------------------------- evaluate --out
 def test_evaluate_replaces_its_set_and_keeps_other_files(tiny_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "results"

@@ -141,3 +141,16 @@ def test_a_composite_keeps_its_parts_and_their_checks(tmp_path: Path, planted: D
     np.savez(tmp_path / "model" / "arrays.npz", **arrays)  # type: ignore[arg-type]
     with pytest.raises(DataError, match="'primary__own_indices_' holds values outside"):
         load_model(tmp_path / "model", planted)
+
+
+def test_arrays_that_fit_the_data_but_changed_are_refused(tmp_path: Path, planted: Dataset) -> None:
+    """Every file of a model is checksummed: changed factors of the right shape are not silently served."""
+    path = tmp_path / "model"
+    save_model(create("als", factors=4, iterations=1).fit(planted), path, planted)
+    assert set(json.loads((path / "model.json").read_text())["files"]) == {"arrays.npz"}
+    with np.load(path / "arrays.npz") as npz:
+        arrays = {name: npz[name] for name in npz.files}
+    arrays["item_factors_"] = arrays["item_factors_"] * 2
+    np.savez(path / "arrays.npz", **arrays)  # type: ignore[arg-type]
+    with pytest.raises(DataError, match="arrays.npz .*checksum"):
+        load_model(path, planted)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -11,9 +12,9 @@ import pytest
 
 from hmrec.data.dataset import Dataset
 from hmrec.data.split import time_split
-from hmrec.errors import ParameterError
+from hmrec.errors import DataError, ParameterError
 from hmrec.models.base import create
-from hmrec.models.persist import load_model, save_model
+from hmrec.models.persist import load_model, save_model, sha256_file
 from hmrec.ranking.ranker import Ranker
 
 FAST = {"sources": "repurchase:12,product:6,copurchase:12,popularity:12,age:6,trending:6", "trees": 20,
@@ -128,6 +129,64 @@ def test_a_model_saved_with_other_features_is_refused(tmp_path: Path, fitted: tu
     (path / "model.json").write_text(json.dumps(payload))
     with pytest.raises(ParameterError, match="trained on other features.*train the model again"):
         load_model(path, train)
+
+
+def _rechecksum(model: Path) -> None:
+    """Record the files' present sizes and checksums, as someone editing a model on purpose would."""
+    meta = json.loads((model / "model.json").read_text())
+    meta["files"] = {name: {"bytes": (model / name).stat().st_size, "sha256": sha256_file(model / name)}
+                     for name in meta["files"]}
+    (model / "model.json").write_text(json.dumps(meta))
+
+
+def _edit_arrays(model: Path, **changes: np.ndarray) -> None:
+    with np.load(model / "arrays.npz") as npz:
+        arrays = {name: npz[name] for name in npz.files}
+    arrays.update(changes)
+    np.savez(model / "arrays.npz", **arrays)  # type: ignore[arg-type]
+    _rechecksum(model)
+
+
+def _booster_cut(model: Path) -> None:
+    text = (model / "booster.txt").read_bytes()
+    (model / "booster.txt").write_bytes(text[: len(text) // 2])
+
+
+def _booster_edited(model: Path) -> None:  # same size, one number changed: LightGBM would abort on it
+    text = (model / "booster.txt").read_text()
+    (model / "booster.txt").write_text(text.replace("num_leaves=", "num_leaves=9", 1).replace("tree\n", "tre\n", 1))
+
+
+@pytest.mark.parametrize(
+    ("damage", "named"),
+    [
+        (_booster_cut, "booster.txt has"),
+        (_booster_edited, "booster.txt"),
+        (lambda m: (m / "booster.txt").unlink(), "booster.txt is missing"),
+        (lambda m: (m / "arrays.npz").write_bytes((m / "arrays.npz").read_bytes()[::-1]), "arrays.npz"),
+        (lambda m: _booster_cut(m) or _rechecksum(m), "booster.txt is not a whole LightGBM model"),
+        (lambda m: _edit_arrays(m, keep=np.arange(3)), "'keep'"),
+        (lambda m: _edit_arrays(m, keep=np.full(len(json.loads((m / "model.json").read_text())["features"]), 10**6)),
+         "'keep'"),
+        (lambda m: _edit_arrays(m, active=np.ones(5, dtype=bool)), "'active'"),
+        (lambda m: _edit_arrays(m, **{"src.repurchase.indptr_": np.zeros(3, dtype=np.int64)}),
+         "'src.repurchase.indptr_'"),
+        (lambda m: _edit_arrays(m, **{"src.repurchase.indices_": np.load(m / "arrays.npz")["src.repurchase.indices_"]
+                                      + 10**6}), "'src.repurchase.indices_'"),
+    ],
+    ids=["booster-cut", "booster-edited", "booster-missing", "npz-reversed", "booster-cut-rechecksummed",
+         "keep-short", "keep-out-of-range", "active-short", "indptr-short", "indices-out-of-range"],
+)
+def test_a_damaged_ranker_is_one_line(tmp_path: Path, fitted: tuple[Ranker, Dataset], damage: Callable[[Path], object],
+                                     named: str) -> None:
+    """Every file is checksummed and every array bounded before LightGBM or a kernel reads it (a cut booster
+    made LightGBM segfault, an edited one abort)."""
+    model, train = fitted
+    path = save_model(model, tmp_path / "ranker", train)
+    damage(path)
+    with pytest.raises(DataError) as info:
+        load_model(path, train)
+    assert named in str(info.value) and "\n" not in str(info.value) and info.value.fix
 
 
 def test_explain_names_sources_and_features(fitted: tuple[Ranker, Dataset]) -> None:

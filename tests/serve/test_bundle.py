@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -14,6 +16,7 @@ from hmrec.data.dataset import Dataset
 from hmrec.data.schema import ARTICLE_IDX, CUSTOMER_IDX, T_DAT
 from hmrec.errors import ParameterError
 from hmrec.models.base import Recommender
+from hmrec.models.persist import sha256_file
 from hmrec.serve.bundle import (
     BUNDLE_JSON,
     RECENT_PURCHASES,
@@ -133,13 +136,84 @@ def test_damaged_bundles_are_refused_in_one_line(bundles: Path, tmp_path: Path, 
 
 def test_a_flipped_byte_is_caught_by_the_checksum(bundles: Path, tmp_path: Path) -> None:
     target = _copy(bundles, tmp_path)
-    path = target / "serve" / "topk_ids.npy"
+    path = target / "serve" / "topk_scores.npy"
     data = bytearray(path.read_bytes())
-    data[-1] ^= 0xFF
+    data[-4] ^= 0x01  # the lowest bit of the last score: a value still in bounds, only wrong
     path.write_bytes(bytes(data))
-    with pytest.raises(BundleError, match="topk_ids.npy does not match its checksum"):
+    with pytest.raises(BundleError, match="topk_scores.npy does not match its checksum"):
         load_bundle(target)
     load_bundle(target, checksums=False)  # sizes still agree: only the checksum sees it
+
+
+def _edit_manifest(edit: Callable[[dict[str, Any]], object]) -> Callable[[Path], None]:
+    def apply(target: Path) -> None:
+        manifest = json.loads((target / BUNDLE_JSON).read_text())
+        edit(manifest)
+        (target / BUNDLE_JSON).write_text(json.dumps(manifest))
+
+    return apply
+
+
+def _edit_array(name: str, change: Callable[[np.ndarray], np.ndarray]) -> Callable[[Path], None]:
+    """Rewrite a served array and its size and checksum in bundle.json, as an edit on purpose would."""
+
+    def apply(target: Path) -> None:
+        path = target / "serve" / f"{name}.npy"
+        np.save(path, change(np.load(path)), allow_pickle=False)
+        manifest = json.loads((target / BUNDLE_JSON).read_text())
+        manifest["files"][f"serve/{name}.npy"] = {"bytes": path.stat().st_size, "sha256": sha256_file(path)}
+        (target / BUNDLE_JSON).write_text(json.dumps(manifest))
+
+    return apply
+
+
+def _shift_end(manifest: dict[str, Any]) -> None:
+    manifest["data_end"] = "2001-01-01"
+
+
+@pytest.mark.parametrize(
+    ("damage", "expected"),
+    [
+        (_edit_manifest(lambda m: m.update(sources=[])), "'sources'"),
+        (_edit_manifest(lambda m: m.update(sources=["x", "y", "z"])), "'sources'"),
+        (_edit_manifest(lambda m: m.update(customer_id_pattern="(")), "'customer_id_pattern'"),
+        (_edit_manifest(lambda m: m.update(customer_id_pattern=".*")), "'customer_id_pattern'"),
+        (_edit_manifest(lambda m: m.update(n_weeks=10**12)), "'n_weeks'"),
+        (_edit_manifest(lambda m: m.update(n_weeks=m["n_weeks"] + 1)), "'n_weeks' is"),
+        (_edit_manifest(lambda m: m.update(n_weeks="5")), "'n_weeks'"),
+        (_edit_manifest(lambda m: m.update(data_end="yesterday")), "'data_end' is not a date"),
+        (_edit_manifest(_shift_end), "'data_end' is 2001-01-01"),
+        (_edit_manifest(lambda m: m.update(data_end=None)), "'n_weeks'"),
+        (_edit_manifest(lambda m: m.update(data_end=None, n_weeks=0)), "'data_end' is None"),
+        (_edit_manifest(lambda m: m.update(depth=10**9)), "'depth'"),
+        (_edit_manifest(lambda m: m.update(n_customers=-1)), "'n_customers'"),
+        (_edit_manifest(lambda m: m.update(age_buckets=["a"])), "'age_buckets'"),
+        (_edit_manifest(lambda m: m.update(model="")), "'model'"),
+        (_edit_manifest(lambda m: m["files"].pop("serve/topk_ids.npy")), "does not list serve/topk_ids.npy"),
+        (_edit_manifest(lambda m: m["files"].update({"../x": {"bytes": 1, "sha256": "0"}})), "outside the bundle"),
+        (_edit_manifest(lambda m: m["files"].update({"serve/topk_ids.npy": 5})), "'files'"),
+        (_edit_array("topk_ids", lambda a: a + 10**6), "topk_ids.npy holds values outside"),
+        (_edit_array("cold_ids", lambda a: np.full_like(a, -7)), "cold_ids.npy holds values outside"),
+        (_edit_array("customer_sorted_idx", lambda a: -a - 1), "customer_sorted_idx.npy holds values outside"),
+        (_edit_array("topk_source", lambda a: a + 3), "topk_source.npy"),
+        (_edit_array("recent_indptr", lambda a: a[::-1].copy()), "recent_indptr.npy is not a valid row pointer"),
+        (_edit_array("weekly_indptr", lambda a: a * 2), "weekly_indptr.npy is not a valid row pointer"),
+        (_edit_array("weekly_week", lambda a: a + 500), "weekly_week.npy holds weeks outside"),
+        (_edit_array("recent_day", lambda a: a + 10**7), "recent_day.npy holds days"),
+        (_edit_array("topk_scores", lambda a: np.full_like(a, np.nan)), "topk_scores.npy holds scores"),
+        (_edit_array("topk_ids", lambda a: a.astype(np.float32)), "topk_ids.npy holds values outside"),
+    ],
+)
+def test_an_edited_bundle_is_refused_before_it_serves(
+    bundles: Path, tmp_path: Path, damage: Callable[[Path], None], expected: str
+) -> None:
+    """bundle.json is not covered by its own checksums, and a served array with matching checksums may still
+    be edited: each value is checked before a request indexes with it (these loaded, then answered 500)."""
+    target = _copy(bundles, tmp_path)
+    damage(target)
+    with pytest.raises(BundleError) as info:
+        load_bundle(target)
+    assert expected in str(info.value) and "\n" not in str(info.value) and "hmrec train" in str(info.value)
 
 
 def test_a_bundle_of_another_version_is_refused(bundles: Path, tmp_path: Path) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -54,6 +57,73 @@ def test_serve_refuses_a_damaged_bundle_in_one_line(tmp_path: Path) -> None:
     assert done.stderr.count("\n") == 1 and "bundle written by hmrec 0.0.0" in done.stderr
     done = hmrec("serve", "--model-dir", str(tmp_path / "missing"))
     assert done.returncode == 2 and "no such directory" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [{"sources": []}, {"customer_id_pattern": "("}, {"n_weeks": 10**12}, {"data_end": "2001-01-01"}],
+    ids=["no-sources", "bad-pattern", "huge-n-weeks", "other-data-end"],
+)
+def test_serve_refuses_an_edited_bundle_json_in_one_line(bundles: Path, tmp_path: Path, edit: dict[str, Any]) -> None:
+    """These edits loaded and then answered 500 on every request."""
+    pytest.importorskip("fastapi", reason="the serve extra is not installed")
+    target = tmp_path / "b"
+    shutil.copytree(bundles / "popularity-decay", target)
+    manifest = json.loads((target / "bundle.json").read_text())
+    (target / "bundle.json").write_text(json.dumps({**manifest, **edit}))
+    done = hmrec("serve", "--model-dir", str(target))
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.count("\n") == 1 and f"'{next(iter(edit))}'" in done.stderr, done.stderr
+
+
+def test_files_changed_under_a_running_service_change_nothing_served(
+    bundles: Path, tmp_path: Path, serve_process: Any
+) -> None:
+    """Memory-mapped, a served file truncated in place killed the service (SIGBUS) and one rewritten in place
+    served other rows: the service answers from what it read and checked when it loaded."""
+    httpx = pytest.importorskip("httpx", reason="the serve extra is not installed")
+    target = tmp_path / "b"
+    shutil.copytree(bundles / "popularity-decay", target)
+    customer = bytes(np.load(target / "serve" / "customer_ids.npy")[3]).decode()
+    with serve_process(target) as url:
+        paths = (f"/v1/customers/{customer}/recommendations", f"/v1/customers/{customer}", "/v1/models")
+        before = [httpx.get(url + path).json() for path in paths]
+        topk = target / "serve" / "topk_ids.npy"
+        size = topk.stat().st_size
+        with topk.open("r+b") as handle:  # other rows, in place
+            handle.seek(size - 4 * 12 * 50)
+            handle.write(np.full(12 * 50, 7, dtype=np.int32).tobytes())
+        for name in ("customer_ids.npy", "customer_sorted.npy", "recent_indptr.npy", "topk_scores.npy"):
+            with (target / "serve" / name).open("r+b") as handle:
+                handle.truncate(0)
+        after = [httpx.get(url + path) for path in paths]
+        assert [r.status_code for r in after] == [200, 200, 200]
+        assert [r.json() for r in after] == before
+        assert httpx.get(f"{url}/health").status_code == 200
+
+
+def test_a_reload_while_a_bundle_is_retrained_keeps_every_model(
+    bundles: Path, tmp_path: Path, serve_process: Any
+) -> None:
+    """It answered {"reloaded": ["popularity-decay"]} and "unknown model" for the other until the next reload."""
+    httpx = pytest.importorskip("httpx", reason="the serve extra is not installed")
+    root = tmp_path / "models"
+    shutil.copytree(bundles, root)
+    customer = bytes(np.load(root / "als" / "serve" / "customer_ids.npy")[3]).decode()
+    auth = {"authorization": "Bearer t0ken"}
+    with serve_process(root, env={"HMREC_ADMIN_TOKEN": "t0ken"}) as url:
+        served = httpx.get(f"{url}/v1/customers/{customer}/recommendations", params={"model": "als"}).json()
+        manifest = (root / "als" / "bundle.json").read_bytes()
+        (root / "als" / "bundle.json").unlink()  # what `hmrec train --out` does while it writes the new one
+        response = httpx.post(f"{url}/admin/reload", headers=auth)
+        assert response.status_code == 409, response.text
+        assert "'als'" in response.json()["error"] and "still serving" in response.json()["error"]
+        again = httpx.get(f"{url}/v1/customers/{customer}/recommendations", params={"model": "als"})
+        assert again.status_code == 200 and again.json() == served
+        (root / "als" / "bundle.json").write_bytes(manifest)
+        shutil.copytree(root / "als", root / ".als.tmp-1")  # a train at work: hidden, never served
+        response = httpx.post(f"{url}/admin/reload", headers=auth)
+        assert response.status_code == 200 and response.json() == {"reloaded": ["als", "popularity-decay"]}
 
 
 def test_serve_without_the_extra_says_how_to_install_it(tmp_path: Path) -> None:

@@ -8,9 +8,11 @@ half-written model where a model was; ``--out`` may be a new or empty directory 
 folder of other files.
 
 Loading checks everything before a model sees it: ``model.json`` is a JSON object with the expected keys,
-``arrays.npz`` is readable and holds exactly the arrays ``model.json`` lists, with their dtypes and shapes,
-and those shapes agree with the data (one row of factors per customer, article indices below the number of
-articles, consistent CSR rows). The fast kernels trust these arrays, so a damaged or edited file is a
+every other file has the size and sha256 ``model.json`` records (``files``: the ranker's ``booster.txt``
+too, on which LightGBM would crash), ``arrays.npz`` is readable and holds exactly the arrays ``model.json``
+lists, with their dtypes and shapes, and those shapes agree with the data (one row of factors per customer,
+article indices below the number of articles, consistent CSR rows; a model may check its own arrays with
+``check_state``, as the ranker does). The fast kernels trust these arrays, so a damaged or edited file is a
 one-line error here instead of a read past an array's end there.
 
 A composite (:class:`hmrec.models.compose.Fill`) is saved the same way: its parts' arrays, scalars and
@@ -20,6 +22,7 @@ part's model (``primary__model``), and every part's arrays are checked as a mode
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from collections.abc import Callable, Mapping
@@ -34,13 +37,15 @@ from hmrec.data.dataset import Dataset
 from hmrec.errors import DataError, ModelMismatchError, ParameterError
 from hmrec.models.base import Recommender, create
 
-FORMAT_VERSION = 2
+#: 3: model.json records the size and sha256 of every other file of the model (``files``)
+FORMAT_VERSION = 3
 MODEL_JSON = "model.json"
 ARRAYS_NPZ = "arrays.npz"
 #: besides the model's own files: ``bundle.json`` and ``serve/``, what ``hmrec train`` adds for serving
 #: (hmrec.serve.bundle), and the ranker's LightGBM model as text
 MODEL_FILES = frozenset({MODEL_JSON, ARRAYS_NPZ, "bundle.json", "serve", "booster.txt"})
 _RETRAIN = "train the model again with `hmrec train --model NAME --out DIR`"
+_HASH_CHUNK = 1 << 22
 
 # What the learned arrays of hmrec's models must satisfy against the data: the size of their first axis
 # ("customers", "articles", "customers+1" for CSR row pointers) and, for arrays of article indices, that
@@ -142,8 +147,18 @@ def save_model(model: Recommender, directory: str | Path, dataset: Dataset) -> P
     return directory
 
 
+def sha256_file(path: Path) -> str:
+    """The hex sha256 of a file, read in chunks (hashlib releases the GIL, so threads can hash in parallel)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def _save(model: Recommender, tmp: Path, dataset: Dataset) -> None:
-    """The model's files in ``tmp``: its own (arrays.npz, model.json) with the metadata loading checks."""
+    """The model's files in ``tmp``: its own (arrays.npz, model.json, the ranker's booster.txt) with the
+    metadata loading checks, and in model.json the size and sha256 of every other file."""
     # state(): what save() writes; a composite's arrays carry their part's prefix (primary__own_data_)
     arrays = {k: {"dtype": v.dtype.str, "shape": list(v.shape)} for k, v in model.state()[1].items()}
     model.save(
@@ -155,6 +170,15 @@ def _save(model: Recommender, tmp: Path, dataset: Dataset) -> None:
         n_articles=dataset.n_articles,
         arrays=arrays,
     )
+    # every file a loader hands to numpy or native code is covered: a truncated booster.txt crashes LightGBM
+    files = {
+        p.name: {"bytes": p.stat().st_size, "sha256": sha256_file(p)}
+        for p in sorted(tmp.iterdir())
+        if p.is_file() and p.name != MODEL_JSON
+    }
+    path = tmp / MODEL_JSON
+    payload = json.loads(path.read_text(encoding="utf-8"))
+    path.write_text(json.dumps({**payload, "files": files}, indent=2, default=str), encoding="utf-8")
 
 
 def read_metadata(directory: str | Path) -> dict[str, Any]:
@@ -210,14 +234,48 @@ def load_model(directory: str | Path, dataset: Dataset) -> Recommender:
             file=directory / MODEL_JSON,
             fix=_RETRAIN,
         )
+    # numpy reads a damaged npz safely, and naming the array that is wrong says more than a checksum
     arrays = read_arrays(directory)
     check_arrays(payload, arrays, dataset, directory)
     model = create(str(payload["model"]), **payload.get("params", {}))
-    # a model may keep files of its own beside the arrays (the ranker's LightGBM booster.txt)
+    # a model may keep files of its own beside the arrays (the ranker's LightGBM booster.txt); LightGBM and
+    # the numba kernels trust their input, so every file matches its checksum before they see it
+    verify_model_files(directory, payload, (ARRAYS_NPZ, *getattr(model, "own_files", ())))
+    check_own = getattr(model, "check_state", None)
+    if check_own is not None:
+        check_own(payload, arrays, dataset.n_customers, dataset.n_articles, _fail_for(directory / ARRAYS_NPZ))
     read_files = getattr(model, "read_files", None)
     if read_files is not None:
         arrays = {**arrays, **read_files(directory)}
     return model.restore(payload, arrays)
+
+
+def _fail_for(path: Path) -> Callable[[str], DataError]:
+    def fail(problem: str) -> DataError:
+        return DataError(problem, file=path, fix=_RETRAIN)
+
+    return fail
+
+
+def verify_model_files(directory: Path, payload: Mapping[str, Any], required: tuple[str, ...]) -> None:
+    """Every file ``model.json`` lists present with its recorded size and sha256, and the ``required`` ones
+    listed, before numpy or LightGBM reads a byte of them; DataError naming the file otherwise."""
+    fail = _fail_for(directory / MODEL_JSON)
+    files = payload.get("files")
+    if not isinstance(files, dict) or not all(isinstance(meta, dict) for meta in files.values()):
+        raise fail("model.json does not list the model's files and their checksums")
+    for name in required:
+        if name not in files:
+            raise fail(f"model.json does not list {name}")
+    for name, meta in files.items():
+        path = directory / name
+        if Path(name).name != name or not path.is_file():  # only plain names: never a path out of the model
+            raise DataError(f"{name} is missing", file=directory, fix=_RETRAIN)
+        size = path.stat().st_size
+        if size != meta.get("bytes"):
+            raise DataError(f"{name} has {size} bytes, model.json says {meta.get('bytes')}", file=path, fix=_RETRAIN)
+        if sha256_file(path) != meta.get("sha256"):
+            raise DataError(f"{name} is damaged (it does not match its checksum)", file=path, fix=_RETRAIN)
 
 
 def read_arrays(directory: Path) -> dict[str, np.ndarray]:
@@ -237,11 +295,7 @@ def check_arrays(
     payload: Mapping[str, Any], arrays: Mapping[str, np.ndarray], dataset: Dataset, directory: Path
 ) -> None:
     """Check the arrays against ``model.json``'s list and against the data (see the module docstring)."""
-    path = directory / ARRAYS_NPZ
-
-    def fail(problem: str) -> DataError:
-        return DataError(problem, file=path, fix=_RETRAIN)
-
+    fail = _fail_for(directory / ARRAYS_NPZ)
     listed = payload.get("arrays")
     if not isinstance(listed, dict):
         raise fail("model.json does not list the saved arrays")

@@ -38,7 +38,7 @@ import scipy.sparse as sp
 
 from hmrec.data.dataset import Dataset
 from hmrec.data.schema import CUSTOMER_IDX, T_DAT
-from hmrec.errors import ParameterError
+from hmrec.errors import DataError, ParameterError
 from hmrec.models._params import check_customers, check_pairs
 from hmrec.models.base import DEFAULT_K, Recommender, check_k, register
 from hmrec.models.popularity import splitmix64
@@ -58,6 +58,8 @@ DEFAULT_SOURCES = "repurchase:24,product:12,copurchase:24,popularity:24,age:12,t
 #: customers per block when building and scoring candidates (bounds memory: ~150 candidates x 60 features)
 BLOCK_CUSTOMERS = 50_000
 BOOSTER_FILE = "booster.txt"
+#: lines every whole LightGBM model text holds, after its trees and after its parameters
+_BOOSTER_ENDS = ("end of trees", "end of parameters")
 #: sources that give inactive customers as many candidates as active ones
 FULL_FOR_INACTIVE = frozenset({"popularity"})
 
@@ -620,11 +622,41 @@ class Ranker(Recommender):
         payload, arrays = super().load_state(directory)
         return payload, {**arrays, **cls.read_files(directory)}
 
+    #: files saved beside the arrays, checksummed in model.json before anything reads them
+    own_files = (BOOSTER_FILE,)
+
+    def check_state(
+        self, payload: Mapping[str, Any], arrays: Mapping[str, np.ndarray], n_customers: int, n_articles: int,
+        fail: Callable[[str], Exception],
+    ) -> None:
+        """The saved arrays against their bounds before scoring indexes with them: the feature columns kept,
+        the active flags and every source's CSR rows."""
+        expected = self._columns(parse_sources(self.sources))[1]
+        keep, active = arrays.get("keep"), arrays.get("active")
+        if keep is None or active is None:
+            raise fail("the ranker's arrays 'keep' or 'active' are missing")
+        # the columns kept follow from the parameters: any other value would pick the wrong columns
+        if keep.shape != expected.shape or keep.dtype.kind not in "iu" or not np.array_equal(keep, expected):
+            raise fail(f"array 'keep' is not the {expected.size} feature columns these parameters keep")
+        if active.shape != (n_customers,) or active.dtype != np.bool_:
+            raise fail(f"array 'active' is not one flag per customer ({n_customers})")
+        for name in arrays:
+            if not name.endswith(".indptr_"):
+                continue
+            lead = name[: -len("indptr_")]
+            ptr, indices, data = arrays[name], arrays.get(f"{lead}indices_"), arrays.get(f"{lead}data_")
+            nnz = -1 if indices is None else indices.size
+            if (ptr.ndim != 1 or ptr.dtype.kind not in "iu" or ptr.size != n_customers + 1 or ptr[0] != 0
+                    or np.any(np.diff(ptr) < 0) or ptr[-1] != nnz or data is None or data.size != nnz):
+                raise fail(f"array '{name}' is not a valid row pointer for '{lead}indices_'")
+            if indices is not None and nnz and (
+                indices.dtype.kind not in "iu" or indices.min() < 0 or indices.max() >= n_articles
+            ):
+                raise fail(f"array '{lead}indices_' holds values outside the {n_articles} article indices")
+
     @staticmethod
     def read_files(directory: Path) -> dict[str, Any]:
         """The files saved beside the arrays: the booster's text (``booster.txt``)."""
-        from hmrec.errors import DataError
-
         path = Path(directory) / BOOSTER_FILE
         if not path.is_file():
             raise DataError("booster.txt is missing", file=Path(directory), fix="train the model again")
@@ -646,7 +678,19 @@ class Ranker(Recommender):
         self.feature_importance_ = arrays["feature_importance_"]
         self._keep = arrays["keep"]
         self._names = list(payload.get("features", []))
-        self._booster = lgb.Booster(model_str=arrays[BOOSTER_FILE])
+        text = arrays[BOOSTER_FILE]
+        # LightGBM crashes on a cut model text rather than raising: its checksum matched, so this is an edit
+        if not text.startswith("tree\n") or any(f"\n{end}\n" not in text for end in _BOOSTER_ENDS):
+            raise DataError("booster.txt is not a whole LightGBM model", file=BOOSTER_FILE,
+                            fix="train the model again")
+        try:
+            self._booster = lgb.Booster(model_str=text)
+        except lgb.basic.LightGBMError as exc:
+            raise DataError(f"booster.txt cannot be read ({str(exc).splitlines()[0][:120]})",
+                            file=BOOSTER_FILE, fix="train the model again") from None
+        if self._booster.num_feature() != len(self._names):
+            raise DataError(f"booster.txt reads {self._booster.num_feature()} features, the model has "
+                            f"{len(self._names)}", file=BOOSTER_FILE, fix="train the model again")
         sources: dict[str, Source] = {}
         for name in parse_sources(self.sources):
             prefix = f"src.{name}."

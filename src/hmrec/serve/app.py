@@ -2,7 +2,7 @@
 
 Bad input (a malformed id, ``k`` out of range, an oversized batch or body, broken JSON) gets a 4xx whose body
 is ``{"error": "<field>: <problem>"}``, one line; an unexpected failure gets a 500 with ``{"error": "internal
-error"}``, never a stack trace. Handlers are ``async`` and answer from memory-mapped arrays without blocking
+error"}``, never a stack trace. Handlers are ``async`` and answer from in-memory arrays without blocking
 (no thread hop per request); a reload runs in a worker thread.
 """
 

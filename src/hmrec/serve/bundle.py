@@ -22,16 +22,21 @@ A bundle is the saved model's directory (``model.json``, ``arrays.npz``: ``submi
 Every model's top-k is precomputed at train time, the cheap ones too: a request then costs a few array
 look-ups whatever the model (the service never imports a model or numba), the lists served are those
 ``model.recommend`` gave for every customer (what ``hmrec submit`` writes), and memory is bounded
-(1.37M customers x 12 x 9 bytes = 148 MB, memory-mapped). The price is that ``k`` is at most ``depth``.
+(1.37M customers x 12 x 9 bytes = 148 MB). The price is that ``k`` is at most ``depth``.
 
-The service loads a bundle read-only, memory-mapping the large arrays, after checking the format version and
-every file's size and sha256: a damaged bundle, or one written by another version, is refused with one line.
+The service reads a bundle once into memory (a file changed under a running service changes nothing it
+serves; memory-mapped, a file truncated in place killed it with SIGBUS), after checking the format version,
+every file's size and sha256, every value of ``bundle.json`` (which its checksums cannot cover: the sources,
+the customer id pattern, ``data_end`` and ``n_weeks`` against the first and last sale) and every served array
+against its bounds (indices, row pointers, days, finite scores): a damaged or edited bundle, or one written by
+another version, is refused with one line instead of answering 500 or wrong rows later.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import json
 import shutil
 from concurrent.futures import ThreadPoolExecutor
@@ -47,13 +52,16 @@ from hmrec.atomic import swap_dir, temp_dir, write_atomic
 from hmrec.data.dataset import Dataset
 from hmrec.data.schema import ARTICLE_ID, ARTICLE_IDX, CUSTOMER_ID, CUSTOMER_IDX, PRICE, SALES_CHANNEL, T_DAT
 from hmrec.errors import DataError, ParameterError
+from hmrec.models.persist import sha256_file
 
 BUNDLE_FORMAT = 1
 BUNDLE_JSON = "bundle.json"
 SERVE_DIR = "serve"
 MODEL_FILES = ("model.json", "arrays.npz")
-#: bundle files the service never reads (checked for size only when it loads)
-NOT_SERVED = frozenset({"arrays.npz"})
+#: files some models keep beside their arrays (the ranker's LightGBM model), covered by bundle.json too
+OPTIONAL_MODEL_FILES = ("booster.txt",)
+#: bundle files the service never reads (checked for size only when it loads; loading the model checks them)
+NOT_SERVED = frozenset({"arrays.npz", *OPTIONAL_MODEL_FILES})
 #: recent purchases kept per customer
 RECENT_PURCHASES = 20
 #: customers per block when precomputing the top-k (bounds the model's temporary arrays)
@@ -84,7 +92,6 @@ HEX64 = r"^[0-9a-f]{64}$"
 #: any id the service accepts at all when the data's customer ids are not 64-hex
 LOOSE_ID = r"^[0-9A-Za-z_.:-]{1,128}$"
 _EPOCH = dt.date(1970, 1, 1)
-_HASH_CHUNK = 1 << 22
 
 
 class BundleError(DataError):
@@ -272,14 +279,6 @@ def _sources(dataset: Dataset, ids: np.ndarray, has_history: np.ndarray) -> np.n
     return codes
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def check_depth(depth: int) -> int:
     """The precomputed depth, an integer in ``1..MAX_DEPTH`` (checked before a long fit)."""
     if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or not 1 <= depth <= MAX_DEPTH:
@@ -340,7 +339,8 @@ def write_bundle(model: Any, dataset: Dataset, directory: str | Path, *, depth: 
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    files = [*MODEL_FILES, *sorted(f"{SERVE_DIR}/{p.name}" for p in serve_dir.iterdir())]
+    own = [name for name in OPTIONAL_MODEL_FILES if (directory / name).is_file()]
+    files = [*MODEL_FILES, *own, *sorted(f"{SERVE_DIR}/{p.name}" for p in serve_dir.iterdir())]
     all_hex = bool(dataset.customers[CUSTOMER_ID].str.contains(HEX64).all())
     end = dataset.end_date
     manifest = {
@@ -359,7 +359,7 @@ def write_bundle(model: Any, dataset: Dataset, directory: str | Path, *, depth: 
         "customer_id_pattern": HEX64 if all_hex else LOOSE_ID,
         "data_end": end.isoformat() if end else None,
         "n_weeks": n_weeks,
-        "files": {name: {"bytes": (directory / name).stat().st_size, "sha256": _sha256(directory / name)}
+        "files": {name: {"bytes": (directory / name).stat().st_size, "sha256": sha256_file(directory / name)}
                   for name in files},
     }
     write_atomic(directory / BUNDLE_JSON, json.dumps(manifest, indent=2, default=str))
@@ -402,16 +402,83 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
     missing = [key for key in needed if key not in manifest]
     if missing:
         raise _refuse(directory, f"damaged bundle: bundle.json has no '{missing[0]}'")
+    problem = _manifest_problem(manifest)
+    if problem:
+        raise _refuse(directory, f"damaged bundle: bundle.json's {problem}")
     return manifest
 
 
-def verify_files(directory: Path, manifest: dict[str, Any], *, checksums: bool = True) -> None:
-    """Every file of the manifest present and of its recorded size; with ``checksums`` the sha256 of those the
-    service reads (the model's learned arrays are not: ``--model-dir`` commands check them when they load).
+def _count(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
-    The hashing runs on two threads (hashlib releases the GIL), which halves the start on two cores.
+
+def _manifest_problem(manifest: dict[str, Any]) -> str | None:
+    """What is wrong with the values of ``bundle.json`` (not covered by its own checksums), or None.
+
+    Each value is one ``write_bundle`` could have written: the service answers from them without checking again.
     """
-    to_hash: list[tuple[str, Path, str]] = []
+    if not isinstance(manifest["model"], str) or not manifest["model"]:
+        return "'model' is not a name"
+    if not isinstance(manifest["fingerprint"], str) or not isinstance(manifest.get("params", {}), dict):
+        return "'fingerprint' or 'params' is not what hmrec writes"
+    for key in ("n_customers", "n_articles"):
+        if not _count(manifest[key], 0, np.iinfo(np.int32).max):
+            return f"'{key}' is not a count ({str(manifest[key])[:40]})"
+    if not _count(manifest["depth"], 1, MAX_DEPTH):
+        return f"'depth' is not in 1..{MAX_DEPTH}"
+    sources = manifest["sources"]
+    if sources != [manifest["model"], *SOURCE_NAMES[1:]]:
+        return f"'sources' is not [model, {', '.join(SOURCE_NAMES[1:])}]"
+    if manifest.get("age_buckets", list(AGE_LABELS)) != list(AGE_LABELS):
+        return f"'age_buckets' is not {list(AGE_LABELS)}"
+    if manifest.get("customer_id_pattern", LOOSE_ID) not in (HEX64, LOOSE_ID):
+        return "'customer_id_pattern' is not one hmrec writes"
+    n_weeks, end = manifest.get("n_weeks", 0), manifest.get("data_end")
+    year = _year(end)
+    if end is not None and year is None:
+        return f"'data_end' is not a date ({str(end)[:40]})"
+    # weeks back from data_end, never before year 1 (load_bundle checks it against the first sale exactly)
+    if not _count(n_weeks, 0, 52 * (year or 0)):
+        return f"'n_weeks' is not a number of weeks up to 'data_end' ({str(n_weeks)[:40]})"
+    files = manifest["files"]
+    if not isinstance(files, dict) or not all(
+        isinstance(meta, dict) and _count(meta.get("bytes"), 0, 1 << 50) and isinstance(meta.get("sha256"), str)
+        for meta in files.values()
+    ):
+        return "'files' does not give each file's bytes and sha256"
+    for name in files:
+        parts = Path(name).parts
+        if Path(name).is_absolute() or ".." in parts or not parts or len(parts) > 2:
+            return f"'files' names a path outside the bundle ({name[:60]})"
+    needed = [*MODEL_FILES, *(f"{SERVE_DIR}/{name}.npy" for name in _SHAPES),
+              f"{SERVE_DIR}/articles.parquet", f"{SERVE_DIR}/customers.parquet"]
+    unlisted = [name for name in needed if name not in files]
+    if unlisted:
+        return f"'files' does not list {unlisted[0]}"
+    return None
+
+
+def _year(value: Any) -> int | None:
+    """The year of an ISO date string, None when ``value`` is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return dt.date.fromisoformat(value).year
+    except ValueError:
+        return None
+
+
+def verify_files(directory: Path, manifest: dict[str, Any], *, checksums: bool = True) -> dict[str, bytes]:
+    """Every file of the manifest present and of its recorded size; the bytes of those the service reads, read
+    once and, with ``checksums``, matching their sha256 (the model's learned arrays are not read: ``--model-dir``
+    commands check them when they load).
+
+    The service answers from these bytes, never from the files again: a file truncated or rewritten in place
+    under a running service (which memory-mapped, it died of SIGBUS or served the new rows) changes nothing
+    served, and what is served is exactly what was checksummed. Reading and hashing run on two threads
+    (file reads and hashlib release the GIL).
+    """
+    served: list[tuple[str, Path, int, str]] = []
     for name, meta in manifest["files"].items():
         path = directory / name
         if not path.is_file():
@@ -419,13 +486,21 @@ def verify_files(directory: Path, manifest: dict[str, Any], *, checksums: bool =
         size = path.stat().st_size
         if size != meta.get("bytes"):
             raise _refuse(directory, f"damaged bundle: {name} has {size} bytes, expected {meta.get('bytes')}")
-        if checksums and name not in NOT_SERVED:
-            to_hash.append((name, path, str(meta.get("sha256"))))
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        digests = list(pool.map(lambda item: _sha256(item[1]), to_hash))
-    for (name, _, expected), digest in zip(to_hash, digests, strict=True):
-        if digest != expected:
+        if name not in NOT_SERVED:
+            served.append((name, path, size, str(meta.get("sha256"))))
+
+    def read(item: tuple[str, Path, int, str]) -> bytes:
+        name, path, size, expected = item
+        data = path.read_bytes()
+        if len(data) != size:  # changed between the size check and the read
+            raise _refuse(directory, f"damaged bundle: {name} changed while it was read")
+        if checksums and hashlib.sha256(data).hexdigest() != expected:
             raise _refuse(directory, f"damaged bundle: {name} does not match its checksum")
+        return data
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        contents = list(pool.map(read, served))
+    return {name: data for (name, *_), data in zip(served, contents, strict=True)}
 
 
 @dataclass(frozen=True)
@@ -437,7 +512,7 @@ class Recommendation:
 
 @dataclass(eq=False)
 class Bundle:
-    """A loaded bundle: look-ups by public id and everything the API returns, from memory-mapped arrays."""
+    """A loaded bundle: look-ups by public id and everything the API returns, from arrays held in memory."""
 
     directory: Path
     manifest: dict[str, Any]
@@ -589,11 +664,95 @@ _SHAPES = {
 }
 
 
+def _npy_view(data: bytes) -> np.ndarray:
+    """The array of a ``.npy`` file's bytes, read-only and without a copy (the service keeps one copy of each
+    served file, the bytes it checksummed); ValueError when they are not a plain numeric ``.npy``."""
+    buffer = io.BytesIO(data)
+    version = np.lib.format.read_magic(buffer)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(buffer)
+    elif version == (2, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(buffer)
+    else:
+        raise ValueError(f"npy format {version}")
+    if dtype.hasobject:
+        raise ValueError("holds Python objects")
+    count = int(np.prod(shape, dtype=np.int64))
+    flat = np.frombuffer(data, dtype=dtype, count=count, offset=buffer.tell())
+    if buffer.tell() + count * dtype.itemsize != len(data):
+        raise ValueError("trailing bytes")
+    return flat.reshape(shape, order="F" if fortran else "C")
+
+
+#: served arrays of indices: (array, the size they index, padding -1 allowed)
+_INDICES = (
+    ("customer_sorted_idx", "n_customers", False),
+    ("article_sorted_idx", "n_articles", False),
+    ("topk_ids", "n_articles", True),
+    ("cold_ids", "n_articles", True),
+    ("recent_article", "n_articles", False),
+)
+#: served CSR rows: (row pointer, the arrays of one value per entry)
+_SERVED_CSR = (
+    ("recent_indptr", ("recent_article", "recent_day", "recent_price")),
+    ("weekly_indptr", ("weekly_week", "weekly_count")),
+)
+#: days since 1970-01-01 that are dates Python can show (years 1..9999)
+_DAY_RANGE = ((dt.date.min - _EPOCH).days, (dt.date.max - _EPOCH).days)
+
+
+def _within(values: np.ndarray, low: int, high: int) -> bool:
+    """Integer ``values`` all in ``low..high - 1`` (an empty array is)."""
+    if values.dtype.kind not in "iu":
+        return False
+    return not values.size or (int(values.min()) >= low and int(values.max()) < high)
+
+
+def _arrays_problem(arrays: dict[str, np.ndarray], sizes: dict[str, int], n_sources: int) -> str | None:
+    """What in the served arrays points outside its bounds (the service indexes with them unchecked), or None."""
+    for name, size, padding in _INDICES:
+        if not _within(arrays[name], -1 if padding else 0, sizes[size]):
+            return f"{SERVE_DIR}/{name}.npy holds values outside 0..{sizes[size] - 1}"
+    if not _within(arrays["topk_source"], 0, n_sources):
+        return f"{SERVE_DIR}/topk_source.npy holds source codes outside 0..{n_sources - 1}"
+    for indptr, values in _SERVED_CSR:
+        ptr, nnz = arrays[indptr], arrays[values[0]].shape[0]
+        if not _within(ptr, 0, nnz + 1) or ptr[0] != 0 or ptr[-1] != nnz or np.any(np.diff(ptr) < 0):
+            return f"{SERVE_DIR}/{indptr}.npy is not a valid row pointer"
+        if any(arrays[name].shape[0] != nnz for name in values):
+            return f"{SERVE_DIR}/{values[0]}.npy and its companions differ in length"
+    if not _within(arrays["recent_day"], *_DAY_RANGE):
+        return f"{SERVE_DIR}/recent_day.npy holds days that are not dates"
+    for ids, scores in (("topk_ids", "topk_scores"), ("cold_ids", "cold_scores")):
+        if not np.isfinite(arrays[scores][np.asarray(arrays[ids]) >= 0]).all():
+            return f"{SERVE_DIR}/{scores}.npy holds scores that are not finite"
+    if not np.isfinite(arrays["recent_price"]).all() or arrays["customer_ids"].dtype.kind != "S":
+        return f"{SERVE_DIR}/recent_price.npy or customer_ids.npy holds values hmrec never writes"
+    return None
+
+
+def _weeks_problem(manifest: dict[str, Any], article_frame: pl.DataFrame, weeks: np.ndarray) -> str | None:
+    """``data_end`` and ``n_weeks`` against the first and last sale, and the served weeks within them."""
+    columns = article_frame.columns
+    first = article_frame["first_sold"].min() if "first_sold" in columns else None
+    last = article_frame["last_sold"].max() if "last_sold" in columns else None
+    end, n_weeks = manifest.get("data_end"), manifest.get("n_weeks", 0)
+    last_day = last.isoformat() if isinstance(last, dt.date) else None
+    if end != last_day:
+        return f"bundle.json's 'data_end' is {str(end)[:20]}, the last sale is on {last_day}"
+    expected = (last - first).days // 7 + 1 if isinstance(first, dt.date) and isinstance(last, dt.date) else 0
+    if n_weeks != expected:
+        return f"bundle.json's 'n_weeks' is {str(n_weeks)[:20]}, the sales span {expected} weeks to 'data_end'"
+    if not _within(weeks, 0, expected):
+        return f"{SERVE_DIR}/weekly_week.npy holds weeks outside 0..{expected - 1}"
+    return None
+
+
 def load_bundle(directory: str | Path, *, checksums: bool = True) -> Bundle:
     """Open the bundle in ``directory`` read-only; BundleError (one line) if it is missing, damaged or foreign."""
     directory = Path(directory)
     manifest = read_manifest(directory)
-    verify_files(directory, manifest, checksums=checksums)
+    contents = verify_files(directory, manifest, checksums=checksums)
     sizes = {
         "n_customers": int(manifest["n_customers"]),
         "n_articles": int(manifest["n_articles"]),
@@ -604,10 +763,9 @@ def load_bundle(directory: str | Path, *, checksums: bool = True) -> Bundle:
     sizes["n_articles+1"] = sizes["n_articles"] + 1
     arrays: dict[str, np.ndarray] = {}
     for name, dims in _SHAPES.items():
-        path = directory / SERVE_DIR / f"{name}.npy"
         try:
-            array = np.load(path, mmap_mode="r", allow_pickle=False)
-        except (OSError, ValueError):
+            array = _npy_view(contents[f"{SERVE_DIR}/{name}.npy"])
+        except (OSError, ValueError, EOFError, TypeError):
             raise _refuse(directory, f"damaged bundle: {SERVE_DIR}/{name}.npy is not a readable array") from None
         expected = tuple(sizes[d] if d is not None else array.shape[0] for d in dims)
         if array.shape != expected:
@@ -616,12 +774,17 @@ def load_bundle(directory: str | Path, *, checksums: bool = True) -> Bundle:
             )
         arrays[name] = array
     try:
-        article_frame = pl.read_parquet(directory / SERVE_DIR / "articles.parquet")
-        customers = pl.read_parquet(directory / SERVE_DIR / "customers.parquet")
+        article_frame = pl.read_parquet(io.BytesIO(contents[f"{SERVE_DIR}/articles.parquet"]))
+        customers = pl.read_parquet(io.BytesIO(contents[f"{SERVE_DIR}/customers.parquet"]))
     except (OSError, pl.exceptions.PolarsError):
         raise _refuse(directory, "damaged bundle: a parquet file cannot be read") from None
     if article_frame.height != sizes["n_articles"] or customers.height != sizes["n_customers"]:
         raise _refuse(directory, "damaged bundle: the articles or customers table has the wrong number of rows")
+    problem = _arrays_problem(arrays, sizes, len(manifest["sources"])) or _weeks_problem(
+        manifest, article_frame, arrays["weekly_week"]
+    )
+    if problem:
+        raise _refuse(directory, f"damaged bundle: {problem}")
     articles = {
         name: [v.isoformat() if isinstance(v, dt.date) else v for v in article_frame[name].to_list()]
         for name in article_frame.columns

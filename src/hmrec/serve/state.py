@@ -3,8 +3,9 @@
 A ``--model-dir`` is a bundle, or a folder whose sub-folders are bundles. Every bundle served together must
 come from the same data (one fingerprint): profiles, purchases and article pages are then the same whichever
 bundle answers, and two models can be compared side by side. A reload opens every bundle again from disk and
-swaps the whole set in one assignment; a request holds the set it started with, so requests in flight finish
-on the old bundles, and the old memory maps close when the last of them is done.
+swaps the whole set in one assignment, or keeps the set it has when any bundle fails to load or a bundle it
+serves is gone (being retrained); a request holds the set it started with, so requests in flight finish
+on the old bundles, whose memory is freed when the last of them is done.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ def bundle_dirs(paths: list[Path]) -> list[Path]:
         if (path / BUNDLE_JSON).is_file() or not path.is_dir():
             found.append(path)  # load_bundle reports a missing directory with its fix
             continue
-        subs = sorted(p for p in path.iterdir() if (p / BUNDLE_JSON).is_file())
+        # hidden folders are a `train --out` at work (its temporary or previous copy), never a bundle to serve
+        subs = sorted(p for p in path.iterdir() if not p.name.startswith(".") and (p / BUNDLE_JSON).is_file())
         if not subs:
             # the bundle's own message: "not a serving bundle (bundle.json is missing)"
             found.append(path)
@@ -77,11 +79,27 @@ class ServeState:
     def default(self) -> str:
         return next(iter(self.bundles))
 
+    def _check_none_dropped(self, fresh: dict[str, Bundle]) -> None:
+        """A bundle served now must be in the new set: a folder whose bundle.json is gone is being written by
+        `hmrec train` (or was removed), and a reload that skipped it answered "unknown model" until the next."""
+        found = {bundle.directory for bundle in fresh.values()}
+        gone = [(name, bundle.directory) for name, bundle in self.bundles.items() if bundle.directory not in found]
+        if gone:
+            name, directory = gone[0]
+            raise BundleError(
+                f"bundle '{name}' is no longer there (bundle.json is missing: being written by `hmrec train`, "
+                "or removed)",
+                file=directory,
+                fix="reload again when training has finished, or restart the service to stop serving it",
+            )
+
     def reload(self) -> dict[str, Bundle]:
-        """Open every bundle again and swap them in; on any error keep the current ones and raise it."""
+        """Open every bundle again and swap them in; on any error (a bundle that fails to load, or one served
+        now that is gone) keep the current ones and raise it, naming the bundle."""
         with self._reload_lock:
             try:
                 fresh = open_bundles(self.paths, checksums=self.checksums)
+                self._check_none_dropped(fresh)
             except HmrecError:
                 self.metrics.reload_failures += 1
                 raise
