@@ -489,3 +489,17 @@ def test_left_overs_of_a_killed_ingest_are_removed(tiny_dir: Path, tmp_path: Pat
     assert done.returncode == 0, done.stderr
     assert not any(path.exists() for path in stale)
     assert (running / "customers.parquet").read_bytes() == b"partial"
+
+
+def test_ingest_refuses_a_folder_that_merely_holds_a_manifest(tiny_dir: Path, tmp_path: Path) -> None:
+    """manifest.json is a common name: only hmrec's marker in it makes a folder a cache that may be replaced."""
+    web = tmp_path / "webapp"
+    (web / "icons").mkdir(parents=True)
+    (web / "manifest.json").write_text('{"name": "my app", "format": "web"}')
+    (web / "index.html").write_text("<html>years of work</html>")
+    (web / "icons" / "logo.png").write_bytes(b"\x89PNG")
+    before = tree(tmp_path)
+    done = hmrec("ingest", "--data", str(tiny_dir), "--cache", str(web), "--quiet")
+    one_line_error(done, "webapp", "not an hmrec cache")
+    assert tree(tmp_path) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["webapp"]

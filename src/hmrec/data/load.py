@@ -83,6 +83,8 @@ from hmrec.errors import DataError
 #: Bump when the cache layout or types change: older caches are then rebuilt.
 CACHE_VERSION = 1
 MANIFEST_FILE = "manifest.json"
+#: the marker in every manifest hmrec writes: only a folder carrying it is replaced as a cache
+CACHE_FORMAT = "hmrec-cache"
 CACHE_FILES: dict[str, str] = {
     ARTICLES_FILE: "articles.parquet",
     CUSTOMERS_FILE: "customers.parquet",
@@ -184,7 +186,7 @@ def _build(data_dir: Path, cache_dir: Path | None, *, progress: bool) -> tuple[P
             digest = fingerprint.result()
         with stages.stage("write", "Writing the cache"):
             manifest = {
-                "format": "hmrec-cache",
+                "format": CACHE_FORMAT,
                 "version": CACHE_VERSION,
                 "sources": stamps,
                 "fingerprint": digest,
@@ -307,13 +309,21 @@ def _check_cache_target(cache: Path) -> None:
     check_not_cwd(cache, "--cache")
     if not cache.exists():
         return
-    if cache.is_dir() and ((cache / MANIFEST_FILE).is_file() or not any(cache.iterdir())):
+    # A cache is known by the marker hmrec writes into its manifest, not by the name manifest.json, which
+    # many tools use: a folder of someone else's is never emptied for a cache.
+    if cache.is_dir() and (_is_cache(cache) or not any(cache.iterdir())):
         return
     raise DataError(
         "exists and is not an hmrec cache, so it will not be replaced",
         file=cache,
         fix="pass --cache with a new or empty directory",
     )
+
+
+def _is_cache(cache: Path) -> bool:
+    """True when ``cache`` holds a manifest hmrec wrote (its ``format`` marker), complete or stale."""
+    manifest = _read_manifest(cache)
+    return manifest is not None and manifest.get("format") == CACHE_FORMAT
 
 
 def _read_cache(cache: Path, data_dir: Path) -> Dataset:
