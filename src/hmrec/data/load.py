@@ -35,10 +35,8 @@ from __future__ import annotations
 import contextlib
 import csv
 import difflib
-import glob
 import hashlib
 import json
-import os
 import shutil
 import threading
 import time
@@ -50,7 +48,14 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from hmrec.atomic import check_not_cwd, hidden_name, swap_dir, temp_dir, temp_prefix, write_atomic
+from hmrec.atomic import (
+    check_not_cwd,
+    remove_leftovers,
+    swap_dir,
+    temp_dir,
+    temp_prefix,
+    write_atomic,
+)
 from hmrec.data.dataset import Dataset
 from hmrec.data.schema import (
     ARTICLE_COLUMNS,
@@ -154,7 +159,7 @@ def load_dataset(
     """
     data_dir = Path(data_dir)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir(data_dir)
-    _remove_stale(cache)
+    remove_leftovers(cache)
     if not refresh and cache_is_fresh(data_dir, cache):
         try:
             return _read_cache(cache, data_dir)
@@ -230,7 +235,7 @@ def _write_cache(
     fix = "pass --cache with a writable directory on a disk with free space"
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        _remove_stale(cache)
+        remove_leftovers(cache)
         tmp = temp_dir(parent, temp_prefix(cache, "tmp"))
     except OSError as exc:
         raise DataError(f"cannot create the cache there ({exc.strerror or exc})", file=cache, fix=fix) from None
@@ -272,36 +277,6 @@ def _same_cache(cache: Path, manifest: Mapping[str, Any]) -> bool:
         and other.get("fingerprint") == manifest["fingerprint"]
         and all((cache / name).exists() for name in CACHE_FILES.values())
     )
-
-
-def _remove_stale(cache: Path) -> None:
-    """Remove the temporary folders a killed build left beside ``cache`` (never a running build's).
-
-    Each build's folder is named with its process id: it is stale once that process is gone. Folders named
-    otherwise (older versions) are stale after an hour.
-    """
-    now = time.time()
-    if not cache.parent.is_dir():
-        return
-    for prefix in (f"{hidden_name(cache.name)}.tmp-", f"{hidden_name(cache.name)}.old-"):
-        for path in cache.parent.glob(f"{glob.escape(prefix)}*"):
-            pid_text = path.name[len(prefix) :].split("-", 1)[0]
-            try:
-                stale = not _alive(int(pid_text)) if pid_text.isdigit() else now - path.stat().st_mtime > 3600
-            except OSError:
-                continue
-            if stale and path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
 
 
 def _check_cache_target(cache: Path) -> None:
