@@ -116,6 +116,16 @@ def temp_dir(parent: Path | str, prefix: str) -> Path:
     return path
 
 
+def resolved(path: Path, option: str = "--out") -> Path:
+    """``path`` made absolute with every link followed; a loop of links is the user's error, in one line."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError) as exc:  # Python before 3.13 raises RuntimeError for a loop
+        raise ParameterError(
+            f"{option} {path} cannot be followed ({exc}) (fix: remove the link loop or choose another {option})"
+        ) from None
+
+
 def check_not_cwd(path: Path, option: str = "--out") -> None:
     """Refuse to replace the current directory or one above it (``--out ''`` and ``--out .`` mean it).
 
@@ -123,7 +133,7 @@ def check_not_cwd(path: Path, option: str = "--out") -> None:
     deleted directory.
     """
     here = Path.cwd().resolve()
-    target = path.resolve()
+    target = resolved(path, option)
     if target == here or target in here.parents:
         raise ParameterError(
             f"{option} '{path}' is the current directory or one above it, which would be replaced as a whole "
@@ -280,6 +290,7 @@ __all__ = [
     "hidden_name",
     "naming",
     "remove_leftovers",
+    "resolved",
     "staged_dir",
     "swap_dir",
     "temp_dir",

@@ -593,3 +593,36 @@ def test_left_overs_of_killed_runs_are_removed(tiny_dir: Path, tmp_path: Path) -
     done = hmrec("submit", "--model-dir", str(out), "--data", str(tiny_dir), "--out", str(sub), "--quiet")
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["bundle", "sub.csv", *(p.name for p in running)])
+
+
+# ---------------------------------------------------------------------- submit --out onto its inputs
+@pytest.mark.parametrize("target", ["transactions_train.csv", "articles.csv", ".hmrec-cache/manifest.json"])
+def test_submit_refuses_to_overwrite_its_input(tiny_dir: Path, tmp_path: Path, target: str) -> None:
+    data = _copy_data(tiny_dir, tmp_path / "data")
+    assert hmrec("ingest", "--data", str(data), "--quiet").returncode == 0
+    before = tree(data)
+    done = hmrec("submit", "--model", "popularity", "--data", str(data), "--out", str(data / target), "--quiet")
+    one_line_error(done, Path(target).name, "input")
+    assert tree(data) == before
+
+
+def test_submit_refuses_to_write_into_the_saved_model(tiny_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "bundle"
+    assert _train(tiny_dir, out).returncode == 0
+    before = tree(out)
+    done = hmrec("submit", "--model-dir", str(out), "--data", str(tiny_dir), "--out", str(out / "model.json"),
+                 "--quiet")
+    one_line_error(done, "model.json", "input")
+    assert tree(out) == before
+
+
+# ---------------------------------------------------------------------- symlink loops
+@pytest.mark.parametrize("command", ["train", "ingest", "submit", "evaluate"])
+def test_a_symlink_loop_as_output_is_one_line(tiny_dir: Path, tmp_path: Path, command: str) -> None:
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    option = "--cache" if command == "ingest" else "--out"
+    extra = {"ingest": [], "evaluate": ["--models", "popularity"]}.get(command, ["--model", "popularity"])
+    done = hmrec(command, "--data", str(tiny_dir), option, str(loop), *extra, "--quiet")
+    one_line_error(done, "loop")
+    assert loop.is_symlink() and sorted(p.name for p in tmp_path.iterdir()) == ["loop"]
