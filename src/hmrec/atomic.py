@@ -9,11 +9,15 @@ an ordinary ``open()`` / ``mkdir()`` would have under the user's umask before th
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
+import glob
 import os
 import re
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -21,6 +25,10 @@ from typing import BinaryIO
 from hmrec.errors import ParameterError
 
 _UMASK_LOCK = threading.Lock()
+_RENAME_EXCHANGE = 2  # renameat2's flag (Linux 3.15+): swap two paths in one step
+_AT_FDCWD = -100
+# left-overs named without a process id (earlier versions) are taken for dead after this long
+_ORPHAN_SECONDS = 3600
 
 
 def umask() -> int:
@@ -68,7 +76,8 @@ def atomic_file(path: Path | str) -> Iterator[BinaryIO]:
     path = Path(path)
     parent = path.parent if str(path.parent) else Path(".")
     with naming(path):
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+        remove_leftovers(parent / path.name)
+        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path, "tmp"), suffix=".tmp", dir=parent)
         try:
             with os.fdopen(fd, "wb") as handle:
                 yield handle
@@ -107,6 +116,16 @@ def temp_dir(parent: Path | str, prefix: str) -> Path:
     return path
 
 
+def resolved(path: Path, option: str = "--out") -> Path:
+    """``path`` made absolute with every link followed; a loop of links is the user's error, in one line."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError) as exc:  # Python before 3.13 raises RuntimeError for a loop
+        raise ParameterError(
+            f"{option} {path} cannot be followed ({exc}) (fix: remove the link loop or choose another {option})"
+        ) from None
+
+
 def check_not_cwd(path: Path, option: str = "--out") -> None:
     """Refuse to replace the current directory or one above it (``--out ''`` and ``--out .`` mean it).
 
@@ -114,7 +133,7 @@ def check_not_cwd(path: Path, option: str = "--out") -> None:
     deleted directory.
     """
     here = Path.cwd().resolve()
-    target = path.resolve()
+    target = resolved(path, option)
     if target == here or target in here.parents:
         raise ParameterError(
             f"{option} '{path}' is the current directory or one above it, which would be replaced as a whole "
@@ -165,22 +184,101 @@ def _link_or_copy(source: str, destination: str) -> None:
 def swap_dir(new: Path, target: Path) -> None:
     """Put folder ``new`` at ``target`` (a sibling), replacing the folder there, which is then removed.
 
-    ``rename()`` cannot replace a non-empty folder, so the old one is first renamed aside; if putting the
-    new one in place fails, the old one is put back.
+    Where the system can (Linux), the two folders are exchanged in one step. Elsewhere ``rename()`` cannot
+    replace a non-empty folder, so the old one is first renamed aside; if putting the new one in place
+    fails, the old one is put back (and after a kill in between, :func:`remove_leftovers` puts it back).
     """
+    if target.is_dir() and not target.is_symlink() and _exchange(new, target):
+        # one step: a reader, a concurrent writer or a kill -9 finds the old folder or the new one, whole
+        shutil.rmtree(new, ignore_errors=True)  # it now holds the old folder
+        return
     old: Path | None = None
     if target.exists() or target.is_symlink():
         old = temp_dir(target.parent, temp_prefix(target, "old"))
         os.replace(target, old / "previous")
     try:
         os.replace(new, target)
-    except BaseException:
+    except BaseException as exc:
+        raced = isinstance(exc, OSError) and exc.errno in (errno.ENOTEMPTY, errno.EEXIST)
+        if old is None and raced and _exchange(new, target):
+            # another run put its folder there since: replace that one as well, in one step
+            shutil.rmtree(new, ignore_errors=True)
+            return
         if old is not None:
             os.replace(old / "previous", target)
             old.rmdir()
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two existing paths atomically (Linux ``renameat2``); False where the system cannot."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False
+    done = renameat2(
+        _AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), ctypes.c_uint(_RENAME_EXCHANGE)
+    )
+    if done == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.ENOENT, errno.EXDEV, errno.ENOTSUP):
+        return False  # a file system without it, or ``second`` just went: the two renames then
+    raise OSError(code, os.strerror(code), str(second))
+
+
+def remove_leftovers(target: Path) -> None:
+    """Remove what killed runs left beside ``target`` (temporary files and folders), never a live run's.
+
+    Each is named with its process id (:func:`temp_prefix`), so it is a left-over once that process is gone;
+    those named without one (earlier versions) are left-overs after an hour. A run killed
+    between the two renames of :func:`swap_dir` left ``target`` missing and the whole old folder aside:
+    it is put back.
+    """
+    parent = target.parent
+    if not parent.is_dir():
+        return
+    base = hidden_name(target.name)
+    unnamed = re.compile(rf"{re.escape(base)}\.[a-z0-9_]{{8}}\.tmp")  # tempfile's names, before process ids
+    for kind in ("old", "tmp"):  # old first: a folder put back is not then taken for a left-over
+        for path in parent.glob(f"{glob.escape(base)}.{kind}-*"):
+            pid = path.name[len(base) + len(kind) + 2 :].split("-", 1)[0]
+            if not _alive(int(pid)) if pid.isdigit() else _orphaned(path):
+                _remove(path, restore_to=target if kind == "old" else None)
+    for path in parent.glob(f"{glob.escape(base)}.*.tmp"):
+        if unnamed.fullmatch(path.name) and path.is_file() and _orphaned(path):
+            _remove(path, restore_to=None)
+
+
+def _orphaned(path: Path) -> bool:
+    try:
+        return time.time() - path.lstat().st_mtime > _ORPHAN_SECONDS
+    except OSError:
+        return False
+
+
+def _remove(path: Path, restore_to: Path | None) -> None:
+    with contextlib.suppress(OSError):
+        if path.is_symlink() or not path.is_dir():
+            path.unlink()
+            return
+        previous = path / "previous"
+        if restore_to is not None and previous.is_dir() and not (restore_to.exists() or restore_to.is_symlink()):
+            os.rename(previous, restore_to)
+        shutil.rmtree(path)
+
+
+def _alive(pid: int) -> bool:
+    """True while process ``pid`` runs (another user's process counts as running)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 __all__ = [
@@ -191,6 +289,8 @@ __all__ = [
     "file_mode",
     "hidden_name",
     "naming",
+    "remove_leftovers",
+    "resolved",
     "staged_dir",
     "swap_dir",
     "temp_dir",

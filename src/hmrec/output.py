@@ -6,12 +6,13 @@ customer ids). The submission strings are built column-wise by polars, never per
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from hmrec.atomic import atomic_file
+from hmrec.atomic import atomic_file, resolved
 from hmrec.data.dataset import Dataset
 from hmrec.data.schema import ARTICLE_ID, ARTICLE_IDX, CUSTOMER_ID, CUSTOMER_IDX, T_DAT
 from hmrec.errors import DataError, ParameterError
@@ -76,8 +77,12 @@ def write_submission(path: Path | str, dataset: Dataset, ids: np.ndarray) -> Pat
     return path
 
 
-def check_submission_target(path: Path) -> None:
-    """Refuse a submission path that is a directory or '' (``--out ''``), or whose directory is missing."""
+def check_submission_target(path: Path, inputs: Iterable[Path] = ()) -> None:
+    """Refuse a submission path that is a directory or '' (``--out ''``), or whose directory is missing.
+
+    ``inputs`` are the files and folders the command reads (the data's files, the cache, a saved model):
+    the submission may be none of them and lie in none of those folders, or it would overwrite its input.
+    """
     if not str(path).strip() or path.is_dir():
         raise DataError(
             "is a directory, not a file name", file=path, fix="give the submission's file, e.g. --out submission.csv"
@@ -87,6 +92,16 @@ def check_submission_target(path: Path) -> None:
         raise DataError(
             "the output directory does not exist", file=directory, fix="create it or choose another --out"
         )
+    target = resolved(path)
+    for source in inputs:
+        source = resolved(source)
+        if target == source or source in target.parents:
+            raise DataError(
+                f"is {'an input' if target == source else 'inside an input folder'} of this command ({source}), "
+                "which would be overwritten",
+                file=path,
+                fix="write the submission elsewhere, e.g. --out submission.csv",
+            )
 
 
 def article_details(dataset: Dataset, article_idx: np.ndarray) -> pl.DataFrame:

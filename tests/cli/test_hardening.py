@@ -570,3 +570,140 @@ def test_left_overs_of_a_killed_ingest_are_removed(tiny_dir: Path, tmp_path: Pat
     assert done.returncode == 0, done.stderr
     assert not any(path.exists() for path in stale)
     assert (running / "customers.parquet").read_bytes() == b"partial"
+
+
+def test_ingest_refuses_a_folder_that_merely_holds_a_manifest(tiny_dir: Path, tmp_path: Path) -> None:
+    """manifest.json is a common name: only hmrec's marker in it makes a folder a cache that may be replaced."""
+    web = tmp_path / "webapp"
+    (web / "icons").mkdir(parents=True)
+    (web / "manifest.json").write_text('{"name": "my app", "format": "web"}')
+    (web / "index.html").write_text("<html>years of work</html>")
+    (web / "icons" / "logo.png").write_bytes(b"\x89PNG")
+    before = tree(tmp_path)
+    done = hmrec("ingest", "--data", str(tiny_dir), "--cache", str(web), "--quiet")
+    one_line_error(done, "webapp", "not an hmrec cache")
+    assert tree(tmp_path) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["webapp"]
+
+
+# ---------------------------------------------------------------------- train --out: one unit, kills, races
+def _train(tiny_dir: Path, out: Path, *more: str) -> subprocess.CompletedProcess[str]:
+    return hmrec("train", "--data", str(tiny_dir), "--model", "popularity", "--out", str(out), "--quiet", *more)
+
+
+def _dead_pid() -> int:
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    return int(done.stdout)
+
+
+def test_train_refuses_a_folder_named_like_a_model(tiny_dir: Path, tmp_path: Path) -> None:
+    """model.json and serve/ are common names: only what hmrec writes in model.json makes a saved model."""
+    out = tmp_path / "webapp"
+    (out / "serve").mkdir(parents=True)
+    (out / "model.json").write_text('{"model": "resnet", "layers": 50}')
+    (out / "serve" / "index.html").write_text("<html>years of work</html>")
+    before = tree(tmp_path)
+    one_line_error(_train(tiny_dir, out), "webapp", "not a saved hmrec model")
+    assert tree(tmp_path) == before
+
+
+def test_a_killed_train_leaves_the_old_bundle_whole(tiny_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "bundle"
+    assert _train(tiny_dir, out).returncode == 0
+    before = tree(out)
+    # kill -9 while the new bundle's serving tables are written
+    killer = (
+        "import os, signal, sys; import hmrec.serve.bundle as b; "
+        "b._precompute = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL); "
+        "from hmrec.cli.main import main; sys.argv[0] = 'hmrec'; main()"
+    )
+    args = ["train", "--data", str(tiny_dir), "--model", "popularity", "--out", str(out), "--quiet",
+            "--param", "popularity.days=14"]
+    killed = subprocess.run([sys.executable, "-c", killer, *args], capture_output=True, text=True, timeout=600)
+    assert killed.returncode == -9, killed.stderr
+    assert tree(out) == before  # the old bundle, whole
+    from hmrec.serve.bundle import load_bundle
+
+    assert load_bundle(out) is not None  # and it still loads, every checksum holding
+    again = _train(tiny_dir, out, "--param", "popularity.days=14")  # the left-over does not block it
+    assert again.returncode == 0, again.stderr
+    assert json.loads((out / "bundle.json").read_text())["params"]["days"] == 14
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bundle"]  # the killed run's folder is gone
+
+
+def test_a_train_finishing_during_another_leaves_one_runs_bundle(
+    tiny_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The race made certain: while this run writes its serving tables, another run writes the whole bundle."""
+    import hmrec.serve.bundle as bundle
+
+    out = tmp_path / "bundle"
+    raced: list[int] = []
+    real = bundle._precompute
+
+    def racing(*args: object, **kwargs: object) -> object:
+        if not raced:
+            raced.append(_train(tiny_dir, out, "--param", "popularity.days=14").returncode)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(bundle, "_precompute", racing)
+    code, err = _main(monkeypatch, capsys, "train", "--data", str(tiny_dir), "--model", "popularity",
+                      "--out", str(out), "--quiet", "--param", "popularity.days=7")
+    assert raced == [0] and code == 0, err
+    model = json.loads((out / "model.json").read_text())
+    manifest = json.loads((out / "bundle.json").read_text())
+    assert model["params"] == manifest["params"] and model["params"]["days"] == 7
+    assert bundle.load_bundle(out) is not None  # every checksum holds: one run's files
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bundle"]
+
+
+def test_left_overs_of_killed_runs_are_removed(tiny_dir: Path, tmp_path: Path) -> None:
+    import os
+
+    dead, alive = _dead_pid(), os.getpid()
+    out = tmp_path / "bundle"
+    sub = tmp_path / "sub.csv"
+    stale = [tmp_path / f".bundle.tmp-{dead}-abc", tmp_path / f".bundle.old-{dead}-def"]
+    running = [tmp_path / f".bundle.tmp-{alive}-xyz", tmp_path / f".sub.csv.tmp-{alive}-xyz.tmp"]
+    for path in [*stale, running[0]]:
+        (path / "previous").mkdir(parents=True)
+        (path / "previous" / "model.json").write_text("{}")
+    (tmp_path / f".sub.csv.tmp-{dead}-abc.tmp").write_text("customer_id,prediction\n")
+    running[1].write_text("customer_id,prediction\n")
+    assert _train(tiny_dir, out).returncode == 0
+    done = hmrec("submit", "--model-dir", str(out), "--data", str(tiny_dir), "--out", str(sub), "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["bundle", "sub.csv", *(p.name for p in running)])
+
+
+# ---------------------------------------------------------------------- submit --out onto its inputs
+@pytest.mark.parametrize("target", ["transactions_train.csv", "articles.csv", ".hmrec-cache/manifest.json"])
+def test_submit_refuses_to_overwrite_its_input(tiny_dir: Path, tmp_path: Path, target: str) -> None:
+    data = _copy_data(tiny_dir, tmp_path / "data")
+    assert hmrec("ingest", "--data", str(data), "--quiet").returncode == 0
+    before = tree(data)
+    done = hmrec("submit", "--model", "popularity", "--data", str(data), "--out", str(data / target), "--quiet")
+    one_line_error(done, Path(target).name, "input")
+    assert tree(data) == before
+
+
+def test_submit_refuses_to_write_into_the_saved_model(tiny_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "bundle"
+    assert _train(tiny_dir, out).returncode == 0
+    before = tree(out)
+    done = hmrec("submit", "--model-dir", str(out), "--data", str(tiny_dir), "--out", str(out / "model.json"),
+                 "--quiet")
+    one_line_error(done, "model.json", "input")
+    assert tree(out) == before
+
+
+# ---------------------------------------------------------------------- symlink loops
+@pytest.mark.parametrize("command", ["train", "ingest", "submit", "evaluate"])
+def test_a_symlink_loop_as_output_is_one_line(tiny_dir: Path, tmp_path: Path, command: str) -> None:
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    option = "--cache" if command == "ingest" else "--out"
+    extra = {"ingest": [], "evaluate": ["--models", "popularity"]}.get(command, ["--model", "popularity"])
+    done = hmrec(command, "--data", str(tiny_dir), option, str(loop), *extra, "--quiet")
+    one_line_error(done, "loop")
+    assert loop.is_symlink() and sorted(p.name for p in tmp_path.iterdir()) == ["loop"]

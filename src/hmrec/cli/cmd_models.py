@@ -19,6 +19,7 @@ from hmrec.cli.main import (
     SparkConfOption,
     SparkMasterOption,
     app,
+    demo_data_dir,
     engine_from_options,
     model_from_options,
     resolve_data,
@@ -54,6 +55,16 @@ def _check_model_choice(model: str | None, model_dir: Path | None, param: list[s
             f"--model {model} but {model_dir} holds a '{saved}' model (fix: drop --model or use another --model-dir)"
         )
     return saved
+
+
+def _inputs(data: Path | None, cache: Path | None, model_dir: Path | None) -> list[Path]:
+    """What a command reads: the data's files, the cache folder and the saved model's folder."""
+    from hmrec.data.load import default_cache_dir
+    from hmrec.data.schema import ARTICLES_FILE, CUSTOMERS_FILE, TRANSACTIONS_FILE
+
+    data_dir = data if data is not None else demo_data_dir()
+    files = [data_dir / name for name in (ARTICLES_FILE, CUSTOMERS_FILE, TRANSACTIONS_FILE)]
+    return [*files, cache if cache is not None else default_cache_dir(data_dir), *([model_dir] if model_dir else [])]
 
 
 def _fitted(recommender: Any, model_dir: Path | None, dataset: Any, model: str) -> Any:
@@ -129,7 +140,8 @@ def submit_command(
     check_k(k, MAX_K)
     model = _check_model_choice(model, model_dir, param)
     recommender = model_from_options(model, param, seed) if model_dir is None else None
-    check_submission_target(out)  # a directory or a missing folder is refused now, not after a long fit
+    # a directory, a missing folder or one of the inputs is refused now, not after a long fit
+    check_submission_target(out, _inputs(data, cache, model_dir))
     runner = engine_from_options(engine, spark_master, spark_conf)
     if model_dir is not None and runner.name != "local":
         raise ParameterError("--model-dir is for --engine local (fix: drop --model-dir or --engine)")

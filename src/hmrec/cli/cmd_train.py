@@ -50,8 +50,10 @@ def train_command(
     started = time.perf_counter()
     recommender.fit(dataset)
     elapsed = time.perf_counter() - started
-    path = save_model(recommender, out, dataset)
-    with console().status("Writing the serving bundle ..."):
-        write_bundle(recommender, dataset, path, depth=serve_k)
+    with console().status("Writing the model and its serving bundle ..."):
+        # one folder, swapped in whole: a kill or a concurrent run never leaves a model without its bundle
+        path = save_model(
+            recommender, out, dataset, add=lambda folder: write_bundle(recommender, dataset, folder, depth=serve_k)
+        )
     console().print(f"Trained {recommender!r} in {elapsed:.1f} s")
     typer.echo(f"Saved model '{model}' and its serving bundle to {path}")

@@ -36,11 +36,9 @@ from __future__ import annotations
 import contextlib
 import csv
 import difflib
-import glob
 import hashlib
 import json
 import math
-import os
 import shutil
 import threading
 import time
@@ -52,7 +50,14 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from hmrec.atomic import check_not_cwd, hidden_name, swap_dir, temp_dir, temp_prefix, write_atomic
+from hmrec.atomic import (
+    check_not_cwd,
+    remove_leftovers,
+    swap_dir,
+    temp_dir,
+    temp_prefix,
+    write_atomic,
+)
 from hmrec.data.dataset import Dataset
 from hmrec.data.schema import (
     AGE_RANGE,
@@ -88,6 +93,8 @@ from hmrec.errors import DataError
 #: Bump when the cache layout or types change: older caches are then rebuilt.
 CACHE_VERSION = 1
 MANIFEST_FILE = "manifest.json"
+#: the marker in every manifest hmrec writes: only a folder carrying it is replaced as a cache
+CACHE_FORMAT = "hmrec-cache"
 CACHE_FILES: dict[str, str] = {
     ARTICLES_FILE: "articles.parquet",
     CUSTOMERS_FILE: "customers.parquet",
@@ -157,7 +164,7 @@ def load_dataset(
     """
     data_dir = Path(data_dir)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir(data_dir)
-    _remove_stale(cache)
+    remove_leftovers(cache)
     if not refresh and cache_is_fresh(data_dir, cache):
         try:
             return _read_cache(cache, data_dir)
@@ -189,7 +196,7 @@ def _build(data_dir: Path, cache_dir: Path | None, *, progress: bool) -> tuple[P
             digest = fingerprint.result()
         with stages.stage("write", "Writing the cache"):
             manifest = {
-                "format": "hmrec-cache",
+                "format": CACHE_FORMAT,
                 "version": CACHE_VERSION,
                 "sources": stamps,
                 "fingerprint": digest,
@@ -233,7 +240,7 @@ def _write_cache(
     fix = "pass --cache with a writable directory on a disk with free space"
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        _remove_stale(cache)
+        remove_leftovers(cache)
         tmp = temp_dir(parent, temp_prefix(cache, "tmp"))
     except OSError as exc:
         raise DataError(f"cannot create the cache there ({exc.strerror or exc})", file=cache, fix=fix) from None
@@ -277,48 +284,26 @@ def _same_cache(cache: Path, manifest: Mapping[str, Any]) -> bool:
     )
 
 
-def _remove_stale(cache: Path) -> None:
-    """Remove the temporary folders a killed build left beside ``cache`` (never a running build's).
-
-    Each build's folder is named with its process id: it is stale once that process is gone. Folders named
-    otherwise (older versions) are stale after an hour.
-    """
-    now = time.time()
-    if not cache.parent.is_dir():
-        return
-    for prefix in (f"{hidden_name(cache.name)}.tmp-", f"{hidden_name(cache.name)}.old-"):
-        for path in cache.parent.glob(f"{glob.escape(prefix)}*"):
-            pid_text = path.name[len(prefix) :].split("-", 1)[0]
-            try:
-                stale = not _alive(int(pid_text)) if pid_text.isdigit() else now - path.stat().st_mtime > 3600
-            except OSError:
-                continue
-            if stale and path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
-
-
 def _check_cache_target(cache: Path) -> None:
     """Refuse to replace something that is not an hmrec cache (a user pointing --cache at a real folder)."""
     check_not_cwd(cache, "--cache")
     if not cache.exists():
         return
-    if cache.is_dir() and ((cache / MANIFEST_FILE).is_file() or not any(cache.iterdir())):
+    # A cache is known by the marker hmrec writes into its manifest, not by the name manifest.json, which
+    # many tools use: a folder of someone else's is never emptied for a cache.
+    if cache.is_dir() and (_is_cache(cache) or not any(cache.iterdir())):
         return
     raise DataError(
         "exists and is not an hmrec cache, so it will not be replaced",
         file=cache,
         fix="pass --cache with a new or empty directory",
     )
+
+
+def _is_cache(cache: Path) -> bool:
+    """True when ``cache`` holds a manifest hmrec wrote (its ``format`` marker), complete or stale."""
+    manifest = _read_manifest(cache)
+    return manifest is not None and manifest.get("format") == CACHE_FORMAT
 
 
 def _read_cache(cache: Path, data_dir: Path) -> Dataset:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -32,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from hmrec import __version__
-from hmrec.atomic import check_not_cwd, naming, swap_dir, temp_dir, temp_prefix
+from hmrec.atomic import check_not_cwd, naming, remove_leftovers, swap_dir, temp_dir, temp_prefix
 from hmrec.data.dataset import Dataset
 from hmrec.errors import DataError, ModelMismatchError, ParameterError
 from hmrec.models.base import Recommender, create
@@ -44,6 +45,8 @@ ARRAYS_NPZ = "arrays.npz"
 #: besides the model's own files: ``bundle.json`` and ``serve/``, what ``hmrec train`` adds for serving
 #: (hmrec.serve.bundle), and the ranker's LightGBM model as text
 MODEL_FILES = frozenset({MODEL_JSON, ARRAYS_NPZ, "bundle.json", "serve", "booster.txt"})
+# what a killed run may have left inside a saved model folder (older versions wrote the serving files there)
+_LEFTOVER = re.compile(r"\.serve\.tmp-.+|model\.json\.tmp|arrays\.tmp\.npz")
 _RETRAIN = "train the model again with `hmrec train --model NAME --out DIR`"
 _HASH_CHUNK = 1 << 22
 
@@ -102,7 +105,9 @@ def _check_savable(model: Recommender) -> None:
 def check_model_target(directory: Path | str) -> None:
     """Refuse an ``--out`` that holds anything but a saved model: replacing it would delete the user's files.
 
-    A new path, an empty directory and a directory holding only ``model.json`` / ``arrays.npz`` are fine.
+    A new path and an empty directory are fine; so is a saved model, known by what hmrec writes in its
+    ``model.json`` (the model's name, its parameters, hmrec's version and format), not by the file names,
+    which a user's folder may share.
     """
     directory = Path(directory)
     check_not_cwd(directory)
@@ -113,8 +118,8 @@ def check_model_target(directory: Path | str) -> None:
     if not directory.is_dir():
         raise ParameterError(f"--out {directory} is a file, not a model directory (fix: give a directory)")
     entries = sorted(p.name for p in directory.iterdir())
-    foreign = [name for name in entries if name not in MODEL_FILES]
-    if foreign or (entries and MODEL_JSON not in entries):
+    foreign = [name for name in entries if name not in MODEL_FILES and not _LEFTOVER.fullmatch(name)]
+    if foreign or (entries and not _is_saved_model(directory)):
         shown = ", ".join((foreign or entries)[:3]) + (", ..." if len(foreign or entries) > 3 else "")
         raise ParameterError(
             f"--out {directory} holds files that are not a saved hmrec model ({shown}), which would be "
@@ -122,11 +127,38 @@ def check_model_target(directory: Path | str) -> None:
         )
 
 
-def save_model(model: Recommender, directory: str | Path, dataset: Dataset) -> Path:
+def _is_saved_model(directory: Path) -> bool:
+    """True when ``directory`` holds a model.json hmrec wrote, with files where a model has files."""
+    try:
+        payload = json.loads((directory / MODEL_JSON).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    marked = (
+        isinstance(payload, dict)
+        and isinstance(payload.get("model"), str)
+        and isinstance(payload.get("params"), dict)
+        and isinstance(payload.get("hmrec_version"), str)
+        and type(payload.get("format_version")) is int
+    )
+    serve = directory / "serve"
+    return marked and (not serve.exists() or (serve.is_dir() and not serve.is_symlink())) and all(
+        not (directory / name).exists() or (directory / name).is_file() for name in MODEL_FILES - {"serve"}
+    )
+
+
+def save_model(
+    model: Recommender,
+    directory: str | Path,
+    dataset: Dataset,
+    *,
+    add: Callable[[Path], object] | None = None,
+) -> Path:
     """Save fitted ``model`` (trained on ``dataset``) to ``directory``, replacing a saved model atomically.
 
     Returns the directory. The data fingerprint written is ``dataset.fingerprint``. ``directory`` must be
-    new, empty or a saved model (:func:`check_model_target`).
+    new, empty or a saved model (:func:`check_model_target`). ``add(folder)`` writes more files beside the
+    model's (the serving bundle) before the folder is put in place: the whole set is swapped in at once, so
+    a reader, a concurrent run or a kill finds the old set or the new one, never a mix.
     """
     directory = Path(directory)
     check_model_target(directory)
@@ -136,10 +168,14 @@ def save_model(model: Recommender, directory: str | Path, dataset: Dataset) -> P
     _check_savable(model)
     with naming(directory):
         directory.parent.mkdir(parents=True, exist_ok=True)
+        remove_leftovers(directory)
         tmp = temp_dir(directory.parent, temp_prefix(directory, "tmp"))
     try:
         with naming(directory):
             _save(model, tmp, dataset)
+        if add is not None:
+            add(tmp)
+        with naming(directory):
             swap_dir(tmp, directory)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -86,7 +86,7 @@ def build_cache(spark: SparkSession, data_dir: Path, cache_dir: Path | None = No
         digest = load._fingerprint(paths, threading.Event())
         seconds["fingerprint"] = time.perf_counter() - began
         return {
-            "format": "hmrec-cache",
+            "format": load.CACHE_FORMAT,
             "version": load.CACHE_VERSION,
             "sources": stamps,
             "fingerprint": digest,
