@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-from hmrec.atomic import remove_leftovers, swap_dir, temp_dir, temp_prefix
+from hmrec.atomic import remove_leftovers, staged_dir, swap_dir, temp_dir, temp_prefix
 
 
 def _dead_pid() -> int:
@@ -48,3 +49,25 @@ def test_swap_dir_replaces_a_folder_whole_and_leaves_nothing_beside(tmp_path: Pa
     swap_dir(new, target)
     assert sorted(p.name for p in target.iterdir()) == ["b.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_temporary_files_of_earlier_versions_go_after_an_hour(tmp_path: Path) -> None:
+    """Before temporary files carried a process id they were named .NAME.XXXXXXXX.tmp: gone once old."""
+    target = tmp_path / "sub.csv"
+    old, fresh, mine = (tmp_path / f".sub.csv.{tag}.tmp" for tag in ("ab12cd34", "ef56gh78", "notes"))
+    for path in (old, fresh, mine):
+        path.write_text("customer_id,prediction\n")
+    two_hours_ago = time.time() - 7200
+    os.utime(old, (two_hours_ago, two_hours_ago))
+    os.utime(mine, (two_hours_ago, two_hours_ago))  # not a temporary file's name: the user's
+    remove_leftovers(target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([fresh.name, mine.name])
+
+
+def test_evaluate_style_staging_removes_a_dead_runs_stage(tmp_path: Path) -> None:
+    target = tmp_path / "results"
+    dead = tmp_path / f".results.tmp-{_dead_pid()}-abc"
+    dead.mkdir()
+    with staged_dir(target) as stage:
+        (stage / "report.md").write_text("new")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]

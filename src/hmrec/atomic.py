@@ -161,6 +161,7 @@ def staged_dir(target: Path, option: str = "--out") -> Iterator[Path]:
         target = target.resolve()
     with naming(target):
         target.parent.mkdir(parents=True, exist_ok=True)
+        remove_leftovers(target)
         stage = temp_dir(target.parent, temp_prefix(target, "tmp"))
     try:
         with naming(target):
