@@ -227,11 +227,10 @@ def damaged(tiny_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[st
 @pytest.mark.parametrize("name", COMMAND_DAMAGE)
 def test_a_damaged_model_is_refused_by_the_command(tiny_dir: Path, damaged: dict[str, Path], name: str) -> None:
     model = damaged[name]
-    done = hmrec(
-        "submit", "--data", str(tiny_dir), "--model-dir", str(model), "--out", str(model.parent / f"{model.name}-s.csv"), "--quiet"
-    )
+    out = model.parent / f"{model.name}-s.csv"
+    done = hmrec("submit", "--data", str(tiny_dir), "--model-dir", str(model), "--out", str(out), "--quiet")
     one_line_error(done, DAMAGE[name][1])
-    assert not (model.parent / f"{model.name}-s.csv").exists()
+    assert not out.exists()
 
 
 @pytest.mark.parametrize("name", list(DAMAGE))
