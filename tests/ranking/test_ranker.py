@@ -125,7 +125,7 @@ def test_a_model_saved_with_other_features_is_refused(tmp_path: Path, fitted: tu
     model, train = fitted
     path = save_model(model, tmp_path / "ranker", train)
     payload = json.loads((path / "model.json").read_text())
-    payload["features"] = [f for f in payload["features"] if f != "p_sub_share"]  # as saved before it existed
+    payload["features"] = [f for f in payload["features"] if f != "p_taste0_share"]  # as saved before it existed
     (path / "model.json").write_text(json.dumps(payload))
     with pytest.raises(ParameterError, match="trained on other features.*train the model again"):
         load_model(path, train)

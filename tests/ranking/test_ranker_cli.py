@@ -41,6 +41,9 @@ def test_train_twice_identical_then_submit_and_explain(tiny_dir: Path, tmp_path:
     shown = run("recommend", "--data", str(tiny_dir), "--model-dir", str(a), "--customer", customer, "--explain",
                 "--k", "4").stdout
     assert "Why:" in shown and "contribution" in shown
+    # the taste keys learned from the data are saved with the model and shown
+    keys = json.loads(json.loads((a / "model.json").read_text())["attributes"]["taste_keys_"])
+    assert keys and "Taste keys the model learned" in shown
     first = sub["prediction"][0].split(" ")[:4]
     for article in first:
         assert article in shown

@@ -15,14 +15,14 @@ from hmrec.ranking.features import (
     feature_names,
 )
 from hmrec.ranking.ranker import CutoffState
-from hmrec.ranking.sources import SOURCES, ProductSource, RepurchaseSource, candidate_union
+from hmrec.ranking.sources import SOURCES, ProductSource, RepurchaseSource, SourceContext, candidate_union
 
 CUTOFF = dt.date(2020, 1, 10)
 
 
 def test_customer_article_and_pair_values() -> None:
     data = planted()
-    tables = FeatureTables.fit(data, CUTOFF)
+    tables = FeatureTables.fit(data, CUTOFF, keys=[("product_type_no",)])
     c0 = dict(zip(CUSTOMER_FEATURES, tables.customer[0], strict=True))
     assert (c0["c_age"], c0["c_rows"], c0["c_rows_7d"], c0["c_days_since_last"], c0["c_days_since_first"]) == (
         25, 3, 2, 0, 9,
@@ -43,9 +43,10 @@ def test_customer_article_and_pair_values() -> None:
     assert rows[1]["p_times_bought"] == 0 and np.isnan(rows[1]["p_days_since_bought"])
     assert rows[1]["p_days_since_product"] == 1 and rows[1]["p_product_rows"] == 2
     assert rows[1]["s_product_rank"] == 0 and np.isnan(rows[1]["s_repurchase_rank"]) and rows[1]["s_count"] == 1
-    assert rows[2]["p_type_share"] == np.float32(1 / 3)  # one of c0's three rows is of a2's product type
-    # planted has no index or colour master: the sub-category is the product type alone
-    assert rows[2]["p_sub_share"] == np.float32(1 / 3)
+    # the taste key is the product type: one of c0's three rows is of a2's product type
+    assert rows[2]["p_taste0_share"] == np.float32(1 / 3)
+    # slots beyond the keys learned see one value for every article: all of the customer's rows
+    assert rows[2]["p_taste1_share"] == np.float32(1.0)
     # c0 bought a2 (product 200) last, a0 (product 100) before it: a0 is one article back, a1's product too
     assert (rows[2]["p_own_order"], rows[0]["p_own_order"]) == (0, 1) and np.isnan(rows[1]["p_own_order"])
     assert (rows[2]["p_product_order"], rows[0]["p_product_order"], rows[1]["p_product_order"]) == (0, 1, 1)
@@ -54,12 +55,17 @@ def test_customer_article_and_pair_values() -> None:
     np.testing.assert_allclose(rebuy[:3], [1 / 3, 0, 0], rtol=1e-6)
     assert np.isnan(rebuy[3])
     # a0 and a4 share product type 1 and sold 2 rows each in the last 7 days
-    assert a0["a_sub_share_7d"] == np.float32(0.5)
+    assert a0["a_taste_share_7d"] == np.float32(0.5)
+
+
+#: two taste keys, so that both a single column's and a pair's tables are built
+TASTE_KEYS = (("product_type_no", "colour_group_code"), ("department_no",))
 
 
 def _state_arrays(data: Dataset, cutoff: dt.date) -> dict[str, np.ndarray]:
     state = CutoffState.build(
-        data, cutoff, list(SOURCES), seed=0, threads=1, active_weeks=4, history_weeks=20
+        data, cutoff, list(SOURCES), context=SourceContext(seed=0, threads=1, taste_keys=TASTE_KEYS),
+        active_weeks=4, history_weeks=20,
     )
     customers = np.arange(data.n_customers)
     counts = dict.fromkeys(SOURCES, 8)

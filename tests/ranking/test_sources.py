@@ -16,12 +16,12 @@ from hmrec.ranking.sources import (
     RepurchaseSource,
     TasteSource,
     TrendingSource,
-    attribute_codes,
     candidate_union,
     pair_hits,
     parse_sources,
     source_recall,
 )
+from hmrec.ranking.taste import attribute_codes
 
 CUSTOMERS = np.arange(4)
 W9 = 0.5 ** (9 / 14)  # a purchase 9 days before the cut-off, half-life 14 days
@@ -70,9 +70,9 @@ def test_copurchase_neighbours_within_days() -> None:
 
 
 def test_taste_proposes_the_best_sellers_of_the_customers_sub_categories() -> None:
-    # planted has only the product type of the sub-category columns: type 1 = a0, a1, a4; 2 = a2, a3; 3 = a5.
+    # the taste key is the product type: type 1 = a0, a1, a4; 2 = a2, a3; 3 = a5.
     # Last 7 days: a0 and a4 sold 2 rows each (half of type 1), a2 all of type 2, a5 all of type 3.
-    source = TasteSource(days=7).fit(planted())
+    source = TasteSource(columns=("product_type_no",), days=7).fit(planted())
     ids, scores = lists(source, 4)
     # c0's rows: 2/3 type 1, 1/3 type 2 -> a0, a4 at 2/3 * 1/2, a2 at 1/3 * 1: a tie, to the lower article
     assert ids == [[0, 2, 4], [0, 4], [5, 0, 4], []]
@@ -80,22 +80,22 @@ def test_taste_proposes_the_best_sellers_of_the_customers_sub_categories() -> No
     np.testing.assert_allclose(scores[1, :2], [1 / 2] * 2, rtol=1e-6)
     np.testing.assert_allclose(scores[2, :3], [1 / 2, 1 / 4, 1 / 4], rtol=1e-6)
     # a shallower list per sub-category keeps its best seller only (a0 before a4 on the tie)
-    shallow, _ = lists(TasteSource(days=7, depth=1).fit(planted()), 4)
+    shallow, _ = lists(TasteSource(columns=("product_type_no",), days=7, depth=1).fit(planted()), 4)
     assert shallow == [[0, 2], [0], [5, 0], []]
     # only each customer's largest sub-category: c0 keeps type 1; c2's tie (type 1, type 3) goes to type 1
-    first, _ = lists(TasteSource(days=7, top=1).fit(planted()), 4)
+    first, _ = lists(TasteSource(columns=("product_type_no",), days=7, top=1).fit(planted()), 4)
     assert first == [[0, 4], [0, 4], [0, 4], []]
     # on the last day only a2, a4 and a5 sold: type 1 is a4 alone, and c0 (2/3 type 1) gets it first
-    recent, _ = lists(TasteSource(days=1).fit(planted()), 4)
+    recent, _ = lists(TasteSource(columns=("product_type_no",), days=1).fit(planted()), 4)
     assert recent == [[4, 2], [4], [4, 5], []]
 
 
 def test_attribute_codes_combine_columns_and_keep_nulls_apart() -> None:
     data = planted(index_code=["A", "A", "B", None, "B", "A"])
-    codes = attribute_codes(data, ("index_code", "product_type_no", "no_such_column"))
+    codes = attribute_codes(data.articles, ("index_code", "product_type_no", "no_such_column"))
     # (A,1) (A,1) (B,2) (null,2) (B,1) (A,3): five distinct combinations, a0 and a1 alike
     assert codes[0] == codes[1] and len(set(codes.tolist())) == 5
-    assert attribute_codes(data, ("no_such_column",)).tolist() == [0] * 6
+    assert attribute_codes(data.articles, ("no_such_column",)).tolist() == [0] * 6
 
 
 def test_popularity_and_trending_are_the_same_for_everyone() -> None:

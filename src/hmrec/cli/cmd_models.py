@@ -246,6 +246,10 @@ def recommend_command(
         )
         wide = Console(width=max(out.width, 160))  # the reasons are long: do not squeeze them into 80 columns
         wide.print(_table("Why: the sources that proposed each article and its top features (SHAP)", why))
+        if hasattr(recommender, "taste"):
+            keys = recommender.taste()
+            out.print(_table("Taste keys the model learned from the data (p_taste<slot>_share; the first is the "
+                             "taste source's)", keys))
 
 
 LABELS = {
@@ -267,12 +271,12 @@ def _table(title: str, frame: Any, caption: str | None = None) -> Any:
 
     table = Table(title=title, caption=caption)
     for column in frame.columns:
-        numeric = column in ("rank", "score")
+        numeric = column in ("rank", "score", "gain", "recall")
         table.add_column(LABELS.get(column, column), justify="right" if numeric else "left")
     for row in frame.iter_rows(named=True):
         table.add_row(
             *[
-                "" if value is None else f"{value:.4g}" if column == "score" else str(value)
+                "" if value is None else f"{value:.4g}" if column in ("score", "gain", "recall") else str(value)
                 for column, value in row.items()
             ]
         )

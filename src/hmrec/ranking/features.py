@@ -10,64 +10,62 @@ customer who never bought, an article never sold) are NaN, which LightGBM treats
 
 Customer features (one row per customer): ``age``, purchase rows over all / the last 7 / the last 28 days,
 days since the last and the first purchase, the online share (channel 2), the mean price paid, distinct
-articles bought, the share of the customer's rows in each of the five largest index groups (the category
-mix), and the share of their rows that rebuy a product they had bought on an earlier day (how much they
-come back to what they own).
+articles bought, the share of the customer's rows in each of the five largest values of the best single-column
+taste key (their mix), and the share of their rows that rebuy a product they had bought on an earlier day
+(how much they come back to what they own).
 
 Article features (one row per article): days since its first sale, sales on the last day / 7 / 28 days and
 overall, the trend (``s7 / (s_prev7 + 1)``), the mean price of its last 28 days of sales (else of all of
-them), the mean age of its buyers, its product's sales over 7 days (all colours), and its share of its
-sub-category's sales over 7 days.
+them), the mean age of its buyers, its product's sales over 7 days (all colours), and its share of the
+7-day sales of its value of the first taste key.
 
 Pair features: times the customer bought the article, their time-decayed count, days since they last bought
 it and since they last bought its product, their rows of its product, how many other articles (products)
 they bought more recently than it (its product): rebuys follow the latest purchases, the ALS dot product
 (when the ``als`` source is used), the co-purchase strength (when ``copurchase`` is), the article's price
 over the customer's mean price, the distance between the customer's age and the article's buyers' mean age,
-the customer's share of rows in the article's product type, colour, department, index group and
-sub-category (index x product type x colour master): their taste; and from the candidate union, for every
-source its rank and its score (NaN when that source did not propose the pair) and
-the number of sources that did.
+the customer's share of rows in the article's value of each taste key learned from the data
+(:mod:`hmrec.ranking.taste`; ``p_taste0_share`` is the taste source's key): their taste; and from the
+candidate union, for every source its rank and its score (NaN when that source did not propose the pair) and
+the number of sources that did. No column of the articles file is named here: which columns carry taste is
+learned at fit time, so relabelling or permuting them changes nothing the ranker can learn.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import polars as pl
-import scipy.sparse as sp
 
 from hmrec.data.dataset import Dataset
 from hmrec.data.schema import ARTICLE_IDX, CUSTOMER_IDX, PRICE, SALES_CHANNEL, T_DAT
-from hmrec.ranking.sources import SUBCATEGORY_COLUMNS, Candidates, Source, attribute_codes, product_codes
+from hmrec.ranking.sources import SOURCES, Candidates, Source, product_codes
+from hmrec.ranking.taste import TASTE_SLOTS, attribute_codes
 
 OWN_HALF_LIFE_DAYS = 14.0
-TOP_INDEX_GROUPS = 5
+#: the customer's mix over this many largest values of the best single-column taste key
+TOP_MIX_VALUES = 5
 
 CUSTOMER_FEATURES = (
     "c_age", "c_rows", "c_rows_7d", "c_rows_28d", "c_days_since_last", "c_days_since_first",
     "c_online_share", "c_mean_price", "c_articles",
-    *(f"c_index_share_{i}" for i in range(TOP_INDEX_GROUPS)),
+    *(f"c_mix_share_{i}" for i in range(TOP_MIX_VALUES)),
     "c_rebuy_share",
 )
 ARTICLE_FEATURES = (
     "a_days_since_first", "a_sales_1d", "a_sales_7d", "a_sales_28d", "a_sales", "a_trend", "a_price",
-    "a_buyer_age", "a_product_sales_7d", "a_sub_share_7d",
+    "a_buyer_age", "a_product_sales_7d", "a_taste_share_7d",
 )
-#: the customer's share of rows in the article's value of each attribute (their taste): feature -> columns
-SHARES: dict[str, tuple[str, ...]] = {
-    "p_type_share": ("product_type_no",),
-    "p_colour_share": ("colour_group_code",),
-    "p_department_share": ("department_no",),
-    "p_index_share": ("index_group_name",),
-    "p_sub_share": SUBCATEGORY_COLUMNS,
-}
+#: the customer's share of rows in the article's value of each learned taste key, best key first
+SHARES = tuple(f"p_taste{i}_share" for i in range(TASTE_SLOTS))
+#: the pair features the sources compute themselves (``Source.pair_feature``), in registry order
+SOURCE_PAIR_FEATURES = tuple(cls.pair_feature for cls in SOURCES.values() if cls.pair_feature)
 PAIR_FEATURES = (
     "p_times_bought", "p_decayed", "p_days_since_bought", "p_days_since_product", "p_product_rows",
-    "p_own_order", "p_product_order", "p_als_dot", "p_copurchase", "p_price_ratio", "p_age_gap", *SHARES,
+    "p_own_order", "p_product_order", *SOURCE_PAIR_FEATURES, "p_price_ratio", "p_age_gap", *SHARES,
 )
 #: feature families for the ablation (``ranker`` parameter ``drop_features``)
 FAMILIES = ("customer", "article", "pair", "source")
@@ -91,6 +89,17 @@ def _scatter(n: int, idx: pl.Series, values: pl.Series, fill: float = np.nan) ->
     out = np.full(n, fill, dtype=np.float32)
     out[idx.to_numpy()] = values.cast(pl.Float32).fill_null(np.nan).to_numpy()
     return out
+
+
+def _stack(columns: Mapping[str, np.ndarray], names: Sequence[str], missing: np.ndarray | None = None) -> np.ndarray:
+    """The named columns in the declared order of ``names`` (float32); a name without a column takes
+    ``missing`` (only where the feature may be absent: a source's own pair feature)."""
+    if missing is None and set(columns) != set(names):
+        raise ValueError(f"features computed {sorted(set(columns) ^ set(names))} differ from those declared")
+    if not names:
+        return np.zeros((0, 0), dtype=np.float32)
+    fill = np.zeros(0, dtype=np.float32) if missing is None else missing  # None: every name has its column
+    return np.column_stack([columns.get(name, fill) for name in names]).astype(np.float32)
 
 
 class PairTable:
@@ -125,9 +134,12 @@ class FeatureTables:
     product_of: np.ndarray
 
     @classmethod
-    def fit(cls, data: Dataset, cutoff: dt.date, first: dt.date | None = None) -> FeatureTables:
+    def fit(
+        cls, data: Dataset, cutoff: dt.date, first: dt.date | None = None, keys: Sequence[Sequence[str]] = ()
+    ) -> FeatureTables:
         """Tables from the transactions of ``data`` on or before ``cutoff`` (later ones are ignored), and on
-        or after ``first`` when given."""
+        or after ``first`` when given; ``keys`` are the learned taste keys, best first (the share features of
+        slots beyond them see one value for every article)."""
         self = cls()
         tx = data.transactions.lazy().filter(pl.col(T_DAT) <= cutoff)
         if first is not None:
@@ -136,19 +148,18 @@ class FeatureTables:
         tx = tx.with_columns((pl.lit(end, dtype=pl.Int32) - _day(pl.col(T_DAT))).alias("age_d"))
         n_c, n_a = data.n_customers, data.n_articles
         self.product_of = product_codes(data)
-        self.attr_of = {feature: attribute_codes(data, columns) for feature, columns in SHARES.items()}
-        if "index_group_name" in data.articles.columns:
-            _, index_group = np.unique(
-                data.articles["index_group_name"].fill_null("").to_numpy().astype(str), return_inverse=True
-            )
-        else:
-            index_group = np.zeros(n_a, dtype=np.int64)
+        self.attr_of = {
+            feature: attribute_codes(data.articles, keys[i] if i < len(keys) else ())
+            for i, feature in enumerate(SHARES)
+        }
+        singles = [key for key in keys if len(key) == 1]
+        mix_of = attribute_codes(data.articles, singles[0] if singles else ())
         frame = tx.collect()
         arts = frame[ARTICLE_IDX].to_numpy()
         frame = frame.with_columns(
             pl.Series("product", self.product_of[arts]),
             *(pl.Series(feature, codes[arts]) for feature, codes in self.attr_of.items()),
-            pl.Series("igroup", index_group.astype(np.int32)[arts]),
+            pl.Series("mix", mix_of[arts]),
         )
         if "age" in data.customers.columns:
             ages = data.customers["age"].cast(pl.Float32).fill_null(np.nan).to_numpy()
@@ -173,27 +184,32 @@ class FeatureTables:
             pl.col(ARTICLE_IDX).n_unique().alias("articles"),
         )
         idx = per[CUSTOMER_IDX]
-        cols = [ages.astype(np.float32)]
-        for name in ("rows", "rows_7d", "rows_28d"):
-            cols.append(_scatter(n_c, idx, per[name], fill=0.0))
-        for name in ("since_last", "since_first", "online", "price"):
-            cols.append(_scatter(n_c, idx, per[name]))
-        cols.append(_scatter(n_c, idx, per["articles"], fill=0.0))
-        # the category mix over the largest index groups (by rows)
-        top = frame.group_by("igroup").agg(pl.len()).sort(["len", "igroup"], descending=[True, False])
-        groups = top["igroup"].to_list()[:TOP_INDEX_GROUPS]
+        cols: dict[str, np.ndarray] = {
+            "c_age": ages.astype(np.float32),
+            "c_rows": _scatter(n_c, idx, per["rows"], fill=0.0),
+            "c_rows_7d": _scatter(n_c, idx, per["rows_7d"], fill=0.0),
+            "c_rows_28d": _scatter(n_c, idx, per["rows_28d"], fill=0.0),
+            "c_days_since_last": _scatter(n_c, idx, per["since_last"]),
+            "c_days_since_first": _scatter(n_c, idx, per["since_first"]),
+            "c_online_share": _scatter(n_c, idx, per["online"]),
+            "c_mean_price": _scatter(n_c, idx, per["price"]),
+            "c_articles": _scatter(n_c, idx, per["articles"], fill=0.0),
+        }
+        # the customer's mix over the largest values (by rows) of the best single-column taste key
+        top = frame.group_by("mix").agg(pl.len()).sort(["len", "mix"], descending=[True, False])
+        groups = top["mix"].to_list()[:TOP_MIX_VALUES]
         mix = (
-            frame.filter(pl.col("igroup").is_in(groups))
-            .group_by(CUSTOMER_IDX, "igroup")
+            frame.filter(pl.col("mix").is_in(groups))
+            .group_by(CUSTOMER_IDX, "mix")
             .agg(pl.len().alias("n"))
             .join(per.select(CUSTOMER_IDX, "rows"), on=CUSTOMER_IDX)
         )
-        for i in range(TOP_INDEX_GROUPS):
+        for i in range(TOP_MIX_VALUES):
             share = np.zeros(n_c, dtype=np.float32)
             if i < len(groups):
-                part = mix.filter(pl.col("igroup") == groups[i])
+                part = mix.filter(pl.col("mix") == groups[i])
                 share[part[CUSTOMER_IDX].to_numpy()] = (part["n"] / part["rows"]).cast(pl.Float32).to_numpy()
-            cols.append(share)
+            cols[f"c_mix_share_{i}"] = share
         # rows of a product after the customer's first day with it (the rows of that first day are not rebuys)
         rebuys = (
             frame.group_by(CUSTOMER_IDX, "product")
@@ -202,8 +218,8 @@ class FeatureTables:
             .agg(pl.col("rebuys").sum())
             .join(per.select(CUSTOMER_IDX, "rows"), on=CUSTOMER_IDX)
         )
-        cols.append(_scatter(n_c, rebuys[CUSTOMER_IDX], rebuys["rebuys"] / rebuys["rows"]))
-        return np.column_stack(cols).astype(np.float32)
+        cols["c_rebuy_share"] = _scatter(n_c, rebuys[CUSTOMER_IDX], rebuys["rebuys"] / rebuys["rows"])
+        return _stack(cols, CUSTOMER_FEATURES)
 
     def _article_table(self, frame: pl.DataFrame, ages: np.ndarray, n_a: int) -> np.ndarray:
         with_age = frame.with_columns(pl.Series("c_age", ages[frame[CUSTOMER_IDX].to_numpy()]))
@@ -225,11 +241,14 @@ class FeatureTables:
         price = _scatter(n_a, idx, per["price28"].fill_null(per["price"]))
         buyer_age = _scatter(n_a, idx, per["buyer_age"])
         product_s7 = np.bincount(self.product_of, weights=s7, minlength=int(self.product_of.max(initial=0)) + 1)
-        sub_of = self.attr_of["p_sub_share"]
+        sub_of = self.attr_of[SHARES[0]]
         sub_s7 = np.bincount(sub_of, weights=s7, minlength=int(sub_of.max(initial=0)) + 1)[sub_of]
         sub_share = np.divide(s7, sub_s7, out=np.zeros(n_a), where=sub_s7 > 0)
-        cols = [first, s1, s7, s28, s, s7 / (sp7 + 1.0), price, buyer_age, product_s7[self.product_of], sub_share]
-        return np.column_stack(cols).astype(np.float32)
+        return _stack({
+            "a_days_since_first": first, "a_sales_1d": s1, "a_sales_7d": s7, "a_sales_28d": s28, "a_sales": s,
+            "a_trend": s7 / (sp7 + 1.0), "a_price": price, "a_buyer_age": buyer_age,
+            "a_product_sales_7d": product_s7[self.product_of], "a_taste_share_7d": sub_share,
+        }, ARTICLE_FEATURES)
 
     def _pair_tables(self, frame: pl.DataFrame, n_c: int, n_a: int) -> None:
         decay = pl.lit(0.5).pow(pl.col("age_d").cast(pl.Float64) / OWN_HALF_LIFE_DAYS)
@@ -279,34 +298,33 @@ class FeatureTables:
         art = cands.article.astype(np.int64)
         c_feat = self.customer[cust]
         a_feat = self.article[art]
+        c = dict(zip(CUSTOMER_FEATURES, c_feat.T, strict=True))
+        a = dict(zip(ARTICLE_FEATURES, a_feat.T, strict=True))
         own = self.own.lookup(cust, art)
         prod = self.product.lookup(cust, self.product_of[art])
-        pair = np.full((art.size, len(PAIR_FEATURES)), np.nan, dtype=np.float32)
-        pair[:, 0] = np.nan_to_num(own[:, 0], nan=0.0)
-        pair[:, 1] = np.nan_to_num(own[:, 1], nan=0.0)
-        pair[:, 2] = own[:, 2]
-        pair[:, 3] = prod[:, 0]
-        pair[:, 4] = np.nan_to_num(prod[:, 1], nan=0.0)
-        pair[:, 5] = own[:, 3]
-        pair[:, 6] = prod[:, 2]
-        col = PAIR_FEATURES.index
-        als = sources.get("als")
-        if als is not None and hasattr(als, "dot"):
-            pair[:, col("p_als_dot")] = als.dot(cust, art)
-        co = sources.get("copurchase")
-        if co is not None and hasattr(co, "scores"):
-            block = co.scores(np.asarray(customers, dtype=np.int64))
-            pair[:, col("p_copurchase")] = csr_lookup(block, cands.row, art)
-        c_price = c_feat[:, CUSTOMER_FEATURES.index("c_mean_price")]
-        pair[:, col("p_price_ratio")] = a_feat[:, ARTICLE_FEATURES.index("a_price")] / c_price
-        pair[:, col("p_age_gap")] = np.abs(c_feat[:, 0] - a_feat[:, ARTICLE_FEATURES.index("a_buyer_age")])
+        pair: dict[str, np.ndarray] = {
+            "p_times_bought": np.nan_to_num(own[:, 0], nan=0.0),
+            "p_decayed": np.nan_to_num(own[:, 1], nan=0.0),
+            "p_days_since_bought": own[:, 2],
+            "p_own_order": own[:, 3],
+            "p_days_since_product": prod[:, 0],
+            "p_product_rows": np.nan_to_num(prod[:, 1], nan=0.0),
+            "p_product_order": prod[:, 2],
+            "p_price_ratio": a["a_price"] / c["c_mean_price"],
+            "p_age_gap": np.abs(c["c_age"] - a["a_buyer_age"]),
+        }
         for feature, table in self.shares.items():
-            pair[:, PAIR_FEATURES.index(feature)] = table.lookup(cust, self.attr_of[feature][art], fill=0.0)
+            pair[feature] = table.lookup(cust, self.attr_of[feature][art], fill=0.0)
+        for source in sources.values():
+            if source.pair_feature:  # a source's own view of the pair (NaN when the ranker does not use it)
+                pair[source.pair_feature] = source.pair_values(np.asarray(customers, dtype=np.int64), cands)
+        missing = np.full(art.size, np.nan, dtype=np.float32)
+        p_feat = _stack(pair, PAIR_FEATURES, missing=missing)
         s_cols = np.empty((art.size, 2 * len(cands.sources)), dtype=np.float32)
         s_cols[:, 0::2] = cands.rank
         s_cols[:, 1::2] = cands.score
         count = cands.proposed.sum(axis=1, dtype=np.int32).astype(np.float32)[:, None]
-        return np.hstack([c_feat, a_feat, pair, s_cols, count])
+        return np.hstack([c_feat, a_feat, p_feat.astype(np.float32), s_cols, count])
 
     # ------------------------------------------------------------------ state for saving
     def state(self) -> dict[str, np.ndarray]:
@@ -340,19 +358,3 @@ class FeatureTables:
             else:
                 setattr(self, name, table)
         return self
-
-
-def csr_lookup(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """``matrix[rows[i], cols[i]]`` for aligned arrays (0 where not stored), vectorized (float32)."""
-    matrix = sp.csr_matrix(matrix)
-    matrix.sort_indices()
-    m = matrix.shape[1]
-    keys = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr)) * m + matrix.indices
-    query = rows.astype(np.int64) * m + cols
-    out = np.zeros(query.size, dtype=np.float32)
-    if keys.size == 0:
-        return out
-    pos = np.minimum(np.searchsorted(keys, query), keys.size - 1)
-    found = keys[pos] == query
-    out[found] = matrix.data[pos[found]]
-    return out

@@ -2,6 +2,9 @@
 
 Fitting on ``train`` (last day ``T``):
 
+0. **Taste keys.** Which combinations of article columns carry customers' taste is learned on the validation
+   week (:func:`hmrec.ranking.taste.learn_keys`): the taste source and the taste features use them, and they
+   are saved with the model (``taste_keys_``), shown by ``recommend --explain`` and in the results report.
 1. **Training weeks.** For cut-offs ``T - 7w`` (``w = 1`` is the validation week, ``w = 2..weeks + 1`` the
    training weeks), the sources and :class:`~hmrec.ranking.features.FeatureTables` are fitted on the data up to
    the cut-off only, and the candidates of the customers who bought in the 7 days after it are labelled by
@@ -45,13 +48,16 @@ from hmrec.models.popularity import splitmix64
 from hmrec.progress import progress_bar
 from hmrec.ranking.features import CUSTOMER_FEATURES, FAMILIES, FeatureTables, family_of, feature_names
 from hmrec.ranking.sources import (
+    SOURCES,
     Candidates,
     Source,
+    SourceContext,
     gather_candidates,
     make_source,
     pair_hits,
     parse_sources,
 )
+from hmrec.ranking.taste import TasteKey, learn_keys
 
 #: default candidate sources and how many each proposes per customer
 DEFAULT_SOURCES = "repurchase:24,product:12,copurchase:24,popularity:24,age:12,trending:12,als:24,taste:24"
@@ -60,8 +66,6 @@ BLOCK_CUSTOMERS = 50_000
 BOOSTER_FILE = "booster.txt"
 #: lines every whole LightGBM model text holds, after its trees and after its parameters
 _BOOSTER_ENDS = ("end of trees", "end of parameters")
-#: sources that give inactive customers as many candidates as active ones
-FULL_FOR_INACTIVE = frozenset({"popularity"})
 
 
 #: the labelled rows of some buyers: feature matrix, labels and group sizes
@@ -84,17 +88,16 @@ class CutoffState:
         cutoff: dt.date,
         names: list[str],
         *,
-        seed: int,
-        threads: int,
+        context: SourceContext,
         active_weeks: float,
         history_weeks: float | None,
     ) -> CutoffState:
         """Fit every source and the tables on the transactions of ``data`` up to ``cutoff`` (inclusive), from
         ``history_weeks`` weeks before it (None: all)."""
-        first = cutoff - dt.timedelta(days=int(7 * history_weeks) - 1) if history_weeks is not None else None
+        first = history_start(cutoff, history_weeks)
         past = data.between(first, cutoff)
-        sources = {name: make_source(name, seed=seed, threads=threads).fit(past) for name in names}
-        tables = FeatureTables.fit(data, cutoff, first)
+        sources = {name: make_source(name, context).fit(past) for name in names}
+        tables = FeatureTables.fit(data, cutoff, first, context.taste_keys)
         start = cutoff - dt.timedelta(days=int(7 * active_weeks) - 1)
         recent = past.transactions.filter(pl.col(T_DAT) >= start)[CUSTOMER_IDX].unique().to_numpy()
         active = np.zeros(data.n_customers, dtype=bool)
@@ -131,7 +134,8 @@ def _num_param(name: str, value: Any, low: float) -> float:
 @register(
     "ranker",
     "Two-stage: candidates from several sources (own purchases, other colours, co-purchase, popularity, "
-    "trending, ALS, favourite sub-categories), re-ranked by LightGBM on customer, article and pair features.",
+    "trending, ALS, the customer's taste in the attributes the data shows it in), re-ranked by LightGBM on "
+    "customer, article and pair features.",
 )
 class Ranker(Recommender):
     """The two-stage model (see the module docstring).
@@ -169,6 +173,7 @@ class Ranker(Recommender):
     best_iteration_: int
     train_rows_: int
     feature_importance_: np.ndarray
+    taste_keys_: str  # JSON: [{"columns": [...], "gain": g, "recall": r}, ...], best first (a string, as saved)
 
     def __init__(
         self,
@@ -250,7 +255,7 @@ class Ranker(Recommender):
         length for everyone: they are what an inactive customer's list is made of, and cost no look-up."""
         counts = parse_sources(self.sources)
         inactive = {
-            name: n if name in FULL_FOR_INACTIVE else max(1, n // int(self.inactive_scale))
+            name: n if SOURCES[name].full_for_inactive else max(1, n // int(self.inactive_scale))
             for name, n in counts.items()
         }
         return counts, inactive
@@ -268,9 +273,13 @@ class Ranker(Recommender):
         earliest = end - dt.timedelta(days=7 * (int(self.weeks) + 1))
         return earliest - dt.timedelta(days=int(7 * float(self.history_weeks)) - 1)
 
+    def _context(self) -> SourceContext:
+        keys = tuple(tuple(key["columns"]) for key in self._taste_keys())
+        return SourceContext(seed=int(self.seed), threads=int(self.threads), taste_keys=keys)
+
     def _build(self, data: Dataset, cutoff: dt.date) -> CutoffState:
         return CutoffState.build(
-            data, cutoff, list(parse_sources(self.sources)), seed=int(self.seed), threads=int(self.threads),
+            data, cutoff, list(parse_sources(self.sources)), context=self._context(),
             active_weeks=float(self.active_weeks),
             history_weeks=None if self.history_weeks is None else float(self.history_weeks),
         )
@@ -349,6 +358,31 @@ class Ranker(Recommender):
             return None
         return np.vstack(xs), np.concatenate(ys), np.concatenate(gs)
 
+    def _learn_taste(self, train: Dataset, end: dt.date) -> None:
+        """The taste keys (:func:`hmrec.ranking.taste.learn_keys`), scored on the validation week with the data
+        the validation cut-off's sources see: ``taste_keys_`` (column lists, best first) and their recall."""
+        cutoff = end - dt.timedelta(days=7)
+        history = None if self.history_weeks is None else float(self.history_weeks)
+        keys: list[TasteKey] = learn_keys(train, cutoff, first=history_start(cutoff, history), seed=int(self.seed))
+        self.taste_keys_ = json.dumps(
+            [{"columns": list(key.columns), "gain": key.gain, "recall": key.recall} for key in keys]
+        )
+
+    def _taste_keys(self) -> list[dict[str, Any]]:
+        return list(json.loads(getattr(self, "taste_keys_", "[]")))
+
+    def taste(self) -> pl.DataFrame:
+        """The taste keys learned at fit time, the taste source's first: ``slot, key, gain, recall``
+        (:func:`hmrec.ranking.taste.learn_keys`: nats per new purchase, and the recall of the new purchases of
+        the validation week by a taste source on the key; NaN where not measured)."""
+        self._check_fitted()
+        keys = self._taste_keys()
+        return pl.DataFrame(
+            {"slot": list(range(len(keys))), "key": [" x ".join(k["columns"]) for k in keys],
+             "gain": [float(k["gain"]) for k in keys], "recall": [float(k["recall"]) for k in keys]},
+            schema={"slot": pl.Int64, "key": pl.String, "gain": pl.Float64, "recall": pl.Float64},
+        )
+
     def fit(self, train: Dataset, *, rows_of_blocks: RowsOfBlocks | None = None) -> Self:
         """Fit on ``train``. ``rows_of_blocks`` builds each week's labelled rows from its blocks of buyers: by
         default :meth:`block_rows` on each block here; the Spark engine passes one that runs them on its
@@ -363,6 +397,7 @@ class Ranker(Recommender):
         self.n_customers_ = train.n_customers
         self.n_articles_ = train.n_articles
         names, keep = self._columns(counts)
+        self._learn_taste(train, end)
         sets: list[Rows] = []
         valid = None
         with progress_bar() as bar:
@@ -487,7 +522,7 @@ class Ranker(Recommender):
     def _cold(self, customers: np.ndarray) -> np.ndarray:
         """Bool per customer: no purchase in the window the sources and features see, so that only their
         age tells them apart (not with the ``cluster`` source, whose clusters use other customer columns)."""
-        if "cluster" in parse_sources(self.sources):
+        if not all(SOURCES[name].cold_by_age for name in parse_sources(self.sources)):
             return np.zeros(customers.size, dtype=bool)
         tables = self._state.tables
         return tables.customer[customers, CUSTOMER_FEATURES.index("c_rows")] == 0
@@ -580,7 +615,8 @@ class Ranker(Recommender):
         """What the evaluation reports about the ranker on a test week: ``candidate_recall`` (each source's
         and the union's recall of the week's purchases of ``customers``, whose rows ``truth`` holds, at
         n = 12..300) and ``feature_importance``."""
-        return {"candidate_recall": self.candidate_recall(customers, truth), "feature_importance": self.importance()}
+        return {"candidate_recall": self.candidate_recall(customers, truth), "feature_importance": self.importance(),
+                "taste_keys": self.taste()}
 
     # ------------------------------------------------------------------ persistence
     def _reset(self) -> None:
@@ -608,7 +644,7 @@ class Ranker(Recommender):
         self._booster.save_model(str(tmp_booster), num_iteration=self.best_iteration_)
         tmp_booster.replace(directory / BOOSTER_FILE)
         scalars = {k: getattr(self, k) for k in ("n_customers_", "n_articles_", "cutoff_", "best_iteration_",
-                                                   "train_rows_")}
+                                                   "train_rows_", "taste_keys_")}
         # the array list that loading checks the npz against is this model's own, not its attributes'
         listed = {k: {"dtype": v.dtype.str, "shape": list(v.shape)} for k, v in arrays.items()}
         payload = {"model": self.name, "params": self.get_params(), "attributes": scalars,
@@ -640,6 +676,8 @@ class Ranker(Recommender):
             raise fail(f"array 'keep' is not the {expected.size} feature columns these parameters keep")
         if active.shape != (n_customers,) or active.dtype != np.bool_:
             raise fail(f"array 'active' is not one flag per customer ({n_customers})")
+        if not _valid_taste_keys(payload.get("attributes", {}).get("taste_keys_", "[]")):
+            raise fail("attribute 'taste_keys_' is not a list of taste keys (column names and a recall)")
         for name in arrays:
             if not name.endswith(".indptr_"):
                 continue
@@ -699,10 +737,28 @@ class Ranker(Recommender):
                 for key, value in arrays.items()
                 if key.startswith(prefix)
             }
-            sources[name] = make_source(name, seed=int(self.seed), threads=int(self.threads)).set_state(state)
+            sources[name] = make_source(name, self._context()).set_state(state)
         tables = FeatureTables.from_state({k[4:]: v for k, v in arrays.items() if k.startswith("tab.")})
         self._state = CutoffState(dt.date.fromisoformat(self.cutoff_), sources, tables, arrays["active"])
         return self
+
+
+def _valid_taste_keys(text: Any) -> bool:
+    """``text`` is what :meth:`Ranker._learn_taste` writes: JSON of ``[{"columns": [str...], "gain": g,
+    "recall": r}]``."""
+    try:
+        keys = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return False
+    return isinstance(keys, list) and all(
+        isinstance(k, dict) and isinstance(k.get("columns"), list) and all(isinstance(c, str) for c in k["columns"])
+        and all(isinstance(k.get(f), (int, float)) for f in ("gain", "recall")) for k in keys
+    )
+
+
+def history_start(cutoff: dt.date, history_weeks: float | None) -> dt.date | None:
+    """The first day the sources and features at ``cutoff`` see (None: all the data)."""
+    return None if history_weeks is None else cutoff - dt.timedelta(days=int(7 * history_weeks) - 1)
 
 
 def _subset(cands: Candidates, mask: np.ndarray) -> Candidates:

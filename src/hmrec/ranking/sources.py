@@ -19,9 +19,10 @@ purchase row ``r``, ``age_days`` counted back from the cut-off):
 - ``trending``: last week's sales times their growth over the week before, ``s7 * (s7 + 1) / (s_prev7 + 1)``;
 - ``als``: implicit-feedback ALS, ``p_c . q_a`` over the articles sold in the last week;
 - ``cluster``: what the customer's k-means cluster (``kmeans-customers``) bought lately;
-- ``taste``: the best sellers of the sub-categories (index x product type x colour master) the customer buys
-  most: ``share_c(h) * sales_7d(a) / sales_7d(h)`` for the article ``a`` of sub-category ``h``, with
-  ``share_c(h)`` the customer's share of their rows in ``h`` (customers keep favourite sub-categories).
+- ``taste``: the best sellers of the values of a taste key (a combination of article columns that the ranker
+  learns from the data, :mod:`hmrec.ranking.taste`) the customer buys most: ``share_c(h) * sales_7d(a) /
+  sales_7d(h)`` for the article ``a`` of value ``h``, with ``share_c(h)`` the customer's share of their rows
+  in ``h``.
 
 :func:`candidate_union` merges several sources' lists into one deduplicated set of (customer, article) pairs
 that remembers which sources proposed each pair, and its rank and score there; :func:`source_recall` measures
@@ -42,9 +43,10 @@ import scipy.sparse as sp
 from hmrec.data.dataset import Dataset
 from hmrec.data.schema import ARTICLE_IDX, CUSTOMER_IDX, T_DAT
 from hmrec.errors import ParameterError
-from hmrec.models.lists import csr_row_top_k, group_recommend, ranked_articles, stack_ranked
+from hmrec.models.lists import csr_lookup, csr_row_top_k, group_recommend, ranked_articles, stack_ranked
 from hmrec.models.popularity import age_groups
 from hmrec.models.sales import article_sales
+from hmrec.ranking.taste import attribute_codes, taste_tables
 
 #: time decay of the customer's own purchases (the ``repurchase`` model's tuned default)
 OWN_HALF_LIFE_DAYS = 14.0
@@ -63,10 +65,41 @@ def own_weights(train: Dataset, half_life_days: float) -> sp.csr_matrix:
     return train.interactions(half_life_days=half_life_days, reference=train.end_date)
 
 
+@dataclass(frozen=True)
+class SourceContext:
+    """What the ranker hands every source it creates: the seed, the threads and the taste keys it learned
+    (column combinations, best first; :func:`hmrec.ranking.taste.learn_keys`)."""
+
+    seed: int = 0
+    threads: int = 0
+    taste_keys: tuple[tuple[str, ...], ...] = ()
+
+
 class Source:
-    """Base of the candidate sources: learned attributes end in ``_`` and are arrays or numbers."""
+    """Base of the candidate sources: learned attributes end in ``_`` and are arrays or numbers.
+
+    What is particular to a source is said on its class, so that a new source is one class:
+    ``full_for_inactive`` (inactive customers get its whole list, not a shortened one),
+    ``cold_by_age`` (for a customer without purchases its list depends on their age at most: the ranker then
+    ranks one customer per age for all of them; False, the safe default, turns that shortcut off) and
+    :meth:`create` (what it takes from the ranker's :class:`SourceContext`, e.g. the seed).
+    """
 
     name: ClassVar[str] = ""
+    full_for_inactive: ClassVar[bool] = False
+    cold_by_age: ClassVar[bool] = False
+    #: the name of the ranker's pair feature this source computes (:meth:`pair_values`), if any
+    pair_feature: ClassVar[str | None] = None
+
+    def pair_values(self, customers: np.ndarray, cands: Candidates) -> np.ndarray:
+        """The source's own strength of each candidate pair (``customers[cands.row]``, ``cands.article``),
+        float32, for the feature :attr:`pair_feature`."""
+        raise NotImplementedError
+
+    @classmethod
+    def create(cls, context: SourceContext) -> Source:
+        """A new unfitted source for the ranker (by default with its default parameters)."""
+        return cls()
 
     def fit(self, train: Dataset) -> Source:
         raise NotImplementedError
@@ -111,6 +144,7 @@ class RepurchaseSource(_OwnMatrix):
     """The customer's own purchases by time-decayed frequency."""
 
     name = "repurchase"
+    cold_by_age = True
 
     def __init__(self, half_life_days: float = OWN_HALF_LIFE_DAYS) -> None:
         self.half_life_days = half_life_days
@@ -136,6 +170,7 @@ class ProductSource(_OwnMatrix):
     """Other colours of the products the customer bought (same ``product_code``, another article)."""
 
     name = "product"
+    cold_by_age = True
 
     product_of_: np.ndarray
 
@@ -164,80 +199,49 @@ class ProductSource(_OwnMatrix):
         return csr_row_top_k(scores, np.arange(scores.shape[0]), n)
 
 
-#: the columns whose combination is an article's sub-category (the narrowest taste a customer keeps)
-SUBCATEGORY_COLUMNS = ("index_code", "product_type_no", "perceived_colour_master_id")
-
-
-def attribute_codes(train: Dataset, columns: Sequence[str]) -> np.ndarray:
-    """Per article a dense code ``0..V-1`` of its combination of ``columns`` (those present; int32).
-
-    Nulls are a value of their own; with none of the columns present every article gets 0."""
-    present = [c for c in columns if c in train.articles.columns]
-    if not present:
-        return np.zeros(train.n_articles, dtype=np.int32)
-    key = train.articles.select(
-        pl.concat_str([pl.col(c).cast(pl.String).fill_null("\x00") for c in present], separator="\x1f")
-    ).to_series()
-    return np.unique(key.to_numpy().astype(str), return_inverse=True)[1].astype(np.int32)
-
-
 class TasteSource(_OwnMatrix):
-    """The best sellers of last week within the sub-categories the customer buys most.
+    """The best sellers of last week within the values of a taste key that the customer buys most.
 
-    ``share_c(h)`` is the customer's share of their rows (in the data the source is fitted on) in
-    sub-category ``h``, kept for their ``top`` largest shares (ties to the lower sub-category); each
-    sub-category keeps its ``depth`` best-selling articles of the last ``days`` days with
-    ``sales(a) / sales(h)``. The score is their product (an article has one sub-category). The generator's
-    customers keep three favourites; the ``top`` bound keeps the cost per customer flat for the few who
-    bought in hundreds of sub-categories.
+    The key (a combination of article attribute columns) is learned from the data by the ranker
+    (:func:`hmrec.ranking.taste.learn_keys`); with none, every article has the same value and the source is
+    last week's best sellers. ``share_c(h)`` is the customer's share of their rows (in the data the source is
+    fitted on) in value ``h``, kept for their ``top`` largest shares (ties to the lower value); each value keeps
+    its ``depth`` best-selling articles of the last ``days`` days with ``sales(a) / sales(h)``. The score is
+    their product (an article has one value). The ``top`` bound keeps the cost per customer flat for the few
+    who bought in hundreds of values.
     """
 
     name = "taste"
+    cold_by_age = True
 
     sub_indptr_: np.ndarray
     sub_indices_: np.ndarray
     sub_data_: np.ndarray
 
-    def __init__(self, days: int = 7, depth: int = 30, top: int = 5) -> None:
+    def __init__(self, columns: Sequence[str] = (), days: int = 7, depth: int = 30, top: int = 5) -> None:
+        self.columns = tuple(columns)
         self.days = days
         self.depth = depth
         self.top = top
 
+    @classmethod
+    def create(cls, context: SourceContext) -> TasteSource:
+        return cls(columns=context.taste_keys[0] if context.taste_keys else ())
+
     def fit(self, train: Dataset) -> TasteSource:
-        m = train.n_articles
-        sub_of = attribute_codes(train, SUBCATEGORY_COLUMNS)
-        n_sub = int(sub_of.max(initial=0)) + 1
-        a2s = sp.csr_matrix((np.ones(m, dtype=np.float32), (np.arange(m), sub_of)), shape=(m, n_sub))
-        rows = train.interactions()  # customers x articles purchase rows
-        share = sp.csr_matrix(rows @ a2s, dtype=np.float32)
-        totals = np.asarray(share.sum(axis=1)).ravel()
-        share = sp.csr_matrix(sp.diags(1.0 / np.maximum(totals, 1.0)).astype(np.float32) @ share)
-        ids, values = csr_row_top_k(share, np.arange(share.shape[0]), self.top)
-        kept = ids >= 0
-        share = sp.csr_matrix(
-            (values[kept], (np.nonzero(kept)[0], ids[kept])), shape=share.shape, dtype=np.float32
+        codes = attribute_codes(train.articles, self.columns)
+        share, best = taste_tables(
+            train.interactions(), codes, article_sales(train, days=self.days), top=self.top, depth=self.depth
         )
-        self._store(share)  # customers x sub-categories
-        sales = article_sales(train, days=self.days).astype(np.float64)
-        sub_sales = np.bincount(sub_of, weights=sales, minlength=n_sub)
-        sold = np.flatnonzero(sales > 0)
-        # best sellers first within each sub-category, ties to the lower article: keep the first `depth`
-        order = sold[np.lexsort((sold, -sales[sold], sub_of[sold]))]
-        start = np.searchsorted(sub_of[order], np.arange(n_sub))
-        position = np.arange(order.size) - start[sub_of[order]]
-        keep = order[position < self.depth]
-        top = sp.csr_matrix(
-            ((sales[keep] / sub_sales[sub_of[keep]]).astype(np.float32), (sub_of[keep], keep)), shape=(n_sub, m)
-        )
-        top.sort_indices()
-        self.sub_indptr_ = top.indptr.astype(np.int64)
-        self.sub_indices_ = top.indices.astype(np.int32)
-        self.sub_data_ = top.data.astype(np.float32)
-        self.n_articles_ = m
+        self._store(share)  # customers x values
+        self.sub_indptr_ = best.indptr.astype(np.int64)
+        self.sub_indices_ = best.indices.astype(np.int32)
+        self.sub_data_ = best.data.astype(np.float32)
+        self.n_articles_ = train.n_articles
         return self
 
     def best_sellers(self) -> sp.csr_matrix:
-        """Sub-categories x articles: each sub-category's best sellers with their share of its sales."""
+        """Values x articles: each value's best sellers with their share of its sales."""
         return sp.csr_matrix(
             (self.sub_data_, self.sub_indices_, self.sub_indptr_), shape=(self.sub_indptr_.size - 1, self.n_articles_)
         )
@@ -278,6 +282,8 @@ class CoPurchaseSource(_OwnMatrix):
     """
 
     name = "copurchase"
+    cold_by_age = True
+    pair_feature = "p_copurchase"
 
     nb_indptr_: np.ndarray
     nb_indices_: np.ndarray
@@ -328,6 +334,9 @@ class CoPurchaseSource(_OwnMatrix):
         m = self.nb_indptr_.size - 1
         return sp.csr_matrix((self.nb_data_, self.nb_indices_, self.nb_indptr_), shape=(m, m))
 
+    def pair_values(self, customers: np.ndarray, cands: Candidates) -> np.ndarray:
+        return csr_lookup(self.scores(customers), cands.row, cands.article)
+
     def scores(self, customers: np.ndarray) -> sp.csr_matrix:
         """Customers x articles co-purchase strength ``sum_a own(c, a) * P(b | a)`` (rows = ``customers``)."""
         return (self.matrix()[np.asarray(customers, dtype=np.int64)] @ self.neighbour_matrix()).tocsr()
@@ -353,6 +362,8 @@ class PopularitySource(_GroupSource):
     """Time-decayed sales over the last ``weeks`` weeks, the same list for everyone."""
 
     name = "popularity"
+    cold_by_age = True
+    full_for_inactive = True
 
     def __init__(self, half_life_days: float = POPULARITY_HALF_LIFE_DAYS, weeks: float = 4) -> None:
         self.half_life_days = half_life_days
@@ -370,6 +381,7 @@ class AgePopularitySource(_GroupSource):
     """Time-decayed sales within the customer's age quintile; customers of unknown age get the global list."""
 
     name = "age"
+    cold_by_age = True
 
     def __init__(self, half_life_days: float = POPULARITY_HALF_LIFE_DAYS, weeks: float = 4) -> None:
         self.half_life_days = half_life_days
@@ -399,6 +411,7 @@ class TrendingSource(_GroupSource):
     """Last week's sales times their growth: ``s7 * (s7 + 1) / (s_prev7 + 1)`` (rows, not decayed)."""
 
     name = "trending"
+    cold_by_age = True
 
     def fit(self, train: Dataset) -> TrendingSource:
         last = article_sales(train, days=7).astype(np.float64)
@@ -418,6 +431,8 @@ class ALSSource(Source):
     """
 
     name = "als"
+    cold_by_age = True
+    pair_feature = "p_als_dot"
 
     user_factors_: np.ndarray
     item_factors_: np.ndarray
@@ -429,6 +444,10 @@ class ALSSource(Source):
         self.iterations = iterations
         self.seed = seed
         self.threads = threads
+
+    @classmethod
+    def create(cls, context: SourceContext) -> ALSSource:
+        return cls(seed=context.seed, threads=context.threads)
 
     def fit(self, train: Dataset) -> ALSSource:
         from hmrec.models.als import ALS
@@ -443,6 +462,9 @@ class ALSSource(Source):
         self.candidates_ = model.candidates_
         self.has_history_ = model.has_history_
         return self
+
+    def pair_values(self, customers: np.ndarray, cands: Candidates) -> np.ndarray:
+        return self.dot(customers[cands.row], cands.article)
 
     def dot(self, customers: np.ndarray, articles: np.ndarray) -> np.ndarray:
         """``p_c . q_a`` for aligned arrays of customers and articles (float32)."""
@@ -473,6 +495,10 @@ class ClusterSource(_GroupSource):
         self.k = k
         self.seed = seed
 
+    @classmethod
+    def create(cls, context: SourceContext) -> ClusterSource:
+        return cls(seed=context.seed)
+
     def fit(self, train: Dataset) -> ClusterSource:
         from hmrec.models.clustering import KMeansCustomers
 
@@ -501,17 +527,13 @@ SOURCES: dict[str, type[Source]] = {
 }
 
 
-def make_source(name: str, seed: int = 0, threads: int = 0) -> Source:
-    """A new source by name; the seeded ones get ``seed`` (and ALS ``threads``)."""
+def make_source(name: str, context: SourceContext | None = None) -> Source:
+    """A new source by name, made by its class from the ranker's ``context`` (seed, threads, taste keys)."""
     if name not in SOURCES:
         raise ParameterError(
             f"ranker: unknown candidate source '{name}' (fix: choose from {', '.join(SOURCES)})"
         )
-    if name == "als":
-        return ALSSource(seed=seed, threads=threads)
-    if name == "cluster":
-        return ClusterSource(seed=seed)
-    return SOURCES[name]()
+    return SOURCES[name].create(context or SourceContext())
 
 
 def parse_sources(spec: str | Mapping[str, int], default_n: int = 12) -> dict[str, int]:
@@ -623,16 +645,7 @@ def gather_candidates(
 # ---------------------------------------------------------------------- recall
 def pair_hits(cands: Candidates, truth: sp.csr_matrix) -> np.ndarray:
     """Bool per candidate: the customer (row of ``truth``, aligned with ``cands.row``) bought the article."""
-    truth = sp.csr_matrix(truth)
-    truth.sort_indices()
-    m = truth.shape[1]
-    t_rows = np.repeat(np.arange(truth.shape[0], dtype=np.int64), np.diff(truth.indptr))
-    t_keys = t_rows * m + truth.indices
-    keys = cands.row.astype(np.int64) * m + cands.article
-    if t_keys.size == 0:
-        return np.zeros(keys.size, dtype=bool)
-    pos = np.minimum(np.searchsorted(t_keys, keys), t_keys.size - 1)
-    return t_keys[pos] == keys
+    return csr_lookup(truth, cands.row, cands.article) > 0
 
 
 def source_recall(

@@ -440,6 +440,26 @@ def _section_candidates(report: Report, writer: FigureWriter, board: Any) -> Non
             ["source", *[f"recall@{n}" for n in wide.columns[1:]]],
             caption=f"Recall of each source at n candidates ({model})",
         )
+    _taste_keys(sec, board)
+
+
+def _taste_keys(sec: Any, board: Any) -> None:
+    """The taste keys the ranker learned from the data (its ``taste_keys`` diagnostic), per test window."""
+    taste = _diagnostic(board, "taste_keys")
+    if taste.height == 0:
+        return
+    sec.note(
+        "The taste source and the taste features use the combinations of article columns that the ranker found, "
+        "on its own validation week, to say most about which new articles customers buy: gain is in nats per new "
+        "purchase over the shop's sales mix, recall is the share of the week's new purchases (outside the best "
+        "sellers) that a taste source on the key finds at 24 candidates (NaN: not measured). The first key is "
+        "the taste source's."
+    )
+    columns = [c for c in ("model", "test_start", "slot", "key", "gain", "recall") if c in taste.columns]
+    sec.table(
+        [tuple(f"{v:.4f}" if isinstance(v, float) else str(v) for v in row) for row in taste.select(columns).rows()],
+        columns, caption="Taste keys learned from the data",
+    )
 
 
 def _section_importance(report: Report, writer: FigureWriter, board: Any) -> None:
