@@ -1,0 +1,339 @@
+"""Similar-article candidate sources, learned from the data without choosing any attribute column.
+
+Both propose the neighbours of what the customer bought lately, as the ``copurchase`` source does, with
+another notion of "neighbour":
+
+- ``als-similar``: the cosine similarity of the articles' ALS factors (``hmrec.models.als.ALS``, fitted on
+  the purchases the source is given): articles bought by the same customers end up close;
+- ``text-similar``: the cosine similarity of the articles' TF-IDF vectors over their text, the string columns
+  of the articles file that read as names or descriptions (see :func:`text_columns`; chosen from the values,
+  never by column name).
+
+Each article ``a`` the customers bought in the last ``weeks`` weeks keeps its ``neighbours`` most similar
+articles ``b != a`` (positive similarity only, ties to the lower article) among the targets, the articles
+sold in the last ``recent_weeks`` weeks (what a customer can still buy). A customer's score for ``b`` is
+``sum_a own(c, a) * sim(a, b)`` over their time-decayed purchases ``own`` of the last ``weeks`` weeks (as in
+``copurchase``); with ``exclude_bought`` the articles of ``own`` are left out (``repurchase`` proposes them).
+
+Similarities are computed in blocks of rows against all targets (at most ``BLOCK_CELLS`` cells at a time),
+so memory stays bounded on the whole catalogue. Customers without purchases in the window, and data without
+purchases or text, give empty lists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+
+from hmrec.data.dataset import Dataset
+from hmrec.data.schema import ARTICLE_ID, ARTICLE_IDX
+from hmrec.models.base import top_k
+from hmrec.models.lists import BLOCK_CELLS, csr_row_top_k
+from hmrec.models.sales import article_sales
+from hmrec.ranking.sources import OWN_HALF_LIFE_DAYS, SOURCES, _OwnMatrix
+
+#: a string column whose values average this many words or more is free text (a description)
+TEXT_MIN_WORDS = 5.0
+#: a string column with at least this many distinct values per article is a name (a category repeats one
+#: value over hundreds of articles; a name is shared by the colours of one product only)
+NAME_MIN_DISTINCT_SHARE = 0.2
+#: share of a column's values that must hold a letter (codes and numbers written as strings are not text)
+TEXT_MIN_LETTER_SHARE = 0.5
+
+
+class _NeighbourSource(_OwnMatrix):
+    """Scores ``own @ neighbours``: the neighbour matrix (articles x articles) is what subclasses learn."""
+
+    nb_indptr_: np.ndarray
+    nb_indices_: np.ndarray
+    nb_data_: np.ndarray
+
+    weeks: float
+    half_life_days: float
+    recent_weeks: float
+    exclude_bought: bool
+
+    def _fit_own(self, train: Dataset) -> tuple[np.ndarray, np.ndarray]:
+        """Store the customers' decayed purchases of the last ``weeks`` weeks; returns (bought, targets):
+        the articles bought in that window and those sold in the last ``recent_weeks`` weeks (sorted)."""
+        end = train.end_date
+        start = end - dt.timedelta(days=int(7 * self.weeks) - 1) if end is not None else None
+        own = train.interactions(start, end, half_life_days=self.half_life_days, reference=end)
+        self._store(own)
+        bought = np.flatnonzero(np.bincount(own.indices, minlength=train.n_articles) > 0)
+        targets = np.flatnonzero(article_sales(train, days=7 * self.recent_weeks) > 0)
+        return bought.astype(np.int64), targets.astype(np.int64)
+
+    def _store_neighbours(self, nb: sp.csr_matrix) -> None:
+        nb = sp.csr_matrix(nb, dtype=np.float32)
+        nb.sort_indices()
+        self.nb_indptr_ = nb.indptr.astype(np.int64)
+        self.nb_indices_ = nb.indices.astype(np.int32)
+        self.nb_data_ = nb.data.astype(np.float32)
+
+    def neighbour_matrix(self) -> sp.csr_matrix:
+        """Articles x articles: ``sim(a, b)`` for the kept neighbours ``b`` of each article ``a``."""
+        m = self.nb_indptr_.size - 1
+        return sp.csr_matrix((self.nb_data_, self.nb_indices_, self.nb_indptr_), shape=(m, m))
+
+    def candidates(self, customers: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        own = self.matrix()[np.asarray(customers, dtype=np.int64)]
+        scores = sp.csr_matrix(own @ self.neighbour_matrix())
+        if self.exclude_bought:
+            bought = own.copy()
+            bought.data[:] = 1.0
+            scores = sp.csr_matrix(scores - scores.multiply(bought))
+            scores.eliminate_zeros()
+        return csr_row_top_k(scores, np.arange(scores.shape[0]), n)
+
+
+def nearest(
+    similarity: Callable[[np.ndarray], np.ndarray],
+    rows: np.ndarray,
+    targets: np.ndarray,
+    k: int,
+    shape: tuple[int, int],
+    *,
+    exclude_self: bool,
+) -> sp.csr_matrix:
+    """Each row's ``k`` most similar targets (positive similarity only; ties to the lower target), as a CSR.
+
+    ``similarity(block)`` gives the dense ``(len(block), len(targets))`` similarities of a block of ``rows``
+    against the sorted ``targets``; it is called on blocks of at most ``BLOCK_CELLS`` cells. With
+    ``exclude_self`` a row is never its own neighbour (rows and targets index the same things). The result
+    has ``shape`` with ``sim`` at ``(row, target)``.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    targets = np.asarray(targets, dtype=np.int64)
+    if rows.size == 0 or targets.size == 0 or k < 1:
+        return sp.csr_matrix(shape, dtype=np.float32)
+    step = max(1, BLOCK_CELLS // targets.size)
+    parts_r, parts_c, parts_v = [], [], []
+    for lo in range(0, rows.size, step):
+        block = rows[lo : lo + step]
+        sims = np.asarray(similarity(block), dtype=np.float32)
+        sims[~(sims > 0)] = -np.inf  # only positive similarity makes a neighbour
+        if exclude_self:
+            pos = np.minimum(np.searchsorted(targets, block), targets.size - 1)
+            own = np.flatnonzero(targets[pos] == block)
+            sims[own, pos[own]] = -np.inf
+        ids, values = top_k(sims, k)
+        r, j = np.nonzero(ids >= 0)
+        parts_r.append(block[r])
+        parts_c.append(targets[ids[r, j]])
+        parts_v.append(values[r, j])
+    return sp.csr_matrix(
+        (np.concatenate(parts_v), (np.concatenate(parts_r), np.concatenate(parts_c))), shape=shape, dtype=np.float32
+    )
+
+
+def unit_rows(matrix: np.ndarray) -> np.ndarray:
+    """``matrix`` with each row scaled to length 1 (all-zero rows stay zero; float32)."""
+    norms = np.sqrt(np.square(matrix, dtype=np.float64).sum(axis=1, keepdims=True))
+    return (matrix / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+
+
+class ALSSimilarSource(_NeighbourSource):
+    """Neighbours by the cosine similarity of ALS item factors (articles bought by the same customers)."""
+
+    name = "als-similar"
+
+    def __init__(
+        self,
+        neighbours: int = 20,
+        recent_weeks: float = 1,
+        weeks: float = 8,
+        half_life_days: float = OWN_HALF_LIFE_DAYS,
+        exclude_bought: bool = False,
+        factors: int = 32,
+        iterations: int = 8,
+        seed: int = 0,
+        threads: int = 0,
+    ) -> None:
+        self.neighbours = neighbours
+        self.recent_weeks = recent_weeks
+        self.weeks = weeks
+        self.half_life_days = half_life_days
+        self.exclude_bought = exclude_bought
+        self.factors = factors
+        self.iterations = iterations
+        self.seed = seed
+        self.threads = threads
+
+    def fit(self, train: Dataset) -> ALSSimilarSource:
+        m = train.n_articles
+        bought, targets = self._fit_own(train)
+        if bought.size == 0 or targets.size == 0:
+            self._store_neighbours(sp.csr_matrix((m, m), dtype=np.float32))
+            return self
+        from hmrec.models.als import ALS
+
+        model = ALS(
+            factors=self.factors, iterations=self.iterations, seed=self.seed, threads=self.threads, track_loss=False
+        )
+        model.name = "als"  # type: ignore[misc]
+        model.fit(train)
+        unit = unit_rows(model.item_factors_)
+        target_factors = np.ascontiguousarray(unit[targets])
+        self._store_neighbours(
+            nearest(lambda block: unit[block] @ target_factors.T, bought, targets, self.neighbours, (m, m),
+                    exclude_self=True)
+        )
+        return self
+
+
+# ---------------------------------------------------------------------- text
+def text_columns(articles: pl.DataFrame) -> list[str]:
+    """The string columns of ``articles`` that read as text: free text or names, judged by their values.
+
+    A column qualifies when most of its values hold a letter and either they average
+    ``TEXT_MIN_WORDS`` words or more (a description) or the column has at least
+    ``NAME_MIN_DISTINCT_SHARE`` distinct values per article (a name: categories repeat a handful of values).
+    The article id is never text. Columns keep their order in the file.
+    """
+    chosen = []
+    n = max(articles.height, 1)
+    for column, dtype in articles.schema.items():
+        if column == ARTICLE_ID or dtype not in (pl.String, pl.Categorical):
+            continue
+        values = articles[column].cast(pl.String).drop_nulls()
+        if values.len() == 0:
+            continue
+        letters = values.str.contains(r"[^\W\d_]").cast(pl.Float64).to_numpy().mean()
+        words = values.str.count_matches(r"\S+").cast(pl.Float64).to_numpy().mean()
+        if letters < TEXT_MIN_LETTER_SHARE:
+            continue
+        if words >= TEXT_MIN_WORDS or values.n_unique() >= NAME_MIN_DISTINCT_SHARE * n:
+            chosen.append(column)
+    return chosen
+
+
+def article_texts(articles: pl.DataFrame) -> np.ndarray:
+    """Per article (in ``article_idx`` order) its text columns joined by spaces (str array).
+
+    An article whose text holds no word character (or data without text columns) gets ""."""
+    columns = text_columns(articles)
+    ordered = articles.sort(ARTICLE_IDX)
+    if not columns:
+        return np.full(ordered.height, "", dtype=object)
+    joined = ordered.select(
+        pl.concat_str([pl.col(c).cast(pl.String).fill_null("") for c in columns], separator=" ").str.strip_chars()
+    ).to_series()
+    joined = pl.select(pl.when(joined.str.contains(r"\w")).then(joined).otherwise(pl.lit(""))).to_series()
+    return joined.to_numpy().astype(object)
+
+
+class TextSimilarSource(_NeighbourSource):
+    """Neighbours by the cosine similarity of the articles' TF-IDF text vectors.
+
+    Articles with the same text share one vector: neighbours are found between distinct texts (each text's
+    ``neighbours + 1`` most similar target texts, itself included), then spread over the target articles of
+    those texts. Distinct texts are numbered by their lowest target article, so a tie between texts goes to
+    the one holding the lower article, and the result equals ranking all article pairs by
+    ``(-sim, article)``. Articles without text have no neighbours and are nobody's neighbour.
+    """
+
+    name = "text-similar"
+
+    def __init__(
+        self,
+        neighbours: int = 20,
+        recent_weeks: float = 1,
+        weeks: float = 8,
+        half_life_days: float = OWN_HALF_LIFE_DAYS,
+        exclude_bought: bool = False,
+    ) -> None:
+        self.neighbours = neighbours
+        self.recent_weeks = recent_weeks
+        self.weeks = weeks
+        self.half_life_days = half_life_days
+        self.exclude_bought = exclude_bought
+
+    def fit(self, train: Dataset) -> TextSimilarSource:
+        m = train.n_articles
+        bought, targets = self._fit_own(train)
+        texts = article_texts(train.articles)
+        has_text = texts != ""
+        bought, targets = bought[has_text[bought]], targets[has_text[targets]]
+        if bought.size == 0 or targets.size == 0:
+            self._store_neighbours(sp.csr_matrix((m, m), dtype=np.float32))
+            return self
+        text_of, distinct = _number_texts(texts, has_text, targets)
+        from sklearn.feature_extraction.text import TfidfVectorizer  # imported here: it takes a second to load
+
+        # every non-empty text has a word character, so the vocabulary is never empty
+        vectors = TfidfVectorizer(token_pattern=r"(?u)\b\w+\b", dtype=np.float32).fit_transform(distinct)
+        vectors = sp.csr_matrix(vectors, dtype=np.float32)
+        target_texts = np.unique(text_of[targets])
+        target_vectors = sp.csr_matrix(vectors[target_texts].T)
+        k = self.neighbours + 1  # the article's own text may hold no other article
+        text_nb = nearest(
+            lambda block: (vectors[block] @ target_vectors).toarray(),
+            np.unique(text_of[bought]), target_texts, k, (len(distinct), len(distinct)), exclude_self=False,
+        )
+        self._store_neighbours(self._spread(text_nb, text_of, bought, targets, m))
+        return self
+
+    def _spread(
+        self, text_nb: sp.csr_matrix, text_of: np.ndarray, bought: np.ndarray, targets: np.ndarray, m: int
+    ) -> sp.csr_matrix:
+        """Article neighbours from text neighbours: ``sim(a, b) = sim(text(a), text(b))``, ``b`` a target.
+
+        Within one text all targets tie, so only its ``neighbours + 1`` lowest articles can enter anyone's
+        list (one may be the article itself). Rows are done in blocks so that the product stays bounded.
+        """
+        n_texts = text_nb.shape[0]
+        keep = self.neighbours + 1
+        order = targets[np.lexsort((targets, text_of[targets]))]
+        first = np.searchsorted(text_of[order], text_of[order], side="left")
+        lowest = order[np.arange(order.size) - first < keep]
+        members = sp.csr_matrix(
+            (np.ones(lowest.size, dtype=np.float32), (text_of[lowest], lowest)), shape=(n_texts, m)
+        )
+        step = max(1, BLOCK_CELLS // (keep * keep))
+        parts_r, parts_c, parts_v = [], [], []
+        for lo in range(0, bought.size, step):
+            block = bought[lo : lo + step]
+            scores = sp.csr_matrix(text_nb[text_of[block]] @ members)
+            scores = sp.csr_matrix(scores - scores.multiply(sp.csr_matrix(
+                (np.ones(block.size, dtype=np.float32), (np.arange(block.size), block)), shape=scores.shape
+            )))  # never the article itself
+            scores.eliminate_zeros()
+            ids, values = csr_row_top_k(scores, np.arange(block.size), self.neighbours)
+            r, j = np.nonzero(ids >= 0)
+            parts_r.append(block[r])
+            parts_c.append(ids[r, j])
+            parts_v.append(values[r, j])
+        return sp.csr_matrix(
+            (np.concatenate(parts_v), (np.concatenate(parts_r), np.concatenate(parts_c))), shape=(m, m),
+            dtype=np.float32,
+        )
+
+
+def _number_texts(texts: np.ndarray, has_text: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Per article the number of its distinct text (-1 without text), and the distinct texts in number order.
+
+    Texts are numbered by their lowest target article, then (texts without a target) by their lowest article.
+    """
+    m = texts.size
+    with_text = np.flatnonzero(has_text)
+    uniq, inverse = np.unique(texts[with_text].astype(str), return_inverse=True)
+    key = with_text.astype(np.int64) + m  # articles that are not targets come after every target
+    is_target = np.zeros(m, dtype=bool)
+    is_target[targets] = True
+    key[is_target[with_text]] -= m
+    lowest = np.full(uniq.size, 2 * m, dtype=np.int64)
+    np.minimum.at(lowest, inverse, key)
+    rank = np.empty(uniq.size, dtype=np.int64)
+    rank[np.argsort(lowest, kind="stable")] = np.arange(uniq.size)
+    text_of = np.full(m, -1, dtype=np.int64)
+    text_of[with_text] = rank[inverse]
+    distinct = [str(t) for t in uniq[np.argsort(rank)]]
+    return text_of, distinct
+
+
+SOURCES.update({cls.name: cls for cls in (ALSSimilarSource, TextSimilarSource)})
