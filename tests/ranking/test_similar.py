@@ -15,7 +15,7 @@ from planted import planted
 from hmrec.data.dataset import Dataset
 from hmrec.data.split import time_split
 from hmrec.errors import ParameterError
-from hmrec.models.base import create
+from hmrec.models.base import create, top_k
 from hmrec.models.persist import load_model, save_model
 from hmrec.ranking import similar
 from hmrec.ranking.similar import ALSSimilarSource, TextSimilarSource, nearest, text_columns
@@ -161,6 +161,18 @@ def test_nearest_by_hand_in_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     np.testing.assert_allclose(got, expected, rtol=1e-6)
     monkeypatch.setattr(similar, "BLOCK_CELLS", 1)
     np.testing.assert_array_equal(run(), got)
+
+
+@pytest.mark.parametrize("k", [1, 3, 7, 12])
+def test_top_positive_is_top_k_without_the_non_positive(k: int) -> None:
+    rng = np.random.default_rng(k)
+    scores = rng.integers(-2, 4, size=(300, 9)).astype(np.float32)  # many ties, at every place
+    scores[rng.random(scores.shape) < 0.1] = -np.inf
+    ids, values = similar._top_positive(scores, k)
+    ref_ids, ref_values = top_k(scores, k)
+    keep = ref_values > 0
+    np.testing.assert_array_equal(ids, np.where(keep, ref_ids, -1))
+    np.testing.assert_array_equal(values, np.where(keep, ref_values, -np.inf))
 
 
 def test_als_similar_learns_groups_of_articles_bought_together() -> None:
