@@ -243,24 +243,116 @@ def test_a_damaged_model_is_refused(tiny: Dataset, damaged: dict[str, Path], nam
     assert DAMAGE[name][1] in str(info.value) and "\n" not in str(info.value) and info.value.fix
 
 
-def test_a_cut_or_edited_booster_is_one_line(tiny_dir: Path, tmp_path: Path) -> None:
-    """LightGBM segfaulted on a cut booster.txt and aborted on an edited one: the checksum refuses both."""
-    model = tmp_path / "ranker"
+@pytest.fixture(scope="module")
+def saved_ranker(tiny_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One small ranker, trained once; tests damage copies of it."""
+    model = tmp_path_factory.mktemp("ranker") / "good"
     done = hmrec(
         "train", "--data", str(tiny_dir), "--model", "ranker", "--out", str(model), "--quiet",
         "--param", "ranker.trees=5", "--param", "ranker.weeks=1",
         "--param", "ranker.sources=repurchase:6,popularity:6",
     )
     assert done.returncode == 0, done.stderr
+    return model
+
+
+def _ranker_copy(saved_ranker: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(saved_ranker, tmp_path / "ranker"))
+
+
+def _rehash(model: Path) -> None:
+    """Record in model.json the current size and sha256 of every file: an edit made with care."""
+    from hmrec.models.persist import sha256_file
+
+    meta = json.loads((model / "model.json").read_text())
+    meta["files"] = {name: {"bytes": (model / name).stat().st_size, "sha256": sha256_file(model / name)}
+                     for name in meta["files"]}
+    (model / "model.json").write_text(json.dumps(meta))
+
+
+def _submit_refused(tiny_dir: Path, model: Path, *words: str) -> None:
+    out = model.parent / f"{model.name}-s.csv"
+    done = hmrec("submit", "--data", str(tiny_dir), "--model-dir", str(model), "--out", str(out), "--quiet")
+    line = one_line_error(done, *words)
+    assert "retrain" in line or "train the model again" in line, line
+    assert not out.exists()
+
+
+def test_a_cut_or_edited_booster_is_one_line(tiny_dir: Path, saved_ranker: Path, tmp_path: Path) -> None:
+    """LightGBM segfaulted on a cut booster.txt and aborted on an edited one: the checksum refuses both."""
+    model = _ranker_copy(saved_ranker, tmp_path)
     text = (model / "booster.txt").read_bytes()
     same_size_edit = text.replace(b"num_leaves=", b"num_leaves=9", 1).replace(b"tree\n", b"tre\n", 1)
     for damaged in (text[: len(text) // 2], same_size_edit):
         (model / "booster.txt").write_bytes(damaged)
-        done = hmrec(
-            "submit", "--data", str(tiny_dir), "--model-dir", str(model), "--out", str(tmp_path / "s.csv"), "--quiet"
-        )
-        one_line_error(done, "booster.txt")
-        assert not (tmp_path / "s.csv").exists()
+        _submit_refused(tiny_dir, model, "booster.txt")
+
+
+def _table(name: str, edit: Callable[[np.ndarray], np.ndarray | None]) -> Callable[[dict[str, np.ndarray]], None]:
+    """A change of the saved feature table array ``tab.<name>`` (None: the array is removed)."""
+    def change(arrays: dict[str, np.ndarray]) -> None:
+        value = edit(arrays[f"tab.{name}"])
+        if value is None:
+            del arrays[f"tab.{name}"]
+        else:
+            arrays[f"tab.{name}"] = value
+
+    return change
+
+
+#: damage to the ranker's feature tables that loads (arrays relisted, checksums recorded): case -> (change, name)
+TABLE_DAMAGE: dict[str, tuple[Callable[[dict[str, np.ndarray]], None], str]] = {
+    "keys-unsorted": (_table("own_keys", lambda keys: keys[::-1].copy()), "tab.own_keys"),
+    "keys-beyond-the-customers": (_table("own_keys", lambda keys: keys + 2000 * 1000), "tab.own_keys"),
+    "keys-negative": (_table("product_keys", lambda keys: keys - keys[-1] - 1), "tab.product_keys"),
+    "keys-float": (_table("own_keys", lambda keys: keys.astype(np.float64)), "tab.own_keys"),
+    "fewer-values": (_table("own_values", lambda values: values[:-5]), "tab.own_values"),
+    "values-float64": (_table("p_type_share_values", lambda v: v.astype(np.float64)), "tab.p_type_share_values"),
+    "width-zero": (_table("product_width", lambda width: np.array(0)), "tab.product_width"),
+    "width-huge": (_table("p_sub_share_width", lambda width: np.array(2**40)), "tab.p_sub_share_width"),
+    "own-width-not-the-articles": (_table("own_width", lambda width: width - 1), "tab.own_width"),
+    "code-beyond-its-width": (_table("p_sub_share_of", lambda codes: codes + 10_000), "tab.p_sub_share_of"),
+    "codes-of-fewer-articles": (_table("product_of", lambda codes: codes[:-1]), "tab.product_of"),
+    "no-product-codes": (_table("product_of", lambda codes: None), "tab.product_of"),
+    "no-keys": (_table("p_colour_share_keys", lambda keys: None), "tab.p_colour_share"),
+    "fewer-customers": (_table("customer", lambda table: table[:-1]), "tab.customer"),
+    "articles-float64": (_table("article", lambda table: table.astype(np.float64)), "tab.article"),
+}
+
+
+#: through the real command (each a process that loads the data); every case is also checked in-process
+COMMAND_TABLE_DAMAGE = ("keys-unsorted", "fewer-values", "code-beyond-its-width", "no-keys")
+
+
+@pytest.fixture(scope="module")
+def damaged_tables(saved_ranker: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A copy of the ranker per case, its tables damaged, the arrays relisted and the checksums recorded after
+    the edit: the tables' own bounds are what must refuse them, before any look-up."""
+    root = tmp_path_factory.mktemp("damaged-tables")
+    models = {}
+    for name, (change, _) in TABLE_DAMAGE.items():
+        model = Path(shutil.copytree(saved_ranker, root / name))
+        _swap_arrays(model, change, relist=True)
+        _rehash(model)
+        models[name] = model
+    return models
+
+
+@pytest.mark.parametrize("name", COMMAND_TABLE_DAMAGE)
+def test_damaged_feature_tables_are_one_line(tiny_dir: Path, damaged_tables: dict[str, Path], name: str) -> None:
+    _submit_refused(tiny_dir, damaged_tables[name], "arrays.npz", TABLE_DAMAGE[name][1])
+
+
+@pytest.mark.parametrize("name", list(TABLE_DAMAGE))
+def test_damaged_feature_tables_are_refused(tiny: Dataset, damaged_tables: dict[str, Path], name: str) -> None:
+    from hmrec.errors import DataError
+    from hmrec.models.persist import load_model
+
+    with pytest.raises(DataError) as info:
+        load_model(damaged_tables[name], tiny)
+    message = str(info.value)
+    assert "arrays.npz" in message and TABLE_DAMAGE[name][1] in message and "\n" not in message, message
+    assert info.value.fix
 
 
 # ---------------------------------------------------------------------- evaluate --out

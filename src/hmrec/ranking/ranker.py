@@ -43,7 +43,14 @@ from hmrec.models._params import check_customers, check_pairs
 from hmrec.models.base import DEFAULT_K, Recommender, check_k, register
 from hmrec.models.popularity import splitmix64
 from hmrec.progress import progress_bar
-from hmrec.ranking.features import CUSTOMER_FEATURES, FAMILIES, FeatureTables, family_of, feature_names
+from hmrec.ranking.features import (
+    CUSTOMER_FEATURES,
+    FAMILIES,
+    FeatureTables,
+    check_table_state,
+    family_of,
+    feature_names,
+)
 from hmrec.ranking.sources import (
     Candidates,
     Source,
@@ -653,6 +660,8 @@ class Ranker(Recommender):
                 indices.dtype.kind not in "iu" or indices.min() < 0 or indices.max() >= n_articles
             ):
                 raise fail(f"array '{lead}indices_' holds values outside the {n_articles} article indices")
+        check_table_state({k[4:]: v for k, v in arrays.items() if k.startswith("tab.")}, n_customers, n_articles,
+                          lambda problem: fail(problem.replace("array '", "array 'tab.", 1)))
 
     @staticmethod
     def read_files(directory: Path) -> dict[str, Any]:
