@@ -288,6 +288,15 @@ def test_a_cut_or_edited_booster_is_one_line(tiny_dir: Path, saved_ranker: Path,
         _submit_refused(tiny_dir, model, "booster.txt")
 
 
+def test_a_booster_that_is_not_utf8_is_one_line(tiny_dir: Path, saved_ranker: Path, tmp_path: Path) -> None:
+    """Its checksum matches (recorded after the edit): reading it as text is what must fail cleanly."""
+    model = _ranker_copy(saved_ranker, tmp_path)
+    text = (model / "booster.txt").read_bytes()
+    (model / "booster.txt").write_bytes(text.replace(b"tree\n", b"tree\n\xff\xfe", 1))
+    _rehash(model)
+    _submit_refused(tiny_dir, model, "booster.txt", "UTF-8")
+
+
 def _table(name: str, edit: Callable[[np.ndarray], np.ndarray | None]) -> Callable[[dict[str, np.ndarray]], None]:
     """A change of the saved feature table array ``tab.<name>`` (None: the array is removed)."""
     def change(arrays: dict[str, np.ndarray]) -> None:

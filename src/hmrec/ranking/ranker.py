@@ -669,7 +669,10 @@ class Ranker(Recommender):
         path = Path(directory) / BOOSTER_FILE
         if not path.is_file():
             raise DataError("booster.txt is missing", file=Path(directory), fix="train the model again")
-        return {BOOSTER_FILE: path.read_text(encoding="utf-8")}
+        try:
+            return {BOOSTER_FILE: path.read_text(encoding="utf-8")}
+        except UnicodeDecodeError:
+            raise DataError("booster.txt is not UTF-8 text", file=path, fix="train the model again") from None
 
     def restore(self, payload: dict[str, Any], arrays: dict[str, Any]) -> Self:
         import lightgbm as lgb
