@@ -757,6 +757,40 @@ def test_a_train_finishing_during_another_leaves_one_runs_bundle(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bundle"]
 
 
+@pytest.mark.slow  # three ALS trains at once: about 30 s on two cores
+def test_three_concurrent_trains_leave_one_runs_whole_bundle(tiny: Dataset, tiny_dir: Path, tmp_path: Path) -> None:
+    """Three runs with different seeds race for one --out: the bundle left is one run's model and serving
+    tables (a mixed bundle from two seeds was accepted by serve), and serve's loader accepts it."""
+    from hmrec.models.persist import load_model
+    from hmrec.serve.bundle import load_bundle
+
+    out = tmp_path / "bundle"
+    seeds = (1, 2, 3)
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "hmrec", "train", "--data", str(tiny_dir), "--model", "als", "--out", str(out),
+             "--quiet", "--seed", str(seed), "--param", "als.factors=8", "--param", "als.iterations=2"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for seed in seeds
+    ]
+    finished = [(run.communicate(timeout=600), run.returncode) for run in runs]
+    won = [seed for seed, ((_, err), code) in zip(seeds, finished, strict=True) if code == 0]
+    for (_, err), code in finished:  # a run that finds another writing may refuse, in one line
+        assert code == 0 or (code == 2 and len(err.strip().splitlines()) == 1), (code, err)
+        assert "Traceback" not in err, err
+    assert won, finished
+    model_json = json.loads((out / "model.json").read_text())
+    manifest = json.loads((out / "bundle.json").read_text())
+    assert model_json["params"]["seed"] == manifest["params"]["seed"] and model_json["params"]["seed"] in won
+    bundle = load_bundle(out)  # serve's loader: every checksum of bundle.json holds
+    model = load_model(out, tiny)
+    depth = bundle.arrays["topk_ids"].shape[1]
+    ids, _ = model.recommend(np.arange(tiny.n_customers, dtype=np.int32), depth)
+    np.testing.assert_array_equal(bundle.arrays["topk_ids"], ids)  # the serving tables are that model's lists
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bundle"]  # and nothing of the other runs is left
+
+
 def test_left_overs_of_killed_runs_are_removed(tiny_dir: Path, tmp_path: Path) -> None:
     import os
 
