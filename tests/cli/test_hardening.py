@@ -144,6 +144,65 @@ def test_memory_is_checked_before_allocating() -> None:
         check_memory(2**52, "--k 5")
 
 
+@pytest.mark.parametrize("curve_k", ["1001", "99999999999999999999"])
+def test_a_huge_curve_k_is_refused_before_loading(tiny_dir: Path, tmp_path: Path, curve_k: str) -> None:
+    out = tmp_path / "results"
+    done = hmrec("evaluate", "--data", str(tiny_dir), "--models", "popularity", "--out", str(out), "--quiet",
+                 "--curve-k", curve_k)
+    one_line_error(done, "--curve-k must be an integer between 0 and 1000", curve_k)
+    assert not out.exists()
+
+
+def _little_memory(monkeypatch: pytest.MonkeyPatch, n_bytes: int) -> None:
+    """The system reports ``n_bytes`` available (as a busy machine would): the checks must stop first."""
+    import hmrec.models.base
+
+    monkeypatch.setattr(hmrec.models.base, "available_memory", lambda: n_bytes)
+
+
+@pytest.mark.parametrize("model", ["sgd-bpr", "sgd-mse"])
+def test_sgd_factors_that_do_not_fit_in_memory_are_refused_before_fitting(
+    tiny_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], model: str
+) -> None:
+    from hmrec.models.sgd import SGDTrainer
+
+    def allocated(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the factors were allocated")
+
+    monkeypatch.setattr(SGDTrainer, "__init__", allocated)
+    _little_memory(monkeypatch, 20 * 2**20)  # 8 x (2,000 + 1,000) x 1,024 bytes: 23.4 MB
+    out = tmp_path / "model"
+    code, err = _main(monkeypatch, capsys, "train", "--data", str(tiny_dir), "--model", model, "--out", str(out),
+                      "--quiet", "--param", f"{model}.factors=1024")
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
+    assert f"{model}: factors=1024 for 2,000 customers would need 23.4 MB of memory and 20.0 MB is available" \
+        in lines[0] and f"--param {model}.factors=128" in lines[0], lines[0]
+    assert not out.exists()
+
+
+def test_evaluate_checks_the_memory_of_its_lists_and_its_models(
+    tiny_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "results"
+    _little_memory(monkeypatch, 2**20)
+    code, err = _main(monkeypatch, capsys, "evaluate", "--data", str(tiny_dir), "--models", "popularity",
+                      "--out", str(out), "--quiet", "--curve-k", "1000")
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
+    assert "--k / --curve-k 1000 for" in lines[0] and "MB of memory and 1.0 MB is available" in lines[0], lines[0]
+    assert "fix: ask for a smaller --curve-k" in lines[0] and not out.exists()
+    # lists that fit and factors that do not: that model is skipped with the reason, the others evaluated
+    _little_memory(monkeypatch, 20 * 2**20)
+    code, err = _main(monkeypatch, capsys, "evaluate", "--data", str(tiny_dir), "--models", "popularity,sgd-bpr",
+                      "--out", str(out), "--quiet", "--curve-k", "0", "--param", "sgd-bpr.factors=1024")
+    assert code == 0, err
+    board = json.loads((out / "leaderboard.json").read_text())
+    assert [row["model"] for row in board["models"]] == ["popularity"]
+    assert [row["model"] for row in board["skipped"]] == ["sgd-bpr"]
+    assert "factors=1024" in board["skipped"][0]["reason"] and "would need 23.4 MB" in board["skipped"][0]["reason"]
+
+
 # ---------------------------------------------------------------------- damaged saved models
 def _swap_arrays(model: Path, change: Callable[[dict[str, np.ndarray]], None], relist: bool) -> None:
     """Rewrite arrays.npz after ``change``; with ``relist`` model.json is edited to agree (a careful edit)."""
