@@ -469,6 +469,66 @@ def test_ctrl_c_inside_a_numba_kernel_is_interrupted(
     assert "SystemError" not in err and not (tmp_path / "model").exists()
 
 
+#: runs the CLI with the ALS top-k kernel observed: says on stdout when the kernel starts on the customers'
+#: lists and notes in the file argv[1] how it ended; the kernel itself, the signal and the CLI are the real ones
+_OBSERVED_TOP_K = """
+import sys
+from pathlib import Path
+from hmrec.models import _kernels
+note, real = Path(sys.argv.pop(1)), _kernels.factor_top_k
+
+def observed(*args):
+    if args[1].size < 1000:  # the warm-up call that compiles the kernel
+        return real(*args)
+    print("in the top-k", flush=True)
+    try:
+        result = real(*args)
+    except BaseException as exc:
+        chain = [exc]
+        while chain[-1].__cause__ is not None or chain[-1].__context__ is not None:
+            chain.append(chain[-1].__cause__ or chain[-1].__context__)
+        note.write_text(" ".join(f"{type(e).__name__}:{e}" for e in chain))
+        raise
+    note.write_text("returned")
+    return result
+
+_kernels.factor_top_k = observed
+from hmrec.cli.main import main
+sys.argv[0] = "hmrec"
+main()
+"""
+
+
+@pytest.mark.slow  # an ALS fit on small data, then a top-k long enough to interrupt (about a minute)
+def test_a_real_ctrl_c_inside_the_als_top_k_is_interrupted(small_dir: Path, tmp_path: Path) -> None:
+    """SIGINT while the compiled top-k runs surfaced as 'SystemError: CPUDispatcher(factor_top_k) returned a
+    result with an exception set' and exit 1."""
+    import signal
+    import time
+
+    note, out = tmp_path / "kernel.txt", tmp_path / "s.csv"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _OBSERVED_TOP_K, str(note), "submit", "--data", str(small_dir), "--model", "als",
+         "--out", str(out), "--quiet", "--k", "300", "--param", "als.factors=128", "--param", "als.iterations=1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.strip() == "in the top-k":
+                time.sleep(1)  # the kernel runs for seconds more (3 on two idle cores); the note says if it did
+                proc.send_signal(signal.SIGINT)
+                break
+        _, err = proc.communicate(timeout=600)
+    finally:
+        proc.kill()
+    assert note.exists(), (proc.returncode, err)
+    chain = note.read_text()  # the signal landed inside the kernel, and CPython wrapped it on the way out
+    assert chain.startswith("SystemError:CPUDispatcher(") and chain.endswith(" KeyboardInterrupt:"), chain
+    assert (proc.returncode, err.strip()) == (130, "interrupted"), err
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["kernel.txt"]
+
+
 def test_evaluate_interrupted_leaves_the_previous_set_whole(
     tiny_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
