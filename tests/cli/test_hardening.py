@@ -144,6 +144,65 @@ def test_memory_is_checked_before_allocating() -> None:
         check_memory(2**52, "--k 5")
 
 
+@pytest.mark.parametrize("curve_k", ["1001", "99999999999999999999"])
+def test_a_huge_curve_k_is_refused_before_loading(tiny_dir: Path, tmp_path: Path, curve_k: str) -> None:
+    out = tmp_path / "results"
+    done = hmrec("evaluate", "--data", str(tiny_dir), "--models", "popularity", "--out", str(out), "--quiet",
+                 "--curve-k", curve_k)
+    one_line_error(done, "--curve-k must be an integer between 0 and 1000", curve_k)
+    assert not out.exists()
+
+
+def _little_memory(monkeypatch: pytest.MonkeyPatch, n_bytes: int) -> None:
+    """The system reports ``n_bytes`` available (as a busy machine would): the checks must stop first."""
+    import hmrec.models.base
+
+    monkeypatch.setattr(hmrec.models.base, "available_memory", lambda: n_bytes)
+
+
+@pytest.mark.parametrize("model", ["sgd-bpr", "sgd-mse"])
+def test_sgd_factors_that_do_not_fit_in_memory_are_refused_before_fitting(
+    tiny_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], model: str
+) -> None:
+    from hmrec.models.sgd import SGDTrainer
+
+    def allocated(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the factors were allocated")
+
+    monkeypatch.setattr(SGDTrainer, "__init__", allocated)
+    _little_memory(monkeypatch, 20 * 2**20)  # 8 x (2,000 + 1,000) x 1,024 bytes: 23.4 MB
+    out = tmp_path / "model"
+    code, err = _main(monkeypatch, capsys, "train", "--data", str(tiny_dir), "--model", model, "--out", str(out),
+                      "--quiet", "--param", f"{model}.factors=1024")
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
+    assert f"{model}: factors=1024 for 2,000 customers would need 23.4 MB of memory and 20.0 MB is available" \
+        in lines[0] and f"--param {model}.factors=128" in lines[0], lines[0]
+    assert not out.exists()
+
+
+def test_evaluate_checks_the_memory_of_its_lists_and_its_models(
+    tiny_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "results"
+    _little_memory(monkeypatch, 2**20)
+    code, err = _main(monkeypatch, capsys, "evaluate", "--data", str(tiny_dir), "--models", "popularity",
+                      "--out", str(out), "--quiet", "--curve-k", "1000")
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
+    assert "--k / --curve-k 1000 for" in lines[0] and "MB of memory and 1.0 MB is available" in lines[0], lines[0]
+    assert "fix: ask for a smaller --curve-k" in lines[0] and not out.exists()
+    # lists that fit and factors that do not: that model is skipped with the reason, the others evaluated
+    _little_memory(monkeypatch, 20 * 2**20)
+    code, err = _main(monkeypatch, capsys, "evaluate", "--data", str(tiny_dir), "--models", "popularity,sgd-bpr",
+                      "--out", str(out), "--quiet", "--curve-k", "0", "--param", "sgd-bpr.factors=1024")
+    assert code == 0, err
+    board = json.loads((out / "leaderboard.json").read_text())
+    assert [row["model"] for row in board["models"]] == ["popularity"]
+    assert [row["model"] for row in board["skipped"]] == ["sgd-bpr"]
+    assert "factors=1024" in board["skipped"][0]["reason"] and "would need 23.4 MB" in board["skipped"][0]["reason"]
+
+
 # ---------------------------------------------------------------------- damaged saved models
 def _swap_arrays(model: Path, change: Callable[[dict[str, np.ndarray]], None], relist: bool) -> None:
     """Rewrite arrays.npz after ``change``; with ``relist`` model.json is edited to agree (a careful edit)."""
@@ -243,24 +302,125 @@ def test_a_damaged_model_is_refused(tiny: Dataset, damaged: dict[str, Path], nam
     assert DAMAGE[name][1] in str(info.value) and "\n" not in str(info.value) and info.value.fix
 
 
-def test_a_cut_or_edited_booster_is_one_line(tiny_dir: Path, tmp_path: Path) -> None:
-    """LightGBM segfaulted on a cut booster.txt and aborted on an edited one: the checksum refuses both."""
-    model = tmp_path / "ranker"
+@pytest.fixture(scope="module")
+def saved_ranker(tiny_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One small ranker, trained once; tests damage copies of it."""
+    model = tmp_path_factory.mktemp("ranker") / "good"
     done = hmrec(
         "train", "--data", str(tiny_dir), "--model", "ranker", "--out", str(model), "--quiet",
         "--param", "ranker.trees=5", "--param", "ranker.weeks=1",
         "--param", "ranker.sources=repurchase:6,popularity:6",
     )
     assert done.returncode == 0, done.stderr
+    return model
+
+
+def _ranker_copy(saved_ranker: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(saved_ranker, tmp_path / "ranker"))
+
+
+def _rehash(model: Path) -> None:
+    """Record in model.json the current size and sha256 of every file: an edit made with care."""
+    from hmrec.models.persist import sha256_file
+
+    meta = json.loads((model / "model.json").read_text())
+    meta["files"] = {name: {"bytes": (model / name).stat().st_size, "sha256": sha256_file(model / name)}
+                     for name in meta["files"]}
+    (model / "model.json").write_text(json.dumps(meta))
+
+
+def _submit_refused(tiny_dir: Path, model: Path, *words: str) -> None:
+    out = model.parent / f"{model.name}-s.csv"
+    done = hmrec("submit", "--data", str(tiny_dir), "--model-dir", str(model), "--out", str(out), "--quiet")
+    line = one_line_error(done, *words)
+    assert "retrain" in line or "train the model again" in line, line
+    assert not out.exists()
+
+
+def test_a_cut_or_edited_booster_is_one_line(tiny_dir: Path, saved_ranker: Path, tmp_path: Path) -> None:
+    """LightGBM segfaulted on a cut booster.txt and aborted on an edited one: the checksum refuses both."""
+    model = _ranker_copy(saved_ranker, tmp_path)
     text = (model / "booster.txt").read_bytes()
     same_size_edit = text.replace(b"num_leaves=", b"num_leaves=9", 1).replace(b"tree\n", b"tre\n", 1)
     for damaged in (text[: len(text) // 2], same_size_edit):
         (model / "booster.txt").write_bytes(damaged)
-        done = hmrec(
-            "submit", "--data", str(tiny_dir), "--model-dir", str(model), "--out", str(tmp_path / "s.csv"), "--quiet"
-        )
-        one_line_error(done, "booster.txt")
-        assert not (tmp_path / "s.csv").exists()
+        _submit_refused(tiny_dir, model, "booster.txt")
+
+
+def test_a_booster_that_is_not_utf8_is_one_line(tiny_dir: Path, saved_ranker: Path, tmp_path: Path) -> None:
+    """Its checksum matches (recorded after the edit): reading it as text is what must fail cleanly."""
+    model = _ranker_copy(saved_ranker, tmp_path)
+    text = (model / "booster.txt").read_bytes()
+    (model / "booster.txt").write_bytes(text.replace(b"tree\n", b"tree\n\xff\xfe", 1))
+    _rehash(model)
+    _submit_refused(tiny_dir, model, "booster.txt", "UTF-8")
+
+
+def _table(name: str, edit: Callable[[np.ndarray], np.ndarray | None]) -> Callable[[dict[str, np.ndarray]], None]:
+    """A change of the saved feature table array ``tab.<name>`` (None: the array is removed)."""
+    def change(arrays: dict[str, np.ndarray]) -> None:
+        value = edit(arrays[f"tab.{name}"])
+        if value is None:
+            del arrays[f"tab.{name}"]
+        else:
+            arrays[f"tab.{name}"] = value
+
+    return change
+
+
+#: damage to the ranker's feature tables that loads (arrays relisted, checksums recorded): case -> (change, name)
+TABLE_DAMAGE: dict[str, tuple[Callable[[dict[str, np.ndarray]], None], str]] = {
+    "keys-unsorted": (_table("own_keys", lambda keys: keys[::-1].copy()), "tab.own_keys"),
+    "keys-beyond-the-customers": (_table("own_keys", lambda keys: keys + 2000 * 1000), "tab.own_keys"),
+    "keys-negative": (_table("product_keys", lambda keys: keys - keys[-1] - 1), "tab.product_keys"),
+    "keys-float": (_table("own_keys", lambda keys: keys.astype(np.float64)), "tab.own_keys"),
+    "fewer-values": (_table("own_values", lambda values: values[:-5]), "tab.own_values"),
+    "values-float64": (_table("p_type_share_values", lambda v: v.astype(np.float64)), "tab.p_type_share_values"),
+    "width-zero": (_table("product_width", lambda width: np.array(0)), "tab.product_width"),
+    "width-huge": (_table("p_sub_share_width", lambda width: np.array(2**40)), "tab.p_sub_share_width"),
+    "own-width-not-the-articles": (_table("own_width", lambda width: width - 1), "tab.own_width"),
+    "code-beyond-its-width": (_table("p_sub_share_of", lambda codes: codes + 10_000), "tab.p_sub_share_of"),
+    "codes-of-fewer-articles": (_table("product_of", lambda codes: codes[:-1]), "tab.product_of"),
+    "no-product-codes": (_table("product_of", lambda codes: None), "tab.product_of"),
+    "no-keys": (_table("p_colour_share_keys", lambda keys: None), "tab.p_colour_share"),
+    "fewer-customers": (_table("customer", lambda table: table[:-1]), "tab.customer"),
+    "articles-float64": (_table("article", lambda table: table.astype(np.float64)), "tab.article"),
+}
+
+
+#: through the real command (each a process that loads the data); every case is also checked in-process
+COMMAND_TABLE_DAMAGE = ("keys-unsorted", "fewer-values", "code-beyond-its-width", "no-keys")
+
+
+@pytest.fixture(scope="module")
+def damaged_tables(saved_ranker: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A copy of the ranker per case, its tables damaged, the arrays relisted and the checksums recorded after
+    the edit: the tables' own bounds are what must refuse them, before any look-up."""
+    root = tmp_path_factory.mktemp("damaged-tables")
+    models = {}
+    for name, (change, _) in TABLE_DAMAGE.items():
+        model = Path(shutil.copytree(saved_ranker, root / name))
+        _swap_arrays(model, change, relist=True)
+        _rehash(model)
+        models[name] = model
+    return models
+
+
+@pytest.mark.parametrize("name", COMMAND_TABLE_DAMAGE)
+def test_damaged_feature_tables_are_one_line(tiny_dir: Path, damaged_tables: dict[str, Path], name: str) -> None:
+    _submit_refused(tiny_dir, damaged_tables[name], "arrays.npz", TABLE_DAMAGE[name][1])
+
+
+@pytest.mark.parametrize("name", list(TABLE_DAMAGE))
+def test_damaged_feature_tables_are_refused(tiny: Dataset, damaged_tables: dict[str, Path], name: str) -> None:
+    from hmrec.errors import DataError
+    from hmrec.models.persist import load_model
+
+    with pytest.raises(DataError) as info:
+        load_model(damaged_tables[name], tiny)
+    message = str(info.value)
+    assert "arrays.npz" in message and TABLE_DAMAGE[name][1] in message and "\n" not in message, message
+    assert info.value.fix
 
 
 # ---------------------------------------------------------------------- evaluate --out
@@ -307,6 +467,66 @@ def test_ctrl_c_inside_a_numba_kernel_is_interrupted(
                       str(tmp_path / "model"), "--quiet", "--param", "als.iterations=1", "--param", "als.factors=4")
     assert (code, err.strip()) == (130, "interrupted")
     assert "SystemError" not in err and not (tmp_path / "model").exists()
+
+
+#: runs the CLI with the ALS top-k kernel observed: says on stdout when the kernel starts on the customers'
+#: lists and notes in the file argv[1] how it ended; the kernel itself, the signal and the CLI are the real ones
+_OBSERVED_TOP_K = """
+import sys
+from pathlib import Path
+from hmrec.models import _kernels
+note, real = Path(sys.argv.pop(1)), _kernels.factor_top_k
+
+def observed(*args):
+    if args[1].size < 1000:  # the warm-up call that compiles the kernel
+        return real(*args)
+    print("in the top-k", flush=True)
+    try:
+        result = real(*args)
+    except BaseException as exc:
+        chain = [exc]
+        while chain[-1].__cause__ is not None or chain[-1].__context__ is not None:
+            chain.append(chain[-1].__cause__ or chain[-1].__context__)
+        note.write_text(" ".join(f"{type(e).__name__}:{e}" for e in chain))
+        raise
+    note.write_text("returned")
+    return result
+
+_kernels.factor_top_k = observed
+from hmrec.cli.main import main
+sys.argv[0] = "hmrec"
+main()
+"""
+
+
+@pytest.mark.slow  # an ALS fit on small data, then a top-k long enough to interrupt (about a minute)
+def test_a_real_ctrl_c_inside_the_als_top_k_is_interrupted(small_dir: Path, tmp_path: Path) -> None:
+    """SIGINT while the compiled top-k runs surfaced as 'SystemError: CPUDispatcher(factor_top_k) returned a
+    result with an exception set' and exit 1."""
+    import signal
+    import time
+
+    note, out = tmp_path / "kernel.txt", tmp_path / "s.csv"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _OBSERVED_TOP_K, str(note), "submit", "--data", str(small_dir), "--model", "als",
+         "--out", str(out), "--quiet", "--k", "300", "--param", "als.factors=128", "--param", "als.iterations=1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.strip() == "in the top-k":
+                time.sleep(1)  # the kernel runs for seconds more (3 on two idle cores); the note says if it did
+                proc.send_signal(signal.SIGINT)
+                break
+        _, err = proc.communicate(timeout=600)
+    finally:
+        proc.kill()
+    assert note.exists(), (proc.returncode, err)
+    chain = note.read_text()  # the signal landed inside the kernel, and CPython wrapped it on the way out
+    assert chain.startswith("SystemError:CPUDispatcher(") and chain.endswith(" KeyboardInterrupt:"), chain
+    assert (proc.returncode, err.strip()) == (130, "interrupted"), err
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["kernel.txt"]
 
 
 def test_evaluate_interrupted_leaves_the_previous_set_whole(
@@ -654,6 +874,40 @@ def test_a_train_finishing_during_another_leaves_one_runs_bundle(
     assert model["params"] == manifest["params"] and model["params"]["days"] == 7
     assert bundle.load_bundle(out) is not None  # every checksum holds: one run's files
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bundle"]
+
+
+@pytest.mark.slow  # three ALS trains at once: about 30 s on two cores
+def test_three_concurrent_trains_leave_one_runs_whole_bundle(tiny: Dataset, tiny_dir: Path, tmp_path: Path) -> None:
+    """Three runs with different seeds race for one --out: the bundle left is one run's model and serving
+    tables (a mixed bundle from two seeds was accepted by serve), and serve's loader accepts it."""
+    from hmrec.models.persist import load_model
+    from hmrec.serve.bundle import load_bundle
+
+    out = tmp_path / "bundle"
+    seeds = (1, 2, 3)
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "hmrec", "train", "--data", str(tiny_dir), "--model", "als", "--out", str(out),
+             "--quiet", "--seed", str(seed), "--param", "als.factors=8", "--param", "als.iterations=2"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for seed in seeds
+    ]
+    finished = [(run.communicate(timeout=600), run.returncode) for run in runs]
+    won = [seed for seed, ((_, err), code) in zip(seeds, finished, strict=True) if code == 0]
+    for (_, err), code in finished:  # a run that finds another writing may refuse, in one line
+        assert code == 0 or (code == 2 and len(err.strip().splitlines()) == 1), (code, err)
+        assert "Traceback" not in err, err
+    assert won, finished
+    model_json = json.loads((out / "model.json").read_text())
+    manifest = json.loads((out / "bundle.json").read_text())
+    assert model_json["params"]["seed"] == manifest["params"]["seed"] and model_json["params"]["seed"] in won
+    bundle = load_bundle(out)  # serve's loader: every checksum of bundle.json holds
+    model = load_model(out, tiny)
+    depth = bundle.arrays["topk_ids"].shape[1]
+    ids, _ = model.recommend(np.arange(tiny.n_customers, dtype=np.int32), depth)
+    np.testing.assert_array_equal(bundle.arrays["topk_ids"], ids)  # the serving tables are that model's lists
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bundle"]  # and nothing of the other runs is left
 
 
 def test_left_overs_of_killed_runs_are_removed(tiny_dir: Path, tmp_path: Path) -> None:

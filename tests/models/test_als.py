@@ -285,7 +285,7 @@ def test_factors_that_do_not_fit_in_memory_are_refused(monkeypatch: pytest.Monke
         seen.append(needed)
         raise ParameterError(f"{what} would need more memory (fix: {fix})")
 
-    monkeypatch.setattr("hmrec.models.als.check_memory", tiny_memory)
+    monkeypatch.setattr("hmrec.models.scoring.check_memory", tiny_memory)
     data = Dataset.from_frames(*_reference.planted_frames())
     with pytest.raises(ParameterError, match=r"factors=512 .* \(fix: use fewer factors"):
         ALS(factors=512).fit(data)

@@ -168,3 +168,66 @@ def test_serve_on_a_busy_port_says_so(bundles: Path) -> None:
         done = hmrec("serve", "--model-dir", str(bundles / "als"), "--port", str(port))
     assert done.returncode == 2
     assert f"--port {port}: cannot listen there" in done.stderr and "Traceback" not in done.stderr
+
+
+# ---------------------------------------------------------------------- bad input through the real server
+@pytest.fixture(scope="module")
+def live_url(bundles: Path, serve_process: Any) -> Any:
+    """One real service (uvicorn in its own process) for the cases below: what its HTTP layer does with bad
+    input before the app sees it is part of what they check."""
+    pytest.importorskip("fastapi", reason="the serve extra is not installed")
+    with serve_process(bundles) as url:
+        yield url
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [(b'{"customer_ids":["\\ud800"]}', "customer_id"),
+     (b'{"customer_ids":["' + b"a" * 64 + b'"],"model":"\\udfff"}', "model"),
+     (b'{"customer_ids":["\xed\xa0\x80"]}', "customer_id")],
+    ids=["escaped-surrogate-id", "escaped-surrogate-model", "encoded-surrogate"],
+)
+def test_a_lone_surrogate_in_a_batch_is_a_4xx(live_url: str, body: bytes, field: str) -> None:
+    """A lone surrogate cannot be encoded back to UTF-8: it answered 500."""
+    import httpx
+
+    response = httpx.post(f"{live_url}/v1/recommendations", content=body,
+                          headers={"content-type": "application/json"})
+    assert 400 <= response.status_code < 500, (response.status_code, response.text)
+    message = response.json()["error"]
+    assert message.startswith(f"{field}:") and "\n" not in message, message
+
+
+def _series(text: str) -> set[str]:
+    return {line.rsplit(" ", 1)[0] for line in text.splitlines() if line and not line.startswith("#")}
+
+
+def test_made_up_methods_add_no_metrics_series(live_url: str) -> None:
+    """Each made-up method was a new series of every request metric, without bound."""
+    import httpx
+
+    with httpx.Client(base_url=live_url) as client:
+        for path in ("/v1/models", "/no-such-path", "/"):  # the series of 'other' exist before the count
+            client.request("MADEUP", path)
+        client.get("/metrics")  # and those of /metrics itself
+        before = _series(client.get("/metrics").text)
+        statuses = {client.request(f"MADEUP{i}", path).status_code
+                    for i in range(30) for path in ("/v1/models", f"/no-such-path-{i}", "/")}
+        after = _series(client.get("/metrics").text)
+    assert statuses <= {404, 405}, statuses  # the real server hands them to the app, which refuses them
+    new = {s for s in after - before if "hmrec_requests" in s or "hmrec_request_" in s}
+    assert not new, sorted(new)[:5]
+    assert not any("MADEUP" in s or "no-such-path" in s for s in after)
+    assert any('method="other"' in s for s in after)
+
+
+def test_the_page_carries_the_security_headers(live_url: str) -> None:
+    import httpx
+
+    for path in ("/", "/static/app.js"):
+        response = httpx.get(f"{live_url}{path}")
+        assert response.status_code == 200
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+        policy = response.headers["content-security-policy"]
+        assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy, policy

@@ -68,8 +68,10 @@ def evaluate_command(
     check_output_dir(out)
     check_k(k, MAX_K)
     check_window_params(backtest, test_days)
-    if curve_k < 0:
-        raise ParameterError(f"--curve-k must be >= 0, got {curve_k} (fix: e.g. --curve-k 100, 0 for none)")
+    if not 0 <= curve_k <= MAX_K:  # each scored customer gets a list this deep
+        raise ParameterError(
+            f"--curve-k must be an integer between 0 and {MAX_K}, got {curve_k} (fix: e.g. --curve-k 100, 0 for none)"
+        )
     end = parse_date(test_end)
     params = parse_params(param)
     names = check_models([m for m in models.split(",") if m.strip()] or list(available()), params, seed)

@@ -66,8 +66,9 @@ class _App(typer.Typer):
             sys.exit(130)
         except SystemError as exc:
             # Ctrl-C inside a long numba kernel (the top-k, an ALS sweep) surfaces when the kernel returns, and
-            # CPython wraps it: "CPUDispatcher(...) returned a result with an exception set", caused by it
-            if not isinstance(exc.__cause__, KeyboardInterrupt):
+            # CPython wraps it: "CPUDispatcher(...) returned a result with an exception set", caused by it,
+            # through as many such SystemErrors as numba had calls under way (its _numba_unpickle)
+            if not _caused_by_ctrl_c(exc):
                 raise
             sys.stderr.write("interrupted\n")
             sys.exit(130)
@@ -75,6 +76,16 @@ class _App(typer.Typer):
             if exc.code == 130:  # typer turns Ctrl-C into a silent exit 130
                 sys.stderr.write("interrupted\n")
             raise
+
+
+def _caused_by_ctrl_c(exc: BaseException) -> bool:
+    """Whether a chain of SystemErrors ends in a KeyboardInterrupt (each caused by the next)."""
+    seen: set[int] = set()
+    cause = exc.__cause__
+    while isinstance(cause, SystemError) and id(cause) not in seen:
+        seen.add(id(cause))
+        cause = cause.__cause__
+    return isinstance(cause, KeyboardInterrupt)
 
 
 app = _App(

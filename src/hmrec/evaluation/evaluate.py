@@ -49,7 +49,7 @@ from hmrec.evaluation.metrics import (
 )
 from hmrec.evaluation.segments import SEGMENT_SCHEMA, combine_segments, customer_segments, segment_breakdown
 from hmrec.models._kernels import compile_kernels
-from hmrec.models.base import Recommender, available, check_k, create, seed_params
+from hmrec.models.base import MAX_K, Recommender, available, check_k, check_memory, create, seed_params
 from hmrec.models.scoring import FactorRecommender
 from hmrec.progress import console
 
@@ -269,9 +269,9 @@ def evaluate(
             a window in which nobody bought anything.
     """
     k = check_k(k)
-    if not isinstance(curve_k, (int, np.integer)) or isinstance(curve_k, bool) or curve_k < 0:
+    if not isinstance(curve_k, (int, np.integer)) or isinstance(curve_k, bool) or not 0 <= curve_k <= MAX_K:
         raise ParameterError(
-            f"curve_k must be an integer >= 0, got {curve_k!r} (fix: e.g. 100, or 0 for none)"
+            f"curve_k must be an integer between 0 and {MAX_K}, got {curve_k!r} (fix: e.g. 100, or 0 for none)"
         )
     names = check_models(models, params, seed)
     params = {name: dict(values) for name, values in (params or {}).items()}
@@ -294,6 +294,9 @@ def evaluate(
     for window in plan:
         split = split_at(dataset, window)
         customers, truth, n_truth = _scored(split.test, window)
+        # ids and scores (4 bytes each) per scored customer and rank, and as much again for the models' copies
+        check_memory(16 * customers.size * depth, f"--k / --curve-k {depth} for {customers.size:,} customers",
+                     fix="ask for a smaller --curve-k")
         scored_total += int(customers.size)
         segments = customer_segments(split.train, customers)
         if status:

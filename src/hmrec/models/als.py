@@ -28,7 +28,7 @@ from hmrec.data.dataset import Dataset
 from hmrec.errors import ParameterError
 from hmrec.models import _kernels
 from hmrec.models._params import MAX_ALPHA, MAX_FACTORS, MAX_REG, check_nonnegative, check_positive
-from hmrec.models.base import check_memory, register
+from hmrec.models.base import register
 from hmrec.models.compose import register_fill
 from hmrec.models.popularity import DEFAULT_HALF_LIFE_DAYS
 from hmrec.models.scoring import (
@@ -225,12 +225,7 @@ class ALS(FactorRecommender):
         """Learn the factors from all of ``train``'s transactions (a refit starts from new random factors)."""
         threads = self._validate()
         self._reset()
-        # the customer and article factors, float32, and as much again for the scoring's copies
-        check_memory(
-            8 * (train.n_customers + train.n_articles) * self.factors,
-            f"{self.name}: factors={self.factors} for {train.n_customers:,} customers",
-            fix=f"use fewer factors, e.g. --param {self.name}.factors=128",
-        )
+        self._check_factor_memory(train)
         weights = train.interactions(half_life_days=self.half_life_days)
         solver = ALSSolver(
             confidence_matrix(weights, self.alpha),

@@ -244,19 +244,27 @@ def check_k(k: int, high: int | None = None) -> int:
     return int(k)
 
 
-def check_memory(needed: int, what: str, fix: str = "ask for a smaller --k") -> None:
-    """A ParameterError when ``needed`` bytes exceed the memory the system has available, before allocating."""
+def available_memory() -> int | None:
+    """The bytes of memory the system has available (MemAvailable), None where the system does not say."""
     try:
         with open("/proc/meminfo", encoding="ascii") as handle:
             fields = dict(line.split(":", 1) for line in handle)
-        available = int(fields["MemAvailable"].split()[0]) * 1024
+        return int(fields["MemAvailable"].split()[0]) * 1024
     except (OSError, KeyError, ValueError):  # not Linux: the allocation itself will tell
-        return
-    if needed > available:
+        return None
+
+
+def check_memory(needed: int, what: str, fix: str = "ask for a smaller --k") -> None:
+    """A ParameterError when ``needed`` bytes exceed the memory the system has available, before allocating."""
+    available = available_memory()
+    if available is not None and needed > available:
         raise ParameterError(
-            f"{what} would need {needed / 2**30:.1f} GB of memory and {available / 2**30:.1f} GB is available "
-            f"(fix: {fix})"
+            f"{what} would need {_size(needed)} of memory and {_size(available)} is available (fix: {fix})"
         )
+
+
+def _size(n_bytes: int) -> str:
+    return f"{n_bytes / 2**30:.1f} GB" if n_bytes >= 2**30 / 10 else f"{n_bytes / 2**20:.1f} MB"
 
 
 # ---------------------------------------------------------------------- shared top-k

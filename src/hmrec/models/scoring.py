@@ -30,7 +30,7 @@ from hmrec.data.dataset import Dataset
 from hmrec.errors import ParameterError
 from hmrec.models import _kernels
 from hmrec.models._params import check_bool, check_pairs, check_positive
-from hmrec.models.base import BLOCK_ROWS, Recommender, check_k
+from hmrec.models.base import BLOCK_ROWS, Recommender, check_k, check_memory
 from hmrec.models.lists import ranked_articles
 from hmrec.models.popularity import SeenMixin, check_customers
 from hmrec.models.sales import article_sales, pair_lookup, recent_articles
@@ -155,6 +155,7 @@ class FactorRecommender(SeenMixin, Recommender):
     """
 
     threads: int
+    factors: int
     recent_weeks: float | None
     filter_bought: bool
     fallback_half_life_days: float
@@ -172,6 +173,15 @@ class FactorRecommender(SeenMixin, Recommender):
         check_positive("recent_weeks", self.recent_weeks, model=self.name, allow_none=True)
         check_bool("filter_bought", self.filter_bought, model=self.name)
         check_positive("fallback_half_life_days", self.fallback_half_life_days, model=self.name)
+
+    def _check_factor_memory(self, train: Dataset) -> None:
+        """Refuse ``factors`` whose arrays would not fit in memory, before ``fit`` allocates them."""
+        # the customer and article factors, float32, and as much again for the scoring's copies
+        check_memory(
+            8 * (train.n_customers + train.n_articles) * int(self.factors),
+            f"{self.name}: factors={self.factors} for {train.n_customers:,} customers",
+            fix=f"use fewer factors, e.g. --param {self.name}.factors=128",
+        )
 
     def _fit_scoring(self, train: Dataset, history: sp.csr_matrix) -> None:
         """Everything ``candidates`` needs besides the factors; ``history`` is the training matrix."""

@@ -262,6 +262,7 @@ class SGDModel(FactorRecommender):
         """Learn the factors from ``train`` (a refit starts from new random factors)."""
         threads = self._validate()
         self._reset()
+        self._check_factor_memory(train)
         epochs = self.epochs
         validation: list[float] = []
         if self.validation_days is not None:

@@ -34,7 +34,7 @@ learned at fit time, so relabelling or permuting them changes nothing the ranker
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -358,3 +358,55 @@ class FeatureTables:
             else:
                 setattr(self, name, table)
         return self
+
+
+def check_table_state(
+    state: Mapping[str, np.ndarray], n_customers: int, n_articles: int, fail: Callable[[str], Exception]
+) -> None:
+    """Saved tables (:meth:`FeatureTables.state`) against their bounds, before :meth:`FeatureTables.from_state`
+    and the look-ups trust them; ``fail(problem)`` is raised on the first that is out of bounds.
+
+    Found by name, whichever tables there are: every ``<name>_keys`` with its ``<name>_values`` and
+    ``<name>_width`` is a :class:`PairTable` keyed by customer (int64 keys, sorted without repeats, from 0 to
+    below ``width * n_customers``; float32 values, one row per key; a width from 1 to ``n_articles``); every
+    ``<name>_of`` holds one code per article for the columns of table ``<name>``, each below its width; a
+    table without codes is keyed by article, so its width is ``n_articles``.
+    """
+    for name, rows, columns in (("customer", n_customers, CUSTOMER_FEATURES),
+                                ("article", n_articles, ARTICLE_FEATURES)):
+        table = state.get(name)
+        if table is None or table.dtype != np.float32 or table.shape != (rows, len(columns)):
+            raise fail(f"array '{name}' is not a float32 table of {rows} rows and {len(columns)} features")
+    if "product_of" not in state:
+        raise fail("array 'product_of' is missing")
+    widths: dict[str, int] = {}
+    for key in sorted(k for k in state if k.endswith("_keys")):
+        name = key[: -len("_keys")]
+        saved = state.get(f"{name}_width")
+        if saved is None or saved.shape != () or saved.dtype.kind not in "iu" or not 1 <= int(saved) <= n_articles:
+            raise fail(f"array '{name}_width' is not a width between 1 and {n_articles}")
+        widths[name] = int(saved)
+    for key in sorted(k for k in state if k.endswith("_values") or k.endswith("_width")):
+        if key.rsplit("_", 1)[0] not in widths:
+            raise fail(f"array '{key}' belongs to no table (its '_keys' are missing)")
+    coded: set[str] = set()
+    for key in sorted(k for k in state if k.endswith("_of")):
+        name, codes = key[: -len("_of")], state[key]
+        if name not in widths:
+            raise fail(f"array '{key}' codes the columns of a table that is missing ('{name}_keys')")
+        if codes.shape != (n_articles,) or codes.dtype.kind not in "iu":
+            raise fail(f"array '{key}' is not one integer code per article ({n_articles})")
+        if codes.size and (codes.min() < 0 or codes.max() >= widths[name]):
+            raise fail(f"array '{key}' holds codes outside the width {widths[name]} of '{name}'")
+        coded.add(name)
+    for name in sorted(set(widths) - coded):
+        if widths[name] != n_articles:
+            raise fail(f"array '{name}_width' is {widths[name]}, not the {n_articles} articles its columns are")
+    for name, width in sorted(widths.items()):
+        keys, values = state[f"{name}_keys"], state.get(f"{name}_values")
+        if keys.ndim != 1 or keys.dtype != np.int64:
+            raise fail(f"array '{name}_keys' is not a list of int64 keys")
+        if keys.size and (keys[0] < 0 or keys[-1] >= width * n_customers or np.any(np.diff(keys) <= 0)):
+            raise fail(f"array '{name}_keys' is not sorted keys from 0 to below {width} x {n_customers} customers")
+        if values is None or values.dtype != np.float32 or values.ndim not in (1, 2) or len(values) != keys.size:
+            raise fail(f"array '{name}_values' is not float32 values, one per entry of '{name}_keys'")

@@ -46,7 +46,14 @@ from hmrec.models._params import check_customers, check_pairs
 from hmrec.models.base import DEFAULT_K, Recommender, check_k, register
 from hmrec.models.popularity import splitmix64
 from hmrec.progress import progress_bar
-from hmrec.ranking.features import CUSTOMER_FEATURES, FAMILIES, FeatureTables, family_of, feature_names
+from hmrec.ranking.features import (
+    CUSTOMER_FEATURES,
+    FAMILIES,
+    FeatureTables,
+    check_table_state,
+    family_of,
+    feature_names,
+)
 from hmrec.ranking.sources import (
     SOURCES,
     Candidates,
@@ -691,6 +698,8 @@ class Ranker(Recommender):
                 indices.dtype.kind not in "iu" or indices.min() < 0 or indices.max() >= n_articles
             ):
                 raise fail(f"array '{lead}indices_' holds values outside the {n_articles} article indices")
+        check_table_state({k[4:]: v for k, v in arrays.items() if k.startswith("tab.")}, n_customers, n_articles,
+                          lambda problem: fail(problem.replace("array '", "array 'tab.", 1)))
 
     @staticmethod
     def read_files(directory: Path) -> dict[str, Any]:
@@ -698,7 +707,10 @@ class Ranker(Recommender):
         path = Path(directory) / BOOSTER_FILE
         if not path.is_file():
             raise DataError("booster.txt is missing", file=Path(directory), fix="train the model again")
-        return {BOOSTER_FILE: path.read_text(encoding="utf-8")}
+        try:
+            return {BOOSTER_FILE: path.read_text(encoding="utf-8")}
+        except UnicodeDecodeError:
+            raise DataError("booster.txt is not UTF-8 text", file=path, fix="train the model again") from None
 
     def restore(self, payload: dict[str, Any], arrays: dict[str, Any]) -> Self:
         import lightgbm as lgb
