@@ -69,6 +69,19 @@ def test_als_source_is_the_als_model_for_customers_who_bought(train: Dataset) ->
     np.testing.assert_allclose(values, (p * q).sum(axis=1), rtol=1e-5)
 
 
+def test_bpr_source_is_the_sgd_bpr_model_for_customers_who_bought(train: Dataset) -> None:
+    context = SourceContext(seed=1, threads=1, model_params={"bpr": {"epochs": 3, "factors": 8}})
+    source = make_source("bpr", context).fit(train)
+    model = create("sgd-bpr", epochs=3, factors=8, seed=1, threads=1).fit(train)
+    customers = np.arange(train.n_customers)
+    ids, scores = source.candidates(customers, 10)
+    want_ids, want_scores = model.candidates(customers, 10)
+    bought = np.bincount(train.transactions["customer_idx"].to_numpy(), minlength=train.n_customers) > 0
+    np.testing.assert_array_equal(ids[bought], want_ids[bought])
+    np.testing.assert_array_equal(scores[bought], want_scores[bought])
+    assert (ids[~bought] == -1).all()
+
+
 def test_cluster_source_is_the_kmeans_customers_model(train: Dataset) -> None:
     source = make_source("cluster", SourceContext(seed=2)).fit(train)
     model = create("kmeans-customers", k=24, seed=2).fit(train)

@@ -147,7 +147,7 @@ class Ranker(Recommender):
 
     Args:
         sources: candidate sources and their list lengths, ``"name:n,..."`` (names: repurchase, product,
-            copurchase, popularity, age, trending, als, cluster, taste).
+            copurchase, popularity, age, trending, als, cluster, taste, bpr).
         weeks: training weeks before the validation week. 4 by backtest on small (two test weeks ending
             2020-09-15, second calibration pass, taste source): MAP@12 0.0480 with 4 weeks, 0.0481 with 6
             (repurchase 0.0289), for two thirds of the fitting time: the full-scale submit budget.
@@ -171,8 +171,9 @@ class Ranker(Recommender):
         threads: LightGBM and ALS threads (fixed, for determinism).
         seed: seeds the negative sample, LightGBM, ALS and k-means.
         source__<source>__<param>: a parameter of the model behind a model source (``als``: the ``als``
-            model, ``cluster``: ``kmeans-customers``), e.g. ``source__als__factors=64``; their seed and
-            threads are the ranker's. :func:`hmrec.ranking.sources.source_param_names` lists them.
+            model, ``cluster``: ``kmeans-customers``, ``bpr``: ``sgd-bpr``), e.g. ``source__als__factors=64``;
+            their seed and threads are the ranker's. :func:`hmrec.ranking.sources.source_param_names` lists
+            them.
     """
 
     n_customers_: int

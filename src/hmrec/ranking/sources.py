@@ -20,6 +20,7 @@ purchase row ``r``, ``age_days`` counted back from the cut-off):
 - ``als``: implicit-feedback ALS (the ``als`` model), ``p_c . q_a`` over the articles sold in the last week,
   nothing for customers without purchases;
 - ``cluster``: what the customer's k-means cluster (the ``kmeans-customers`` model) bought lately;
+- ``bpr``: BPR matrix factorization (the ``sgd-bpr`` model), as ``als``;
 - ``taste``: the best sellers of the values of a taste key (a combination of article columns that the ranker
   learns from the data, :mod:`hmrec.ranking.taste`) the customer buys most: ``share_c(h) * sales_7d(a) /
   sales_7d(h)`` for the article ``a`` of value ``h``, with ``share_c(h)`` the customer's share of their rows
@@ -589,6 +590,8 @@ SOURCES: dict[str, type[Source]] = {
         # the best sellers of the customer's k-means cluster (clusters use more than the age)
         model_source("cluster", "kmeans-customers", defaults={"k": 24}),
         TasteSource,
+        # BPR matrix factorization by SGD, p_c . q_a over the articles sold in the last week (not a default)
+        model_source("bpr", "sgd-bpr", warm_only=True, cold_by_age=True),
     )
 }
 
