@@ -64,8 +64,9 @@ TASTE_KEYS = (("product_type_no", "colour_group_code"), ("department_no",))
 
 def _state_arrays(data: Dataset, cutoff: dt.date) -> dict[str, np.ndarray]:
     state = CutoffState.build(
-        data, cutoff, list(SOURCES), context=SourceContext(seed=0, threads=1, taste_keys=TASTE_KEYS),
-        active_weeks=4, history_weeks=20,
+        data, cutoff, list(SOURCES), active_weeks=4, history_weeks=20,
+        # a few epochs of the SGD source say as much here as its default 80
+        context=SourceContext(seed=0, threads=1, taste_keys=TASTE_KEYS, model_params={"bpr": {"epochs": 3}}),
     )
     customers = np.arange(data.n_customers)
     counts = dict.fromkeys(SOURCES, 8)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -47,6 +47,17 @@ def _prefixed(part: str, mapping: dict[str, Any]) -> dict[str, Any]:
 def _unprefixed(part: str, mapping: dict[str, Any]) -> dict[str, Any]:
     head = f"{part}{SEP}"
     return {key[len(head):]: value for key, value in mapping.items() if key.startswith(head)}
+
+
+@contextmanager
+def as_part(owner: str, prefix: str) -> Iterator[None]:
+    """Report a part's ParameterError as ``owner``'s, with the parameter named as the user wrote it
+    (``prefix`` + name: ``primary__half_life_days``, a ranker's ``source__als__factors``)."""
+    try:
+        yield
+    except ParameterError as exc:
+        message = re.sub(r"parameter '", f"parameter '{prefix}", str(exc), count=1)
+        raise ParameterError(f"{owner}: {message}") from None
 
 
 class Fill(Recommender):
@@ -99,14 +110,8 @@ class Fill(Recommender):
     def is_fitted(self) -> bool:
         return self.primary.is_fitted and self.fallback.is_fitted
 
-    @contextmanager
-    def _as_part(self, part: str) -> Iterator[None]:
-        """Report a part's ParameterError with the prefix the user wrote (``primary__half_life_days``)."""
-        try:
-            yield
-        except ParameterError as exc:
-            message = re.sub(r"parameter '", f"parameter '{part}{SEP}", str(exc), count=1)
-            raise ParameterError(f"{self.name}: {message}") from None
+    def _as_part(self, part: str) -> AbstractContextManager[None]:
+        return as_part(self.name, f"{part}{SEP}")
 
     def _validate(self) -> None:
         for part in PARTS:

@@ -361,17 +361,19 @@ def check_arrays(
         def part_fail(problem: str, lead: str = lead) -> DataError:
             return fail(problem.replace("'", f"'{lead}", 1))  # name the array as saved: 'fallback__...'
 
-        _check_part(part_arrays, part_params, n, dataset, part_fail)
+        check_model_arrays(part_arrays, part_params, dataset.n_customers, dataset.n_articles, part_fail)
 
 
-def _check_part(
+def check_model_arrays(
     arrays: Mapping[str, np.ndarray],
     params: Mapping[str, Any],
-    n: Mapping[str, int],
-    dataset: Dataset,
-    fail: Callable[[str], DataError],
+    n_customers: int,
+    n_articles: int,
+    fail: Callable[[str], Exception],
 ) -> None:
-    """The checks of one model's arrays against the data and each other (names without a part prefix)."""
+    """The checks of one model's arrays against the data's size and each other (names without a part prefix;
+    the ranker checks its model sources' with it)."""
+    n = {"customers": n_customers, "articles": n_articles, "customers+1": n_customers + 1}
     for name, rows in _ROWS.items():
         if name in arrays and (arrays[name].ndim == 0 or arrays[name].shape[0] != n[rows]):
             raise fail(f"array '{name}' has shape {list(arrays[name].shape)}, expected {n[rows]} rows ({rows})")
@@ -383,8 +385,8 @@ def _check_part(
         if name in arrays and arrays[name].size:
             values = arrays[name]
             low = -1 if padding else 0
-            if values.dtype.kind not in "iu" or values.min() < low or values.max() >= dataset.n_articles:
-                raise fail(f"array '{name}' holds values outside the {dataset.n_articles} article indices")
+            if values.dtype.kind not in "iu" or values.min() < low or values.max() >= n_articles:
+                raise fail(f"array '{name}' holds values outside the {n_articles} article indices")
     for indptr, indices, data in _CSR:
         if indptr not in arrays:
             continue

@@ -220,19 +220,30 @@ class FactorRecommender(SeenMixin, Recommender):
         """``pᵤ·qₐ`` for customers with history, the fallback popularity for the others (module docstring)."""
         self._check_fitted()
         customers, articles = check_pairs(customers, articles, self.n_customers_, self.n_articles_, self.name)
-        out = np.full(customers.size, -np.inf, dtype=np.float32)
         in_candidates = np.zeros(self.n_articles_, dtype=bool)
         in_candidates[self.candidates_] = True
         warm = self.has_history_[customers]
-        for lo in range(0, customers.size, BLOCK_ROWS):  # blocks bound the (rows, factors) gathers
-            c, a, w = customers[lo : lo + BLOCK_ROWS], articles[lo : lo + BLOCK_ROWS], warm[lo : lo + BLOCK_ROWS]
-            dots = np.einsum("ij,ij->i", self.user_factors_[c], self.item_factors_[a], dtype=np.float32)
-            out[lo : lo + BLOCK_ROWS] = np.where(w & in_candidates[a], dots, -np.inf)
+        out = np.where(warm & in_candidates[articles], self._dots(customers, articles), -np.inf)
         popularity = np.full(self.n_articles_, -np.inf, dtype=np.float32)
         popularity[self.fallback_ids_] = self.fallback_scores_
         out = np.where(warm, out, popularity[articles]).astype(np.float32)
         if self.filter_bought:
             out[warm & (pair_lookup(self._seen(), customers, articles) > 0)] = -np.inf
+        return out
+
+    def dot(self, customers: np.ndarray, articles: np.ndarray) -> np.ndarray:
+        """``pᵤ·qₐ`` of each aligned pair, whatever the article and the customer's history (no candidate
+        window, no fallback): the factors' own affinity, e.g. a pair feature of the ranker's."""
+        self._check_fitted()
+        customers, articles = check_pairs(customers, articles, self.n_customers_, self.n_articles_, self.name)
+        return self._dots(customers, articles)
+
+    def _dots(self, customers: np.ndarray, articles: np.ndarray) -> np.ndarray:
+        out = np.empty(customers.size, dtype=np.float32)
+        for lo in range(0, customers.size, BLOCK_ROWS):  # blocks bound the (rows, factors) gathers
+            c, a = customers[lo : lo + BLOCK_ROWS], articles[lo : lo + BLOCK_ROWS]
+            out[lo : lo + BLOCK_ROWS] = np.einsum("ij,ij->i", self.user_factors_[c], self.item_factors_[a],
+                                                  dtype=np.float32)
         return out
 
     def candidates(self, customers: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -44,6 +44,7 @@ from hmrec.data.schema import CUSTOMER_IDX, T_DAT
 from hmrec.errors import DataError, ParameterError
 from hmrec.models._params import check_customers, check_pairs
 from hmrec.models.base import DEFAULT_K, Recommender, check_k, register
+from hmrec.models.compose import SEP, as_part
 from hmrec.models.popularity import splitmix64
 from hmrec.progress import progress_bar
 from hmrec.ranking.features import (
@@ -55,14 +56,18 @@ from hmrec.ranking.features import (
     feature_names,
 )
 from hmrec.ranking.sources import (
+    MODEL_KEY,
+    SOURCE_PARAM_PREFIX,
     SOURCES,
     Candidates,
     Source,
     SourceContext,
     gather_candidates,
     make_source,
+    model_sources,
     pair_hits,
     parse_sources,
+    source_param_names,
 )
 from hmrec.ranking.taste import TasteKey, learn_keys
 
@@ -149,7 +154,7 @@ class Ranker(Recommender):
 
     Args:
         sources: candidate sources and their list lengths, ``"name:n,..."`` (names: repurchase, product,
-            copurchase, popularity, age, trending, als, cluster, taste).
+            copurchase, popularity, age, trending, als, cluster, taste, bpr).
         weeks: training weeks before the validation week. 4 by backtest on small (two test weeks ending
             2020-09-15, second calibration pass, taste source): MAP@12 0.0480 with 4 weeks, 0.0481 with 6
             (repurchase 0.0289), for two thirds of the fitting time: the full-scale submit budget.
@@ -172,6 +177,10 @@ class Ranker(Recommender):
             ablation.
         threads: LightGBM and ALS threads (fixed, for determinism).
         seed: seeds the negative sample, LightGBM, ALS and k-means.
+        source__<source>__<param>: a parameter of the model behind a model source (``als``: the ``als``
+            model, ``cluster``: ``kmeans-customers``, ``bpr``: ``sgd-bpr``), e.g. ``source__als__factors=64``;
+            their seed and threads are the ranker's. :func:`hmrec.ranking.sources.source_param_names` lists
+            them.
     """
 
     n_customers_: int
@@ -199,6 +208,7 @@ class Ranker(Recommender):
         drop_features: str = "",
         threads: int = 2,
         seed: int = 0,
+        **source_params: Any,
     ) -> None:
         self.sources = sources
         self.weeks = weeks
@@ -215,8 +225,46 @@ class Ranker(Recommender):
         self.drop_features = drop_features
         self.threads = threads
         self.seed = seed
+        #: per model source, the parameters given for its model (the others keep the source's defaults)
+        self.source_params: dict[str, dict[str, Any]] = {}
+        self.set_params(**source_params)
 
     # ------------------------------------------------------------------ parameters
+    @classmethod
+    def param_names(cls) -> list[str]:
+        return [*super().param_names(), *source_param_names()]
+
+    def get_params(self) -> dict[str, Any]:
+        """The ranker's own parameters, then every model source's (``source__als__factors``), as in effect."""
+        params = {name: getattr(self, name) for name in super().param_names()}
+        for name, source in model_sources().items():
+            values = {**source.default_params(), **self.source_params.get(name, {})}
+            params.update({f"{SOURCE_PARAM_PREFIX}{name}{SEP}{key}": value for key, value in values.items()})
+        return params
+
+    def set_params(self, **params: Any) -> Self:
+        own = {key: value for key, value in params.items() if not key.startswith(SOURCE_PARAM_PREFIX)}
+        super().set_params(**own)
+        allowed = source_param_names()
+        for key, value in params.items():
+            if key in own:
+                continue
+            if key not in allowed:
+                raise ParameterError(
+                    f"model '{self.name}' has no parameter '{key}' (allowed: {', '.join(allowed)})"
+                )
+            source, _, param = key[len(SOURCE_PARAM_PREFIX):].partition(SEP)
+            self.source_params.setdefault(source, {})[param] = value
+        return self
+
+    def _validate_source_params(self, used: Mapping[str, int]) -> None:
+        """Each model source's parameters checked by its model, named as the ranker takes them."""
+        for name, source in model_sources().items():
+            given = self.source_params.get(name, {})
+            if name in used or given:
+                with as_part(self.name, f"{SOURCE_PARAM_PREFIX}{name}{SEP}"):
+                    source.build(given, seed=int(self.seed), threads=int(self.threads))
+
     def _validate(self) -> dict[str, int]:
         counts = parse_sources(self.sources)
         _int_param("weeks", self.weeks, 1)
@@ -238,6 +286,7 @@ class Ranker(Recommender):
                 f"ranker: parameter 'objective' must be lambdarank or binary, got {self.objective!r}"
             )
         self._dropped_families()
+        self._validate_source_params(counts)
         return counts
 
     def _dropped_families(self) -> set[str]:
@@ -282,7 +331,8 @@ class Ranker(Recommender):
 
     def _context(self) -> SourceContext:
         keys = tuple(tuple(key["columns"]) for key in self._taste_keys())
-        return SourceContext(seed=int(self.seed), threads=int(self.threads), taste_keys=keys)
+        return SourceContext(seed=int(self.seed), threads=int(self.threads), taste_keys=keys,
+                             model_params=self.source_params)
 
     def _build(self, data: Dataset, cutoff: dt.date) -> CutoffState:
         return CutoffState.build(
@@ -685,6 +735,7 @@ class Ranker(Recommender):
             raise fail(f"array 'active' is not one flag per customer ({n_customers})")
         if not _valid_taste_keys(payload.get("attributes", {}).get("taste_keys_", "[]")):
             raise fail("attribute 'taste_keys_' is not a list of taste keys (column names and a recall)")
+        self._check_model_sources(arrays, n_customers, n_articles, fail)
         for name in arrays:
             if not name.endswith(".indptr_"):
                 continue
@@ -700,6 +751,31 @@ class Ranker(Recommender):
                 raise fail(f"array '{lead}indices_' holds values outside the {n_articles} article indices")
         check_table_state({k[4:]: v for k, v in arrays.items() if k.startswith("tab.")}, n_customers, n_articles,
                           lambda problem: fail(problem.replace("array '", "array 'tab.", 1)))
+
+    def _check_model_sources(
+        self, arrays: Mapping[str, np.ndarray], n_customers: int, n_articles: int, fail: Callable[[str], Exception]
+    ) -> None:
+        """Each model source's saved state: of its model, and checked as that model's saved alone would be."""
+        from hmrec.models.persist import check_model_arrays
+
+        used = parse_sources(self.sources)
+        for name, source in model_sources().items():
+            if name not in used:
+                continue
+            lead = f"src.{name}."
+            state = {key[len(lead):]: value for key, value in arrays.items() if key.startswith(lead)}
+            saved = state.get(MODEL_KEY)
+            if saved is None or saved.ndim != 0 or str(saved) != source.model:
+                raise fail(f"the saved source '{name}' is not a fitted '{source.model}' model")
+            warm = state.get("warm_")
+            if source.warm_only and (warm is None or warm.shape != (n_customers,) or warm.dtype != np.bool_):
+                raise fail(f"array '{lead}warm_' is not one flag per customer ({n_customers})")
+            params = {**source.default_params(), **self.source_params.get(name, {})}
+
+            def named(problem: str, lead: str = lead) -> Exception:
+                return fail(problem.replace("'", f"'{lead}", 1))  # the array as saved: 'src.als.item_factors_'
+
+            check_model_arrays(state, params, n_customers, n_articles, named)
 
     @staticmethod
     def read_files(directory: Path) -> dict[str, Any]:

@@ -17,12 +17,18 @@ purchase row ``r``, ``age_days`` counted back from the cut-off):
 - ``popularity``: time-decayed sales of the last weeks (the same list for everyone);
 - ``age``: the same within the customer's age quintile (the global list for an unknown age);
 - ``trending``: last week's sales times their growth over the week before, ``s7 * (s7 + 1) / (s_prev7 + 1)``;
-- ``als``: implicit-feedback ALS, ``p_c . q_a`` over the articles sold in the last week;
-- ``cluster``: what the customer's k-means cluster (``kmeans-customers``) bought lately;
+- ``als``: implicit-feedback ALS (the ``als`` model), ``p_c . q_a`` over the articles sold in the last week,
+  nothing for customers without purchases;
+- ``cluster``: what the customer's k-means cluster (the ``kmeans-customers`` model) bought lately;
+- ``bpr``: BPR matrix factorization (the ``sgd-bpr`` model), as ``als``;
 - ``taste``: the best sellers of the values of a taste key (a combination of article columns that the ranker
   learns from the data, :mod:`hmrec.ranking.taste`) the customer buys most: ``share_c(h) * sales_7d(a) /
   sales_7d(h)`` for the article ``a`` of value ``h``, with ``share_c(h)`` the customer's share of their rows
   in ``h``.
+
+``als`` and ``cluster`` are of the kind :class:`ModelSource`: a registered model's ``candidates(customers,
+n)`` as a source, each one line of :data:`SOURCES` (:func:`model_source`), its model's parameters reachable
+from the ranker's (``source__als__factors``) and its learned state the model's own.
 
 :func:`candidate_union` merges several sources' lists into one deduplicated set of (customer, article) pairs
 that remembers which sources proposed each pair, and its rank and score there; :func:`source_recall` measures
@@ -32,8 +38,9 @@ each source's and the union's recall of a test week's purchases.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -43,6 +50,8 @@ import scipy.sparse as sp
 from hmrec.data.dataset import Dataset
 from hmrec.data.schema import ARTICLE_IDX, CUSTOMER_IDX, T_DAT
 from hmrec.errors import ParameterError
+from hmrec.models.base import Recommender
+from hmrec.models.compose import SEP
 from hmrec.models.lists import csr_lookup, csr_row_top_k, group_recommend, ranked_articles, stack_ranked
 from hmrec.models.popularity import age_groups
 from hmrec.models.sales import article_sales
@@ -67,12 +76,15 @@ def own_weights(train: Dataset, half_life_days: float) -> sp.csr_matrix:
 
 @dataclass(frozen=True)
 class SourceContext:
-    """What the ranker hands every source it creates: the seed, the threads and the taste keys it learned
-    (column combinations, best first; :func:`hmrec.ranking.taste.learn_keys`)."""
+    """What the ranker hands every source it creates: the seed, the threads, the taste keys it learned
+    (column combinations, best first; :func:`hmrec.ranking.taste.learn_keys`) and its model sources'
+    parameters."""
 
     seed: int = 0
     threads: int = 0
     taste_keys: tuple[tuple[str, ...], ...] = ()
+    #: per model source (:class:`ModelSource`) the parameters the ranker was given for its model
+    model_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 class Source:
@@ -424,91 +436,143 @@ class TrendingSource(_GroupSource):
         return self
 
 
-class ALSSource(Source):
-    """Implicit-feedback ALS (the ``als`` model), ``p_c . q_a`` over articles sold in the last week.
+#: how a ranker's parameter names a model source's: ``source__als__factors`` (the ``step__param`` of
+#: :mod:`hmrec.models.compose`)
+SOURCE_PARAM_PREFIX = f"source{SEP}"
+#: the name under which a model source's state records its model
+MODEL_KEY = "model_"
+#: what the ranker gives every model source itself (its own seed and threads), not a parameter of its own
+_FROM_RANKER = ("seed", "threads")
 
-    Customers without purchases get no candidates from it (their factors are zero).
+
+def _from_ranker(param: str) -> str | None:
+    """``seed`` or ``threads`` when ``param`` is one (or a part's, ``fallback__seed``), else None."""
+    last = param.rpartition(SEP)[2]
+    return last if last in _FROM_RANKER else None
+
+
+class ModelSource(Source):
+    """A registered model as a candidate source: its ``candidates(customers, n)`` are the source's lists.
+
+    A source of this kind is one call of :func:`model_source` (the model's registry name, the source's own
+    defaults for its parameters, and what is particular to the source). Its parameters are the model's, but
+    ``seed`` and ``threads`` (a part's too), which come from the ranker (:class:`SourceContext`); the ranker
+    takes them as ``source__<source>__<param>`` (:func:`source_param_names`). ``fit`` fits the model on the
+    source's data; the learned state is the model's own (:meth:`Recommender.state`), restored with
+    :meth:`Recommender.restore`. With ``warm_only``, customers without a purchase in that data get no
+    candidates (instead of the model's fallback for them). The pair feature, when the source has one, is the
+    model's ``pair_method`` (``score`` by default) of each candidate pair, NaN where not finite.
     """
 
-    name = "als"
-    cold_by_age = True
-    pair_feature = "p_als_dot"
+    #: registry name of the model
+    model: ClassVar[str] = ""
+    #: the source's defaults for the model's parameters (others keep the model's)
+    defaults: ClassVar[Mapping[str, Any]] = {}
+    #: customers without a purchase in the data the source was fitted on get no candidates
+    warm_only: ClassVar[bool] = False
+    #: the model's method ``(customers, articles) -> float32`` that gives the pair feature
+    pair_method: ClassVar[str] = "score"
 
-    user_factors_: np.ndarray
-    item_factors_: np.ndarray
-    candidates_: np.ndarray
-    has_history_: np.ndarray
+    warm_: np.ndarray  # with warm_only: bool per customer, bought in the data the source was fitted on
+    #: the source's learned attributes beside the model's
+    own_state: ClassVar[tuple[str, ...]] = ("warm_",)
 
-    def __init__(self, factors: int = 32, iterations: int = 8, seed: int = 0, threads: int = 0) -> None:
-        self.factors = factors
-        self.iterations = iterations
-        self.seed = seed
-        self.threads = threads
+    def __init__(self, recommender: Recommender) -> None:
+        self.recommender = recommender
 
     @classmethod
-    def create(cls, context: SourceContext) -> ALSSource:
-        return cls(seed=context.seed, threads=context.threads)
+    def param_names(cls) -> list[str]:
+        """The model's parameters the ranker sets (all but those it gives itself: seed, threads)."""
+        return [p for p in cls.build({}).param_names() if _from_ranker(p) is None]
 
-    def fit(self, train: Dataset) -> ALSSource:
-        from hmrec.models.als import ALS
+    @classmethod
+    def build(cls, params: Mapping[str, Any], seed: int = 0, threads: int = 0) -> Recommender:
+        """The model with the source's defaults, then ``params``, and the ranker's ``seed`` and ``threads``
+        (validated: a bad value is a ParameterError naming it)."""
+        from hmrec.models.base import create, seed_params
 
-        model = ALS(
-            factors=self.factors, iterations=self.iterations, seed=self.seed, threads=self.threads, track_loss=False
-        )
-        model.name = "als"  # type: ignore[misc]
-        model.fit(train)
-        self.user_factors_ = model.user_factors_
-        self.item_factors_ = model.item_factors_
-        self.candidates_ = model.candidates_
-        self.has_history_ = model.has_history_
+        model = create(cls.model, **{**cls.defaults, **params})
+        seed_params(model, seed, {})
+        own = {p: threads for p in model.param_names() if _from_ranker(p) == "threads"}
+        if own:
+            model.set_params(**own)
+        return model
+
+    @classmethod
+    def default_params(cls) -> dict[str, Any]:
+        """The source's parameter values when the ranker sets none."""
+        names = cls.param_names()
+        return {k: v for k, v in cls.build({}).get_params().items() if k in names}
+
+    @classmethod
+    def create(cls, context: SourceContext) -> ModelSource:
+        params = context.model_params.get(cls.name, {})
+        return cls(cls.build(params, seed=context.seed, threads=context.threads))
+
+    def fit(self, train: Dataset) -> ModelSource:
+        self.recommender.fit(train)
+        if self.warm_only:
+            bought = train.transactions[CUSTOMER_IDX].to_numpy()
+            self.warm_ = np.bincount(bought, minlength=train.n_customers) > 0
         return self
-
-    def pair_values(self, customers: np.ndarray, cands: Candidates) -> np.ndarray:
-        return self.dot(customers[cands.row], cands.article)
-
-    def dot(self, customers: np.ndarray, articles: np.ndarray) -> np.ndarray:
-        """``p_c . q_a`` for aligned arrays of customers and articles (float32)."""
-        p = self.user_factors_[np.asarray(customers, dtype=np.int64)]
-        q = self.item_factors_[np.asarray(articles, dtype=np.int64)]
-        return np.einsum("ij,ij->i", p, q).astype(np.float32)
 
     def candidates(self, customers: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-        from hmrec.models.scoring import resolve_threads, score_top_k
-
         customers = np.asarray(customers, dtype=np.int64)
+        if not self.warm_only:
+            return self.recommender.candidates(customers, n)
         ids, scores = _empty(customers.size, n)
-        warm = np.flatnonzero(self.has_history_[customers])
+        warm = np.flatnonzero(self.warm_[customers])
         if warm.size:
-            ids[warm], scores[warm] = score_top_k(
-                self.user_factors_, self.item_factors_, customers[warm], self.candidates_, n,
-                threads=resolve_threads(self.threads, "als"),
-            )
+            ids[warm], scores[warm] = self.recommender.candidates(customers[warm], n)
         return ids, scores
 
+    def pair_values(self, customers: np.ndarray, cands: Candidates) -> np.ndarray:
+        pair = getattr(self.recommender, self.pair_method)
+        values = np.asarray(pair(customers[cands.row], cands.article), dtype=np.float32)
+        return np.where(np.isfinite(values), values, np.float32(np.nan))
 
-class ClusterSource(_GroupSource):
-    """The best sellers of the customer's k-means cluster (the ``kmeans-customers`` model's lists)."""
+    # ------------------------------------------------------------------ state for saving
+    def state(self) -> dict[str, Any]:
+        """The model's learned scalars and arrays, and the source's own (``warm_``)."""
+        scalars, arrays = self.recommender.state()
+        own = super().state()
+        clash = ({*own, MODEL_KEY}) & (set(scalars) | set(arrays))
+        if clash:  # a bug of the source's definition, not the user's
+            raise RuntimeError(f"source '{self.name}': its model's state has names of the source's: {clash}")
+        # the model's registry name, which the ranker checks before it restores the state
+        return {**scalars, **arrays, **own, MODEL_KEY: self.model}
 
-    name = "cluster"
-
-    def __init__(self, k: int = 24, seed: int = 0) -> None:
-        self.k = k
-        self.seed = seed
-
-    @classmethod
-    def create(cls, context: SourceContext) -> ClusterSource:
-        return cls(seed=context.seed)
-
-    def fit(self, train: Dataset) -> ClusterSource:
-        from hmrec.models.clustering import KMeansCustomers
-
-        model = KMeansCustomers(k=self.k, seed=self.seed)
-        model.name = "kmeans-customers"  # type: ignore[misc]
-        model.fit(train)
-        self.ranked_ids_ = model.ranked_ids_
-        self.ranked_scores_ = model.ranked_scores_
-        self.group_of_ = model.labels_.astype(np.int16)
+    def set_state(self, state: Mapping[str, Any]) -> ModelSource:
+        own = {key: value for key, value in state.items() if key in self.own_state}
+        model = {key: value for key, value in state.items() if key not in own and key != MODEL_KEY}
+        scalars = {key: value for key, value in model.items() if not isinstance(value, np.ndarray)}
+        arrays = {key: value for key, value in model.items() if isinstance(value, np.ndarray)}
+        self.recommender.restore({"attributes": scalars}, arrays)
+        super().set_state(own)
         return self
+
+
+def model_source(
+    name: str,
+    model: str,
+    *,
+    defaults: Mapping[str, Any] | None = None,
+    warm_only: bool = False,
+    cold_by_age: bool = False,
+    full_for_inactive: bool = False,
+    pair_feature: str | None = None,
+    pair_method: str = "score",
+) -> type[ModelSource]:
+    """The source ``name`` of the registered model ``model``: one line of :data:`SOURCES` (see
+    :class:`ModelSource`; ``cold_by_age`` only for a model whose lists for customers without purchases
+    depend on their age at most)."""
+    attributes = {
+        "__doc__": f"The ``{model}`` model as the candidate source ``{name}``.",
+        "name": name, "model": model, "defaults": dict(defaults or {}), "warm_only": warm_only,
+        "cold_by_age": cold_by_age, "full_for_inactive": full_for_inactive, "pair_feature": pair_feature,
+        "pair_method": pair_method,
+    }
+    return type("ModelSource_" + re.sub(r"\W", "_", name), (ModelSource,), attributes)
 
 
 SOURCES: dict[str, type[Source]] = {
@@ -520,11 +584,26 @@ SOURCES: dict[str, type[Source]] = {
         PopularitySource,
         AgePopularitySource,
         TrendingSource,
-        ALSSource,
-        ClusterSource,
+        # implicit ALS, p_c . q_a over the articles sold in the last week; nothing for customers without purchases
+        model_source("als", "als", defaults={"factors": 32, "iterations": 8, "track_loss": False}, warm_only=True,
+                     cold_by_age=True, pair_feature="p_als_dot", pair_method="dot"),
+        # the best sellers of the customer's k-means cluster (clusters use more than the age)
+        model_source("cluster", "kmeans-customers", defaults={"k": 24}),
         TasteSource,
+        # BPR matrix factorization by SGD, p_c . q_a over the articles sold in the last week (not a default)
+        model_source("bpr", "sgd-bpr", warm_only=True, cold_by_age=True),
     )
 }
+
+
+def model_sources() -> dict[str, type[ModelSource]]:
+    """The sources of :data:`SOURCES` that are registered models, by name."""
+    return {name: cls for name, cls in SOURCES.items() if issubclass(cls, ModelSource)}
+
+
+def source_param_names() -> list[str]:
+    """The ranker's parameters of its model sources, ``source__<source>__<param>``, in :data:`SOURCES` order."""
+    return [f"{SOURCE_PARAM_PREFIX}{name}{SEP}{p}" for name, cls in model_sources().items() for p in cls.param_names()]
 
 
 def make_source(name: str, context: SourceContext | None = None) -> Source:
