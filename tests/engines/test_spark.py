@@ -206,7 +206,10 @@ def test_ranker_gives_the_local_engine_lists(
     assert fitted.recommend(customers[:0], 12)[0].shape == (0, 12)
     truth = split.test.interactions(binary=True)
     buyers = np.flatnonzero(np.diff(truth.indptr)).astype(np.int32)
-    assert set(fitted.diagnostics(buyers, truth[buyers])) == {"candidate_recall", "feature_importance"}
+    diagnostics = fitted.diagnostics(buyers, truth[buyers])
+    assert set(diagnostics) == {"candidate_recall", "feature_importance", "taste_keys"}
+    # the taste keys are learned on the driver from the same data: the same as the local engine's
+    assert diagnostics["taste_keys"].equals(local.taste())
 
 
 def test_unsupported_models_and_parameters(spark_engine: Any, loaded: Dataset) -> None:
