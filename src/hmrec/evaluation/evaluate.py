@@ -53,7 +53,9 @@ from hmrec.evaluation.intervals import (
     INTERVAL_SCHEMA,
     check_confidence,
     check_resamples,
+    interval_cells,
     map_intervals,
+    missing,
 )
 from hmrec.evaluation.metrics import (
     METRICS,
@@ -596,26 +598,8 @@ def _csv(frame: pl.DataFrame) -> str:
     return frame.write_csv()
 
 
-def interval_cells(row: Mapping[str, Any], baseline: str | None) -> list[str]:
-    """The interval cells of a leaderboard row: MAP@k's CI, the difference to the baseline, its CI, and
-    whether that CI excludes zero (``yes``/``no``; ``baseline`` on the baseline's row, ``-`` when unknown)."""
-    low, high = row.get("map_at_k_low"), row.get("map_at_k_high")
-    ci = "-" if _missing(low) or _missing(high) else f"{low:.4f}-{high:.4f}"
-    diff, d_low, d_high = row.get("map_diff"), row.get("map_diff_low"), row.get("map_diff_high")
-    if row.get("model") == baseline and baseline is not None:
-        return [ci, "0", "-", "baseline"]
-    if _missing(diff) or _missing(d_low) or _missing(d_high):
-        return [ci, "-", "-", "-"]
-    differs = "yes" if row.get("map_diff_excludes_zero") else "no"
-    return [ci, f"{diff:+.4f}", f"{d_low:+.4f} to {d_high:+.4f}", differs]
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
 def _fmt(value: float | None, digits: int) -> str:
-    if _missing(value):
+    if missing(value):
         return "-"
     return f"{value:.{digits}f}"
 
@@ -629,5 +613,4 @@ __all__ = [
     "check_baseline",
     "check_models",
     "evaluate",
-    "interval_cells",
 ]

@@ -28,7 +28,9 @@ quantiles, and so the 95 % interval, are 0 and 1.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -212,6 +214,25 @@ def map_intervals(
     )
 
 
+def interval_cells(row: Mapping[str, Any], baseline: str | None) -> list[str]:
+    """The interval cells of a leaderboard row: MAP@k's CI, the difference to the baseline, its CI, and
+    whether that CI excludes zero (``yes``/``no``; ``baseline`` on the baseline's row, ``-`` when unknown)."""
+    low, high = row.get("map_at_k_low"), row.get("map_at_k_high")
+    ci = "-" if missing(low) or missing(high) else f"{low:.4f}–{high:.4f}"
+    diff, d_low, d_high = row.get("map_diff"), row.get("map_diff_low"), row.get("map_diff_high")
+    if row.get("model") == baseline and baseline is not None:
+        return [ci, "0", "-", "baseline"]
+    if missing(diff) or missing(d_low) or missing(d_high):
+        return [ci, "-", "-", "-"]
+    differs = "yes" if row.get("map_diff_excludes_zero") else "no"
+    return [ci, f"{diff:+.4f}", f"{d_low:+.4f} to {d_high:+.4f}", differs]
+
+
+def missing(value: Any) -> bool:
+    """Whether a cell's value is absent (None or NaN)."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
 __all__ = [
     "DEFAULT_CONFIDENCE",
     "DEFAULT_RESAMPLES",
@@ -222,7 +243,9 @@ __all__ = [
     "check_confidence",
     "check_resamples",
     "combined_means",
+    "interval_cells",
     "map_intervals",
+    "missing",
     "percentile_interval",
     "resample_counts",
 ]
