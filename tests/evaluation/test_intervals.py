@@ -133,3 +133,14 @@ def test_errors() -> None:
         percentile_interval(np.ones((3, 1)), 1.5)
     with pytest.raises(ParameterError, match="aligned"):
         map_intervals([{"a": np.ones(3), "b": np.ones(2)}], "a")
+
+
+def test_interval_cells() -> None:
+    from hmrec.evaluation.intervals import interval_cells
+
+    row = {"model": "a", "map_at_k_low": 0.0252, "map_at_k_high": 0.032, "map_diff": -0.0006,
+           "map_diff_low": -0.00101, "map_diff_high": -0.00003, "map_diff_excludes_zero": True}
+    # an upper bound just below zero is not printed as -0.0000, which would read as zero
+    assert interval_cells(row, "b") == ["0.0252–0.0320", "-0.0006", "-0.0010 to -3e-05", "yes"]
+    assert interval_cells(row, "a") == ["0.0252–0.0320", "0", "-", "baseline"]
+    assert interval_cells({"model": "c"}, "a") == ["-", "-", "-", "-"]

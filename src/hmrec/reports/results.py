@@ -1,8 +1,11 @@
 """The results report of ``hmrec evaluate``: one self-contained ``report.html`` in the output directory.
 
-It shows the leaderboard table, MAP@k per model as bars (the ``oracle``, which ranks by the generator's true
-purchase probabilities on generated data, drawn as a line: the level a model can expect at best, not a
-competitor), the metrics per customer segment (with and without history, age, activity), recall@j for
+It shows the leaderboard table (with each MAP@k's bootstrap interval and its paired difference to the baseline
+model, when the leaderboard has them), MAP@k per model as bars with the intervals as error bars (the
+``oracle``, which ranks by the generator's true purchase probabilities on generated data, drawn as a line: the
+level a model can expect at best, not a competitor), the metrics per customer segment (with and without
+history, age, activity; with many models each chart draws the best few of each segment and the tables list
+every model), recall@j for
 j = 1..100 per model (how deep a candidate list must go to find the purchases: the case for candidate generation
 + re-ranking) and, when k-means ran, its elbow plot.
 
@@ -12,7 +15,7 @@ report is written: run ``hmrec cluster --out DIR`` before ``hmrec evaluate --out
 
 The leaderboard is duck-typed on :class:`hmrec.evaluation.evaluate.Leaderboard`: ``k``, ``train_end``,
 ``test_start``, ``test_end``, ``customers_scored``, ``backtest``, ``to_frame()``, ``segments``,
-``recall_curve``, ``skipped``, ``weeks``, and optionally ``k_choice`` (a
+``recall_curve``, ``skipped``, ``weeks``, and optionally ``baseline``, ``interval_settings`` and ``k_choice`` (a
 :class:`hmrec.clustering.choose_k.KChoice`).
 """
 
