@@ -225,11 +225,12 @@ def interval_cells(row: Mapping[str, Any], baseline: str | None) -> list[str]:
     if missing(diff) or missing(d_low) or missing(d_high):
         return [ci, "-", "-", "-"]
     differs = "yes" if row.get("map_diff_excludes_zero") else "no"
-    return [ci, _signed(float(diff)), f"{_signed(float(d_low))} to {_signed(float(d_high))}", differs]
+    return [ci, _signed(diff), f"{_signed(d_low)} to {_signed(d_high)}", differs]
 
 
-def _signed(value: float) -> str:
+def _signed(value: Any) -> str:
     """``+0.0012``; a value that four decimals would show as ``±0.0000`` keeps its size: ``-3e-05``."""
+    value = float(value)
     return f"{value:+.0e}" if 0 < abs(value) < 5e-5 else f"{value:+.4f}"
 
 
