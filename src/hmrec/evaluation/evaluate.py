@@ -118,7 +118,8 @@ class Leaderboard:
             empty until :meth:`with_intervals` computed them.
         baseline: the reference model of ``map_diff`` (None before :meth:`with_intervals`, or when the baseline
             asked for did not run: then the differences are null).
-        interval_settings: ``confidence``, ``resamples`` and ``seed`` of the intervals.
+        interval_settings: ``confidence``, ``resamples``, ``seed`` and the ``baseline`` asked for (written to the
+            JSON as ``intervals``); empty before :meth:`with_intervals`.
     """
 
     k: int

@@ -189,8 +189,12 @@ def _section_leaderboard(
         names = bars["model"].to_list()
         values = bars["map_at_k"].to_numpy()
         positions = np.arange(len(names))
-        rects = ax.barh(positions, values, xerr=map_error_bars(bars), color=[colours[m] for m in names], capsize=3)
-        ax.bar_label(rects, [f"{v:.4f}" for v in values], padding=4, fontsize=8)
+        errors = map_error_bars(bars)
+        ax.barh(positions, values, xerr=errors, color=[colours[m] for m in names], capsize=3)
+        ends = values + (errors[1] if errors is not None else 0.0)
+        for y, end, value in zip(positions, ends, values, strict=True):  # labels after the error bars, not on them
+            ax.annotate(f"{value:.4f}", xy=(end, y), xytext=(5, 0), textcoords="offset points", va="center",
+                        fontsize=8)
         ax.set_yticks(positions, names)
         ax.invert_yaxis()
         ax.grid(axis="y", visible=False)
