@@ -19,6 +19,7 @@ from hmrec.data.load import cache_is_fresh, load_dataset
 from hmrec.data.split import time_split
 from hmrec.errors import DataError, ParameterError
 from hmrec.evaluation.evaluate import evaluate
+from hmrec.evaluation.intervals import INTERVAL_FIELDS
 from hmrec.models.base import create
 
 pytestmark = pytest.mark.skipif(spark_missing() is not None, reason=str(spark_missing()))
@@ -113,8 +114,10 @@ def test_same_map_through_evaluate(spark_engine: Any, loaded: Dataset) -> None:
     local = evaluate(loaded, list(EXACT), curve_k=0, progress=False).to_frame()
     spark = evaluate(loaded, list(EXACT), curve_k=0, progress=False, engine=spark_engine).to_frame()
     assert local["model"].to_list() == spark["model"].to_list()
-    for metric in ("map_at_k", "recall_at_k", "ndcg_at_k", "coverage"):
+    for metric in ("map_at_k", "recall_at_k", "ndcg_at_k", "coverage", *INTERVAL_FIELDS[:-1]):
         np.testing.assert_allclose(spark[metric].to_numpy(), local[metric].to_numpy(), rtol=0, atol=1e-9)
+    # the same lists give the same per-customer APs, so the same seeded intervals
+    assert spark["map_diff_excludes_zero"].to_list() == local["map_diff_excludes_zero"].to_list()
 
 
 ALS_SEEDS = range(5)

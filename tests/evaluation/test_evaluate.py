@@ -195,14 +195,78 @@ def test_backtest_rows_spread_and_skipped_models(data: Dataset) -> None:
     assert "skipped" in board.render().caption  # type: ignore[operator]
 
 
+def test_backtest_intervals_combine_the_windows(data: Dataset) -> None:
+    """Window 1: c0 AP 1, c1 AP 1/2; window 2: c0 AP 0 (test-fixed's [1, 2] at k = 2).
+
+    test-fixed's MAP is (3/4 + 0) / 2 = 3/8. Resampling window 1 gives 1, 3/4 or 1/2 (1/4, 1/2, 1/4), window 2
+    always 0, so the combined MAP is 1/2, 3/8 or 1/4 and its 95 % CI [1/4, 1/2]. test-last-window-only ran on
+    window 2 only (MAP 0): its paired difference to test-fixed is -3/8, CI [-1/2, -1/4], which excludes zero.
+    """
+    board = evaluate(
+        data, ["test-fixed", "test-last-window-only"], k=2, test_days=3, backtest=2, curve_k=0, progress=False,
+        params={"test-last-window-only": {"train_end": "2020-09-14"}},
+    )
+    assert board.baseline == "test-fixed"
+    rows = {row["model"]: row for row in board.to_frame().iter_rows(named=True)}
+    fixed, late = rows["test-fixed"], rows["test-last-window-only"]
+    assert fixed["map_at_k"] == pytest.approx(3 / 8)
+    assert (fixed["map_at_k_low"], fixed["map_at_k_high"]) == pytest.approx((1 / 4, 1 / 2))
+    assert late["map_diff"] == pytest.approx(-3 / 8)
+    assert (late["map_diff_low"], late["map_diff_high"]) == pytest.approx((-1 / 2, -1 / 4))
+    assert late["map_diff_excludes_zero"] is True
+
+
+def test_baseline_is_chosen_and_checked(data: Dataset) -> None:
+    board = evaluate(data, ["test-fixed", "test-last-window-only"], baseline="test-last-window-only",
+                     progress=False, curve_k=0)
+    assert board.baseline == "test-last-window-only"
+    rows = {row["model"]: row for row in board.to_frame().iter_rows(named=True)}
+    assert rows["test-fixed"]["map_diff"] == pytest.approx(2 / 3 - 1 / 2)
+    assert rows["test-last-window-only"]["map_diff"] == 0.0
+    FixedList.fits.clear()
+    with pytest.raises(ParameterError, match="--baseline 'nope' is not among the evaluated models"):
+        evaluate(data, ["test-fixed"], baseline="nope", progress=False)
+    assert FixedList.fits == []  # refused before any fit
+    with pytest.raises(ParameterError, match="--resamples must be"):
+        evaluate(data, ["test-fixed"], resamples=3, progress=False)
+
+
+def test_a_baseline_that_never_ran_leaves_the_differences_empty(data: Dataset) -> None:
+    board = evaluate(data, ["test-fixed", "test-last-window-only"], baseline="test-last-window-only",
+                     params={"test-last-window-only": {"train_end": "never"}}, progress=False, curve_k=0)
+    (row,) = board.to_frame().iter_rows(named=True)
+    assert row["map_at_k_low"] is not None and row["map_diff"] is None and row["map_diff_excludes_zero"] is None
+    assert board.baseline is None and "test-last-window-only, which did not run" in str(board.render().caption)
+
+
+def test_the_oracle_is_never_the_default_baseline(data: Dataset) -> None:
+    board = evaluate(data, ["test-fixed"], progress=False, curve_k=0)
+    oracle = board.weeks.with_columns(pl.lit("oracle").alias("model"), pl.lit(0.9).alias("map_at_k"))
+    ap = {day: {**week, "oracle": np.ones(2)} for day, week in board.customer_ap.items()}
+    from dataclasses import replace
+
+    both = replace(board, weeks=pl.concat([board.weeks, oracle]), customer_ap=ap).with_intervals()
+    assert both.best_model() == "oracle" and both.baseline == "test-fixed"
+    assert both.to_frame().row(0, named=True)["map_diff"] == pytest.approx(1 - 2 / 3)
+
+
 def test_json_shape(data: Dataset, tmp_path: Path) -> None:
     board = evaluate(data, ["test-fixed", "test-last-window-only"], progress=False, curve_k=0)
     doc = board.to_dict()
-    assert list(doc) == ["k", "train_end", "test_start", "test_end", "customers_scored", "models"]
+    assert list(doc) == ["k", "train_end", "test_start", "test_end", "customers_scored", "intervals", "models"]
     assert doc["k"] == 12 and doc["test_end"] == "2020-09-17" and doc["customers_scored"] == 2
+    assert doc["intervals"] == {"confidence": 0.95, "resamples": 1000, "seed": 0, "baseline": "test-fixed"}
     assert [list(row) for row in doc["models"]] == [list(ROW_FIELDS)] * 2
     # best MAP first: [2] hits c1 at rank 1 (MAP 1/2); [1, 2, 3] scores (5/6 + 1/2) / 2 = 2/3
     assert [row["model"] for row in doc["models"]] == ["test-fixed", "test-last-window-only"]
+    fixed, other = doc["models"]
+    # two customers, AP 5/6 and 1/2: a resample's mean is 5/6, 2/3 or 1/2 (1/4, 1/2, 1/4), the 95 % CI [1/2, 5/6]
+    assert (fixed["map_at_k_low"], fixed["map_at_k_high"]) == pytest.approx((1 / 2, 5 / 6))
+    assert (fixed["map_diff"], fixed["map_diff_low"], fixed["map_diff_high"]) == (0.0, 0.0, 0.0)
+    # per-customer differences to test-fixed: 0 - 5/6 and 1 - 1/2, so the mean is -1/6 and the CI [-5/6, 1/2]
+    assert other["map_diff"] == pytest.approx(-1 / 6)
+    assert (other["map_diff_low"], other["map_diff_high"]) == pytest.approx((-5 / 6, 1 / 2))
+    assert fixed["map_diff_excludes_zero"] is False and other["map_diff_excludes_zero"] is False
     assert board.best_model() == "test-fixed"
     assert board.best_model(exclude=["test-fixed"]) == "test-last-window-only"
     paths = board.write(tmp_path / "out", report=False)
@@ -369,6 +433,8 @@ def test_cli_unknown_model_exits_2_in_a_subprocess(tmp_path: Path) -> None:
         (["--models", "popularity", "--backtest", "0"], "backtest weeks must be"),
         (["--models", "popularity", "--test-days", "-1"], "test_days must be"),
         (["--models", "popularity", "--curve-k", "-1"], "--curve-k must be"),
+        (["--models", "popularity", "--baseline", "als"], "--baseline 'als' is not among the evaluated models"),
+        (["--models", "popularity", "--resamples", "10"], "--resamples must be an integer >= 100"),
     ],
 )
 def test_cli_user_errors_exit_2(
@@ -412,6 +478,32 @@ def test_cli_on_tiny_data(request: pytest.FixtureRequest, tmp_path: Path) -> Non
     for row in doc["models"]:
         assert 0.0 <= row["map_at_k"] <= row["hit_rate_at_k"] <= 1.0
     assert pl.read_csv(out / "leaderboard.csv").height == 2
+
+
+@needs_data
+def test_cli_intervals_columns_and_seed(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """The table's interval columns, the files' columns, and the same intervals under the same --seed."""
+    tiny_dir: Path = request.getfixturevalue("tiny_dir")
+    args = ("--data", str(tiny_dir), "--models", "popularity,repurchase,random", "--quiet", "--curve-k", "0",
+            "--resamples", "200", "--baseline", "popularity")
+    runs = {}
+    for name, seed in (("a", "3"), ("b", "3")):  # that another seed moves them: tests/evaluation/test_intervals.py
+        result = run_cli(*args, "--seed", seed, "--out", str(tmp_path / name))
+        assert result.returncode == 0, result.stderr
+        runs[name] = (result.stdout, pl.read_csv(tmp_path / name / "leaderboard.csv"))
+    stdout, csv = runs["a"]
+    for header in ("MAP@12", "95% CI", "Δ vs popularity", "Δ 95% CI", "differs", "baseline"):
+        assert header in stdout, stdout
+    assert "200 resamples, seed 3" in stdout
+    assert csv.columns == list(ROW_FIELDS)
+    intervals = ["model", "map_at_k_low", "map_at_k_high", "map_diff_low", "map_diff_high"]
+    assert runs["b"][1].select(intervals).equals(csv.select(intervals))
+    rows = {row["model"]: row for row in csv.iter_rows(named=True)}
+    assert rows["popularity"]["map_diff"] == 0 and rows["random"]["map_diff_excludes_zero"]  # random is worse
+    for row in rows.values():
+        assert row["map_at_k_low"] <= row["map_at_k"] <= row["map_at_k_high"]
+    doc = json.loads((tmp_path / "a" / "leaderboard.json").read_text())
+    assert doc["intervals"] == {"confidence": 0.95, "resamples": 200, "seed": 3, "baseline": "popularity"}
 
 
 @needs_data

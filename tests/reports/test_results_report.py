@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import struct
 from base64 import b64decode
@@ -12,12 +13,15 @@ import numpy as np
 import polars as pl
 import pytest
 
+from browser_support import chromium, needs_browser
 from hmrec.data.dataset import Dataset
 from hmrec.evaluation.evaluate import CURVE_SCHEMA, WEEK_SCHEMA, Leaderboard
 from hmrec.evaluation.segments import SEGMENT_SCHEMA
 from hmrec.reports.results import SECTIONS, map_chart_data, write_results_report
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+#: set to a folder to save a screenshot of the crowded report at 1280 px
+SCREENSHOTS = os.environ.get("HMREC_SCREENSHOTS")
 TEST_START, TEST_END, TRAIN_END = dt.date(2020, 9, 16), dt.date(2020, 9, 22), dt.date(2020, 9, 15)
 MAP = {"oracle": 0.9, "repurchase": 0.021, "popularity": 0.008}
 
@@ -130,8 +134,10 @@ def test_oracle_is_a_line_not_a_bar() -> None:
 
 def test_segment_table_lists_each_segment_once_per_kind(written: tuple[Path, str]) -> None:
     html = written[1]
-    assert html.count("<td>without history</td>") == 1
-    assert "<th>repurchase MAP@12</th>" in html and "<th>oracle MAP@12</th>" not in html
+    # one table per kind, a row per model (the oracle left out), a column per segment with its size
+    assert html.count("<th>without history (n=100)</th>") == 1
+    assert html.count("<caption>MAP@12 by age group (years)</caption>") == 1
+    assert "<tr><td>repurchase</td>" in html and "<tr><td>oracle</td><td class=\"num\">1.08" not in html
 
 
 def test_recall_table_reads_the_curve(tmp_path: Path) -> None:
@@ -231,3 +237,89 @@ def test_every_model_gets_a_distinct_colour_stable_across_reports() -> None:
     # a model keeps its colour in a report with fewer models, in another order
     fewer = _colours(["random", "repurchase", "oracle", "als"])
     assert all(fewer[m] == colours[m] for m in fewer)
+
+
+# ---------------------------------------------------------------------- intervals and crowded boards
+MANY = {
+    "oracle": 0.09, "ranker": 0.047, "kmeans-customers+repurchase": 0.0286, "kmeans-customers": 0.0285,
+    "repurchase": 0.028, "als+repurchase": 0.0275, "sgd+repurchase": 0.027, "kmeans-articles": 0.0247,
+    "popularity-age": 0.0243, "als": 0.0222, "popularity": 0.021, "popularity-decay": 0.0198,
+    "sgd-mse": 0.012, "sgd-bpr": 0.0115, "random": 0.0005, "my-very-long-experimental-ranker-name": 0.03,
+}
+
+
+def with_intervals(models: dict[str, float], windows: int = 1) -> Leaderboard:
+    """:func:`board` with per-customer APs around each model's MAP (the week rows are their means), and
+    their intervals."""
+    from dataclasses import replace
+
+    rng = np.random.default_rng(0)
+    ap: dict[dt.date, dict[str, np.ndarray]] = {}
+    rows = []
+    for w in range(windows):
+        start = TEST_START - dt.timedelta(days=7 * w)
+        common = rng.random(500)  # the same customers are easy for every model: the pairs are correlated
+        ap[start] = {m: np.clip(common * 2 * v + rng.normal(0, v / 4, 500), 0, 1) for m, v in models.items()}
+        rows += [{**week_row(m, float(a.mean())), "test_start": start} for m, a in ap[start].items()]
+    weeks = pl.DataFrame(rows, schema=WEEK_SCHEMA)
+    return replace(board(models), customer_ap=ap, weeks=weeks, backtest=windows).with_intervals(resamples=200)
+
+
+def test_leaderboard_table_and_chart_show_the_intervals(tmp_path: Path) -> None:
+    from hmrec.reports.results import map_error_bars
+
+    result = with_intervals(MAP)
+    assert result.baseline == "repurchase"  # the best model that is not the oracle
+    html = write_results_report(result, tmp_path).read_text(encoding="utf-8")
+    for header in ("<th>95% CI</th>", "<th>Δ vs repurchase</th>", "<th>Δ 95% CI</th>", "<th>differs</th>"):
+        assert header in html
+    assert "<td>baseline</td>" in html and "not distinguishable" in html
+    assert "Error bars: the 95% bootstrap interval." in html
+    frame = result.to_frame()
+    bars, _ = map_chart_data(frame)
+    errors = map_error_bars(bars)
+    assert errors is not None and errors.shape == (2, 2) and (errors > 0).all()
+    row = bars.row(0, named=True)
+    down, up = row["map_at_k"] - row["map_at_k_low"], row["map_at_k_high"] - row["map_at_k"]
+    assert errors[:, 0] == pytest.approx([down, up])
+    # without intervals: the spread across windows, or nothing
+    plain = board().to_frame().drop("map_at_k_low", "map_at_k_high")
+    assert map_error_bars(plain) is None
+    spread = plain.with_columns(pl.lit(0.002).alias("map_at_k_std"))
+    assert map_error_bars(spread) == pytest.approx(np.full((2, 3), 0.002))
+
+
+def test_crowded_segment_charts_draw_the_best_few_of_each_segment() -> None:
+    from hmrec.reports.results import SEGMENT_TOP, segment_chart_models
+
+    segments = board(MANY).segments
+    models = [m for m in with_intervals(MANY).to_frame()["model"].to_list() if m != "oracle"]
+    part = segments.filter(pl.col("segment_kind") == "age")
+    drawn = segment_chart_models(part, models)
+    assert set(drawn) == {"<25", "25-34"}
+    best = {"ranker", "my-very-long-experimental-ranker-name", "kmeans-customers+repurchase", "kmeans-customers",
+            "repurchase"}
+    assert len(best) == SEGMENT_TOP
+    for names in drawn.values():
+        assert names == [m for m in models if m in best]  # the best of the segment, in leaderboard order
+    few = [m for m in models if m in ("repurchase", "popularity", "random")]
+    assert segment_chart_models(part, few)["<25"] == few  # few models: every one
+
+
+@needs_browser
+def test_crowded_report_fits_a_1280_px_page(tmp_path: Path) -> None:
+    """16 models with long names, two windows: in chromium at 1280 px nothing sticks out sideways."""
+    path = write_results_report(with_intervals(MANY, windows=2), tmp_path)
+    html = path.read_text(encoding="utf-8")
+    assert "draws the 5 best of each segment" in html and "<th>MAP@12 std</th>" in html
+    assert len(images(html)) == 5
+    with chromium(1280, 900) as driver:
+        driver.get(path.as_uri())
+        inner = driver.execute_script("return window.innerWidth")
+        assert driver.execute_script("return document.documentElement.scrollWidth") <= inner
+        rights = driver.execute_script(
+            "return [...document.querySelectorAll('table')].map((t) => t.getBoundingClientRect().right)"
+        )
+        assert len(rights) == 5 and max(rights) <= inner  # the leaderboard, 3 segment tables, the recall table
+        if SCREENSHOTS:
+            driver.save_screenshot(str(Path(SCREENSHOTS) / "results-1280.png"))

@@ -1,39 +1,26 @@
 """The web page in a real browser: headless chromium driven by Selenium against `hmrec serve`.
 
 Needs Debian's ``chromium`` and ``chromium-driver`` (.ci/run installs them); skipped with the reason when they
-are missing. Selenium is pointed at /usr/bin/chromedriver so it never downloads a driver.
+are missing (tests/browser_support.py).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
+from browser_support import browser_marks, chromium
+
 #: set to a folder to save the README's screenshots (serve-desktop.png, serve-phone.png, serve-article.png)
 SCREENSHOTS = os.environ.get("HMREC_SCREENSHOTS")
 
-#: CI sets this: there a missing browser is a failure, not a skip
-REQUIRED = os.environ.get("HMREC_REQUIRE_BROWSER") == "1"
-HAVE_BROWSER = os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not HAVE_BROWSER and not REQUIRED,
-        reason="chromium or chromedriver missing (apt-get install chromium chromium-driver)",
-    ),
-]
+pytestmark = browser_marks
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (the dev extra)")
-from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
 from selenium.webdriver.support.select import Select  # noqa: E402
@@ -42,21 +29,8 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not HAVE_BROWSER:
-        pytest.fail(f"HMREC_REQUIRE_BROWSER=1 but {CHROMIUM} or {CHROMEDRIVER} is missing")
-    profile = tempfile.mkdtemp(prefix="hmrec-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 f"--user-data-dir={profile}", "--window-size=1280,1000"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    try:
+    with chromium(1280, 1000) as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def wait(driver: Any, condition: Any, timeout: float = 20) -> Any:

@@ -38,6 +38,14 @@ def evaluate_command(
         1, "--backtest", help="Number of consecutive test windows, ending at --test-end."
     ),
     curve_k: int = typer.Option(100, "--curve-k", help="Depth of the recall@j curve (0: no curve)."),
+    baseline: str | None = typer.Option(
+        None, "--baseline", help="Reference model of the paired MAP differences and their 95% intervals "
+        "(default: the best model other than the oracle).",
+    ),
+    resamples: int = typer.Option(
+        1000, "--resamples", help="Bootstrap resamples of the scored customers for the 95% intervals "
+        "(>= 100; drawn with --seed).",
+    ),
     out: Path = typer.Option(
         Path("hmrec-results"),
         "--out",
@@ -54,12 +62,16 @@ def evaluate_command(
 ) -> None:
     """Evaluate models on the last week(s) of the data and write the leaderboard and report.html.
 
+    Every MAP@k comes with a 95% bootstrap interval over the scored customers, and with its paired difference
+    to a baseline model: "differs: no" means the data cannot tell the two models apart.
+
     For the k-means elbow plot in report.html, run `hmrec cluster --out DIR` before evaluate --out DIR.
     """
     from hmrec.atomic import check_output_dir
     from hmrec.data.split import check_window_params, parse_date
     from hmrec.errors import ParameterError
-    from hmrec.evaluation.evaluate import check_models, evaluate
+    from hmrec.evaluation.evaluate import check_baseline, check_models, evaluate
+    from hmrec.evaluation.intervals import check_resamples
     from hmrec.models.base import MAX_K, available, check_k
     from hmrec.progress import console, set_quiet
 
@@ -75,6 +87,9 @@ def evaluate_command(
     end = parse_date(test_end)
     params = parse_params(param)
     names = check_models([m for m in models.split(",") if m.strip()] or list(available()), params, seed)
+    baseline = baseline.strip() if baseline and baseline.strip() else None
+    check_baseline(baseline, names)
+    check_resamples(resamples)
     runner = engine_from_options(engine, spark_master, spark_conf)
     runner.check_models(names)
 
@@ -93,6 +108,8 @@ def evaluate_command(
             progress=not quiet,
             seed=seed,
             engine=runner,
+            baseline=baseline,
+            resamples=resamples,
         )
     finally:
         runner.close()

@@ -16,6 +16,13 @@ knows the final week) is recorded as skipped for that window instead of stopping
 With ``backtest > 1`` a model's leaderboard row is the mean over the windows it ran on (each window weighs
 the same), with the sample standard deviation across windows in ``<metric>_std``; the per-window rows are
 kept in :attr:`Leaderboard.weeks`.
+
+Each row also says how much of its MAP@k is noise (:mod:`hmrec.evaluation.intervals`): a bootstrap
+confidence interval over the scored customers (``map_at_k_low``, ``map_at_k_high``; with backtest the
+customers of each window are resampled and the windows averaged, as the point estimate is) and the paired
+difference to a baseline model (``map_diff = MAP(model) - MAP(baseline)``, its interval ``map_diff_low``,
+``map_diff_high``, and ``map_diff_excludes_zero``: whether the data can tell the two apart). The baseline is
+the best model that does not read the generator's truth (not the oracle) unless one is given.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ import json
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +46,17 @@ from hmrec.atomic import staged_dir, write_atomic
 from hmrec.data.dataset import Dataset
 from hmrec.data.split import Window, split_at, windows
 from hmrec.errors import ParameterError, UnknownModelError
+from hmrec.evaluation.intervals import (
+    DEFAULT_CONFIDENCE,
+    DEFAULT_RESAMPLES,
+    INTERVAL_FIELDS,
+    INTERVAL_SCHEMA,
+    check_confidence,
+    check_resamples,
+    interval_cells,
+    map_intervals,
+    missing,
+)
 from hmrec.evaluation.metrics import (
     METRICS,
     coverage,
@@ -59,8 +77,8 @@ if TYPE_CHECKING:  # the engines import the models, which import this package
 #: the quality columns of a leaderboard row (those that get a ``_std`` with backtest)
 QUALITY = (*METRICS, "coverage")
 TIMING = ("fit_seconds", "recommend_seconds")
-#: columns of a leaderboard row, in the order of the JSON and the CSV
-ROW_FIELDS = ("model", *QUALITY, *TIMING)
+#: columns of a leaderboard row, in the order of the JSON and the CSV: MAP@k and its intervals come first
+ROW_FIELDS = ("model", "map_at_k", *INTERVAL_FIELDS, *QUALITY[1:], *TIMING)
 WEEK_FIELDS = ("model", "train_end", "test_start", "test_end", "customers_scored", *QUALITY, *TIMING)
 DEFAULT_CURVE_K = 100
 
@@ -94,6 +112,14 @@ class Leaderboard:
         recall_curve: ``model, k, recall`` for ``k = 1..curve_k`` (mean over windows).
         skipped: ``model, test_start, reason`` for each model that could not run on a window.
         backtest: the number of windows.
+        customer_ap: per window (by ``test_start``), each model's AP@k per scored customer (aligned within a
+            window): what the intervals resample.
+        intervals: ``model`` and ``INTERVAL_FIELDS`` (:func:`hmrec.evaluation.intervals.map_intervals`),
+            empty until :meth:`with_intervals` computed them.
+        baseline: the reference model of ``map_diff`` (None before :meth:`with_intervals`, or when the baseline
+            asked for did not run: then the differences are null).
+        interval_settings: ``confidence``, ``resamples``, ``seed`` and the ``baseline`` asked for (written to the
+            JSON as ``intervals``); empty before :meth:`with_intervals`.
     """
 
     k: int
@@ -109,18 +135,67 @@ class Leaderboard:
     #: tables a model reports about itself (``model.diagnostics(customers, truth)``, e.g. the ranker's candidate
     #: recall and feature importance), by table name, with ``model`` and ``test_start`` columns; written as CSV
     diagnostics: dict[str, pl.DataFrame] = field(default_factory=dict)
+    customer_ap: dict[dt.date, dict[str, np.ndarray]] = field(default_factory=dict)
+    intervals: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=INTERVAL_SCHEMA))
+    baseline: str | None = None
+    interval_settings: dict[str, Any] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ intervals
+    def default_baseline(self) -> str:
+        """The best model that does not read the generator's truth (the oracle is an upper bound, not a
+        competitor); the best model of all when only such models ran."""
+        registry = available()
+        upper = [name for name in self.weeks["model"].unique().to_list()
+                 if name in registry and registry[name].needs_truth]
+        try:
+            return self.best_model(exclude=upper)
+        except ParameterError:
+            return self.best_model()
+
+    def with_intervals(
+        self,
+        baseline: str | None = None,
+        *,
+        resamples: int = DEFAULT_RESAMPLES,
+        confidence: float = DEFAULT_CONFIDENCE,
+        seed: int = 0,
+    ) -> Leaderboard:
+        """A copy with the bootstrap intervals and the paired differences to ``baseline`` (default:
+        :meth:`default_baseline`), computed from :attr:`customer_ap`; ``seed`` makes them reproducible.
+
+        A ``baseline`` that ran on no window leaves the differences null (the caption of the table says so).
+        """
+        resamples = check_resamples(resamples)
+        confidence = check_confidence(confidence)
+        weeks = [week for week in self.customer_ap.values() if week]
+        if not weeks:
+            return self
+        ran = {name for week in weeks for name in week}
+        reference = baseline if baseline is not None else self.default_baseline()
+        frame = map_intervals(
+            weeks, reference if reference in ran else next(iter(weeks[0])),
+            n_resamples=resamples, confidence=confidence, seed=seed,
+        )
+        if reference not in ran:
+            frame = frame.with_columns(
+                [pl.lit(None, dtype=INTERVAL_SCHEMA[name]).alias(name) for name in INTERVAL_FIELDS[2:]]
+            )
+        settings = {"confidence": confidence, "resamples": resamples, "seed": seed}
+        return replace(self, intervals=frame, baseline=reference if reference in ran else None,
+                       interval_settings={**settings, "baseline": reference})
 
     # ------------------------------------------------------------------ tables
     def to_frame(self) -> pl.DataFrame:
         """One row per model (``ROW_FIELDS``, plus ``<metric>_std`` with backtest), best MAP@k first."""
         if self.weeks.height == 0:
-            schema = {name: (pl.String() if name == "model" else pl.Float64()) for name in ROW_FIELDS}
+            schema = {name: INTERVAL_SCHEMA.get(name, pl.Float64()) for name in ROW_FIELDS}
             return pl.DataFrame(schema=schema)
         aggs: list[pl.Expr] = [pl.col(name).mean() for name in (*QUALITY, *TIMING)]
         if self.backtest > 1:
             aggs += [pl.col(name).std(ddof=1).alias(f"{name}_std") for name in QUALITY]
         order = {m: i for i, m in enumerate(dict.fromkeys(self.weeks["model"].to_list()))}
         frame = self.weeks.group_by("model").agg(aggs)
+        frame = frame.join(self.intervals.cast(INTERVAL_SCHEMA), on="model", how="left")  # type: ignore[arg-type]
         frame = frame.with_columns(
             pl.col("model").replace_strict(order, return_dtype=pl.Int64).alias("_order")
         )
@@ -137,6 +212,7 @@ class Leaderboard:
             "test_start": self.test_start.isoformat(),
             "test_end": self.test_end.isoformat(),
             "customers_scored": int(self.customers_scored),
+            **({"intervals": dict(self.interval_settings)} if self.interval_settings else {}),
             "models": [_clean(row) for row in self.to_frame().iter_rows(named=True)],
         }
         if self.backtest > 1:
@@ -187,7 +263,11 @@ class Leaderboard:
         return paths
 
     def render(self) -> Table:
-        """The leaderboard as a rich table (``± std`` across windows with backtest)."""
+        """The leaderboard as a rich table (``± std`` across windows with backtest), with the intervals.
+
+        ``95% CI`` is MAP@k's interval; ``Δ vs BASELINE`` the paired difference to the baseline and ``Δ 95%
+        CI`` its interval; ``differs`` says whether that interval excludes zero (``no``: not distinguishable).
+        """
         k = self.k
         windows_note = f", {self.backtest} windows" if self.backtest > 1 else ""
         table = Table(
@@ -195,29 +275,40 @@ class Leaderboard:
             f"{windows_note}, {self.customers_scored:,} customers scored",
             title_justify="left",
         )
+        confidence = self.interval_settings.get("confidence", DEFAULT_CONFIDENCE)
+        level = f"{100 * confidence:g}%"
+        asked = self.interval_settings.get("baseline")
+        headers = [f"MAP@{k}", f"{level} CI", f"Δ vs {asked or 'baseline'}", f"Δ {level} CI", "differs"]
+        headers += [f"P@{k}", f"R@{k}", f"HR@{k}", f"NDCG@{k}", "coverage", "fit s", "rec s"]
         table.add_column("model", no_wrap=True)
-        for header in (f"MAP@{k}", f"P@{k}", f"R@{k}", f"HR@{k}", f"NDCG@{k}", "coverage"):
+        for header in headers:
             table.add_column(header, justify="right", no_wrap=True)
-        table.add_column("fit s", justify="right", no_wrap=True)
-        table.add_column("rec s", justify="right", no_wrap=True)
         for row in self.to_frame().iter_rows(named=True):
-            cells = [str(row["model"])]
-            for name in QUALITY:
-                cell = _fmt(row[name], 4 if name != "coverage" else 3)
-                std = row.get(f"{name}_std")
-                if self.backtest > 1 and name == "map_at_k" and std is not None and not math.isnan(std):
-                    cell += f" ± {std:.4f}"
-                cells.append(cell)
+            cell = _fmt(row["map_at_k"], 4)
+            std = row.get("map_at_k_std")
+            if self.backtest > 1 and std is not None and not math.isnan(std):
+                cell += f" ± {std:.4f}"
+            cells = [str(row["model"]), cell, *interval_cells(row, self.baseline)]
+            cells += [_fmt(row[name], 4 if name != "coverage" else 3) for name in QUALITY[1:]]
             cells += [_fmt(row["fit_seconds"], 2), _fmt(row["recommend_seconds"], 2)]
             table.add_row(*cells)
+        notes = []
+        if self.interval_settings:
+            notes.append(
+                f"CI: bootstrap over the scored customers ({self.interval_settings['resamples']} resamples, "
+                f"seed {self.interval_settings['seed']}); Δ: paired difference of MAP@{k} to "
+                + (f"{self.baseline}; differs = its CI excludes 0 (no: not distinguishable)" if self.baseline
+                   else f"{asked}, which did not run, so there is none")
+            )
         if self.skipped.height:
             per_model = self.skipped.group_by("model", "reason", maintain_order=True).agg(pl.len())
-            notes = "; ".join(
+            notes.append("; ".join(
                 f"{row['model']} skipped ({row['len']} of {self.backtest} window"
                 f"{'s' if self.backtest > 1 else ''}): {row['reason']}"
                 for row in per_model.iter_rows(named=True)
-            )
-            table.caption = notes
+            ))
+        if notes:
+            table.caption = "\n".join(notes)
             table.caption_justify = "left"
         return table
 
@@ -229,7 +320,7 @@ class Leaderboard:
         if console is None:
             console = Console()
             if not console.is_terminal:  # piped or redirected: do not squeeze the table into 80 columns
-                console = Console(width=160)
+                console = Console(width=200)
         console.print(self.render())
 
 
@@ -247,6 +338,9 @@ def evaluate(
     progress: bool = True,
     seed: int | None = None,
     engine: Engine | None = None,
+    baseline: str | None = None,
+    resamples: int = DEFAULT_RESAMPLES,
+    confidence: float = DEFAULT_CONFIDENCE,
 ) -> Leaderboard:
     """Evaluate ``models`` on the last ``test_days`` days (``backtest`` consecutive windows) of ``dataset``.
 
@@ -263,6 +357,10 @@ def evaluate(
         seed: passed to every model that has a ``seed`` parameter, unless ``params`` sets it.
         engine: where the models are fitted (:mod:`hmrec.engines`; default: in this process). The split,
             the truth and the metrics are the same whatever the engine.
+        baseline: the reference model of the paired differences (one of ``models``; default: the best model
+            that does not read the generator's truth).
+        resamples: bootstrap resamples of the intervals (>= 100); they are drawn with ``seed`` (0 if None).
+        confidence: the coverage of the intervals.
 
     Raises:
         UnknownModelError, ParameterError: unknown model or parameter, k < 1, a window outside the data,
@@ -274,6 +372,9 @@ def evaluate(
             f"curve_k must be an integer between 0 and {MAX_K}, got {curve_k!r} (fix: e.g. 100, or 0 for none)"
         )
     names = check_models(models, params, seed)
+    check_baseline(baseline, names)
+    resamples = check_resamples(resamples)
+    confidence = check_confidence(confidence)
     params = {name: dict(values) for name, values in (params or {}).items()}
     depth = max(k, curve_k)
     plan = windows(dataset, backtest, test_days, test_end)
@@ -283,6 +384,7 @@ def evaluate(
     curves: list[pl.DataFrame] = []
     skipped: list[dict[str, Any]] = []
     diagnostics: dict[str, list[pl.DataFrame]] = {}
+    customer_ap: dict[dt.date, dict[str, np.ndarray]] = {}
     scored_total = 0
     # Status lines rather than a live bar: models show their own progress bars while fitting, and two
     # live displays on one terminal garble each other.
@@ -352,6 +454,7 @@ def evaluate(
                 }
             )
             segment_frames.append(segment_breakdown(name, segments, rows))
+            customer_ap.setdefault(window.test_start, {})[name] = rows["map_at_k"]
             if curve_k:
                 curve = curve_from_hits(hits, n_truth, curve_k)
                 curves.append(
@@ -394,7 +497,8 @@ def evaluate(
         skipped=pl.DataFrame(skipped, schema=SKIPPED_SCHEMA),
         backtest=len(plan),
         diagnostics={name: pl.concat(tables, how="diagonal_relaxed") for name, tables in diagnostics.items()},
-    )
+        customer_ap=customer_ap,
+    ).with_intervals(baseline, resamples=resamples, confidence=confidence, seed=0 if seed is None else seed)
 
 
 def check_models(
@@ -428,6 +532,15 @@ def check_models(
     for name in names:  # fail on a bad hyperparameter now, not after fitting the other models
         _make(name, params, seed)
     return names
+
+
+def check_baseline(baseline: str | None, names: Sequence[str]) -> None:
+    """ParameterError unless ``baseline`` is None or one of the evaluated ``names`` (cheap: check it first)."""
+    if baseline is not None and baseline not in names:
+        raise ParameterError(
+            f"--baseline '{baseline}' is not among the evaluated models "
+            f"(fix: add it to --models or choose one of {', '.join(names)})"
+        )
 
 
 def _make(name: str, params: Mapping[str, Mapping[str, Any]], seed: int | None) -> Recommender:
@@ -490,7 +603,7 @@ def _csv(frame: pl.DataFrame) -> str:
 
 
 def _fmt(value: float | None, digits: int) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if missing(value):
         return "-"
     return f"{value:.{digits}f}"
 
@@ -501,6 +614,7 @@ __all__ = [
     "ROW_FIELDS",
     "WEEK_FIELDS",
     "Leaderboard",
+    "check_baseline",
     "check_models",
     "evaluate",
 ]

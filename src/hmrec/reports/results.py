@@ -1,8 +1,11 @@
 """The results report of ``hmrec evaluate``: one self-contained ``report.html`` in the output directory.
 
-It shows the leaderboard table, MAP@k per model as bars (the ``oracle``, which ranks by the generator's true
-purchase probabilities on generated data, drawn as a line: the level a model can expect at best, not a
-competitor), the metrics per customer segment (with and without history, age, activity), recall@j for
+It shows the leaderboard table (with each MAP@k's bootstrap interval and its paired difference to the baseline
+model, when the leaderboard has them), MAP@k per model as bars with the intervals as error bars (the
+``oracle``, which ranks by the generator's true purchase probabilities on generated data, drawn as a line: the
+level a model can expect at best, not a competitor), the metrics per customer segment (with and without
+history, age, activity; with many models each chart draws the best few of each segment and the tables list
+every model), recall@j for
 j = 1..100 per model (how deep a candidate list must go to find the purchases: the case for candidate generation
 + re-ranking) and, when k-means ran, its elbow plot.
 
@@ -12,7 +15,7 @@ report is written: run ``hmrec cluster --out DIR`` before ``hmrec evaluate --out
 
 The leaderboard is duck-typed on :class:`hmrec.evaluation.evaluate.Leaderboard`: ``k``, ``train_end``,
 ``test_start``, ``test_end``, ``customers_scored``, ``backtest``, ``to_frame()``, ``segments``,
-``recall_curve``, ``skipped``, ``weeks``, and optionally ``k_choice`` (a
+``recall_curve``, ``skipped``, ``weeks``, and optionally ``baseline``, ``interval_settings`` and ``k_choice`` (a
 :class:`hmrec.clustering.choose_k.KChoice`).
 """
 
@@ -27,9 +30,10 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from hmrec.evaluation.intervals import interval_cells
 from hmrec.models.base import available
 from hmrec.reports import plots
-from hmrec.reports.html import FigureWriter, Report
+from hmrec.reports.html import FigureWriter, Report, render_table
 
 REPORT_NAME = "report.html"
 ORACLE = "oracle"
@@ -46,6 +50,8 @@ SECTIONS = (
     ("Feature importance", "feature-importance"),
 )
 FAMILY_COLOURS = {"customer": "#1f77b4", "article": "#2ca02c", "pair": "#d62728", "source": "#9467bd"}
+#: models drawn per segment in a segment chart when there are more (the table below it lists them all)
+SEGMENT_TOP = 5
 SEGMENT_TITLES = {
     "history": "with and without purchase history",
     "age": "by age group (years)",
@@ -60,7 +66,7 @@ HEADERS = {
     "ndcg_at_k": "NDCG@{k}",
     "coverage": "coverage",
     "fit_seconds": "fit (s)",
-    "recommend_seconds": "recommend (s)",
+    "recommend_seconds": "rec. (s)",
 }
 
 
@@ -106,6 +112,21 @@ def map_chart_data(frame: pl.DataFrame) -> tuple[pl.DataFrame, float | None]:
     return bars, (float(oracle[0]) if oracle and _finite(oracle[0]) else None)
 
 
+def map_error_bars(bars: pl.DataFrame) -> np.ndarray | None:
+    """``(2, n)`` distances from each bar's MAP down to its interval's low end and up to its high end (the
+    form of matplotlib's ``xerr``); the standard deviation across windows when there is no interval; None
+    when there is neither. A missing bound draws no bar on that side."""
+    if "map_at_k_low" in bars.columns and bars["map_at_k_low"].is_not_null().any():
+        value = bars["map_at_k"].to_numpy()
+        low = np.nan_to_num(value - bars["map_at_k_low"].cast(pl.Float64).to_numpy(), nan=0.0)
+        high = np.nan_to_num(bars["map_at_k_high"].cast(pl.Float64).to_numpy() - value, nan=0.0)
+        return np.vstack([np.maximum(low, 0.0), np.maximum(high, 0.0)])
+    if "map_at_k_std" in bars.columns:
+        std = bars["map_at_k_std"].fill_nan(0).fill_null(0).to_numpy()
+        return np.vstack([std, std])
+    return None
+
+
 def _section_leaderboard(
     report: Report, writer: FigureWriter, board: Any, frame: pl.DataFrame, colours: dict[str, str]
 ) -> None:
@@ -121,12 +142,33 @@ def _section_leaderboard(
         "ranks by the generator's true purchase probabilities: the best a model can expect, an upper bound "
         "rather than a competitor."
     )
+    settings = dict(getattr(board, "interval_settings", None) or {})
+    baseline = getattr(board, "baseline", None)
+    level = f"{100 * float(settings.get('confidence', 0.95)):g}%"
+    if settings:
+        sec.note(
+            f"{level} CI: bootstrap interval of MAP@{k} over the scored customers ({settings.get('resamples')} "
+            f"resamples, seed {settings.get('seed')}"
+            + ("; with several windows each window's customers are resampled and the windows averaged" if
+               windows > 1 else "")
+            + f"). Δ: the paired difference of MAP@{k} to "
+            + (f"{baseline} (the same customers resampled for both models), with its {level} CI; 'differs: "
+               "no' means the difference is inside the noise: the two models are not distinguishable on this "
+               "data." if baseline else f"{settings.get('baseline')}, which did not run: no differences.")
+        )
     columns = [c for c in HEADERS if c in frame.columns]
     header = [HEADERS[c].format(k=k) for c in columns]
-    rows = frame.select(columns).rows()
+    rows = [list(r) for r in frame.select(columns).rows()] if columns else []
+    if columns and "map_at_k_low" in frame.columns:
+        header[2:2] = [f"{level} CI", f"Δ vs {baseline or settings.get('baseline') or 'baseline'}",
+                       f"Δ {level} CI", "differs"]
+        for cells, named in zip(rows, frame.iter_rows(named=True), strict=True):
+            # an interval is read as one unit: its cell breaks nowhere (U+2060 WORD JOINER, U+00A0 NO-BREAK SPACE)
+            cells[2:2] = [c.replace("–", "\u2060–\u2060").replace(" ", "\u00a0")
+                          for c in interval_cells(named, baseline)]
     if windows > 1 and "map_at_k_std" in frame.columns:
         header.append(f"MAP@{k} std")
-        rows = [(*r, s) for r, s in zip(rows, frame["map_at_k_std"].to_list(), strict=True)]
+        rows = [[*r, s] for r, s in zip(rows, frame["map_at_k_std"].to_list(), strict=True)]
     models = frame["model"].to_list() if "model" in frame.columns else []
     best = next((i for i, m in enumerate(models) if m != ORACLE and _finite(frame["map_at_k"][i])), None)
     sec.table(rows, header, highlight=best)
@@ -147,13 +189,12 @@ def _section_leaderboard(
         names = bars["model"].to_list()
         values = bars["map_at_k"].to_numpy()
         positions = np.arange(len(names))
-        errors = (
-            bars["map_at_k_std"].fill_nan(0).fill_null(0).to_numpy()
-            if "map_at_k_std" in bars.columns
-            else None
-        )
-        rects = ax.barh(positions, values, xerr=errors, color=[colours[m] for m in names], capsize=3)
-        ax.bar_label(rects, [f"{v:.4f}" for v in values], padding=4, fontsize=8)
+        errors = map_error_bars(bars)
+        ax.barh(positions, values, xerr=errors, color=[colours[m] for m in names], capsize=3)
+        ends = values + (errors[1] if errors is not None else 0.0)
+        for y, end, value in zip(positions, ends, values, strict=True):  # labels after the error bars, not on them
+            ax.annotate(f"{value:.4f}", xy=(end, y), xytext=(5, 0), textcoords="offset points", va="center",
+                        fontsize=8)
         ax.set_yticks(positions, names)
         ax.invert_yaxis()
         ax.grid(axis="y", visible=False)
@@ -188,6 +229,8 @@ def _section_leaderboard(
                     fontsize=9,
                     color=colours[ORACLE],
                 )
+        if "map_at_k_high" in bars.columns:  # room for the error bars' caps and their labels
+            high = max(high, float(bars["map_at_k_high"].fill_nan(0).fill_null(0).max() or 0.0))  # type: ignore[arg-type]
         ax.set_xlim(0, max(high, 1e-6) * 1.25)
 
     height = max(3.0, 0.35 * bars.height + 1.5)
@@ -198,9 +241,31 @@ def _section_leaderboard(
         f"MAP@{k} (mean average precision, 0 to 1)",
         "model",
         draw,
-        f"Mean over the scored customers of AP@{k}, which divides by min(purchases, {k}).",
+        f"Mean over the scored customers of AP@{k}, which divides by min(purchases, {k}). "
+        + (f"Error bars: the {level} bootstrap interval." if settings and "map_at_k_low" in frame.columns
+           else "Error bars: the standard deviation across the windows." if windows > 1 else ""),
         height=height,
     )
+
+
+def segment_chart_models(part: pl.DataFrame, models: list[str], top: int = SEGMENT_TOP) -> dict[str, list[str]]:
+    """The models drawn in each segment of one kind: every model when there are at most ``top + 1`` of them,
+    else the ``top`` best of that segment by MAP@k (ties in leaderboard order), in leaderboard order."""
+    drawn: dict[str, list[str]] = {}
+    rank = {m: i for i, m in enumerate(models)}
+    for segment in dict.fromkeys(part["segment"].to_list()):
+        rows = part.filter((pl.col("segment") == segment) & pl.col("model").is_in(models))
+        value = dict(zip(rows["model"].to_list(), rows["map_at_k"].to_list(), strict=True))
+        present = [m for m in models if m in value]
+        if len(present) > top + 1:
+            best = sorted(present, key=lambda m: (-_number(value[m]), rank[m]))[:top]
+            present = [m for m in present if m in best]
+        drawn[segment] = present
+    return drawn
+
+
+def _number(value: Any) -> float:
+    return float(value) if _finite(value) else float("-inf")
 
 
 def _section_segments(report: Report, writer: FigureWriter, board: Any, colours: dict[str, str]) -> None:
@@ -210,39 +275,52 @@ def _section_segments(report: Report, writer: FigureWriter, board: Any, colours:
     if segments.height == 0:
         sec.note("No segment breakdown was computed.")
         return
+    present = set(segments["model"].to_list())
+    # leaderboard order (best first), like the MAP chart; colours as everywhere in the report
+    models = [m for m in colours if m in present and m != ORACLE]
+    models += [m for m in dict.fromkeys(segments["model"].to_list()) if m not in models and m != ORACLE]
+    crowded = len(models) > SEGMENT_TOP + 1
     sec.note(
         f"MAP@{k} of each model within groups of scored customers (the oracle is left out of the charts: it "
         "would flatten them). Customers without history can only get a fallback such as popularity."
+        + (f" With {len(models)} models each chart draws the {SEGMENT_TOP} best of each segment; the tables "
+           "below list every model." if crowded else "")
     )
-    present = set(segments["model"].to_list())
-    # bars in leaderboard order (best first), like the MAP chart; colours as everywhere in the report
-    models = [m for m in colours if m in present and m != ORACLE]
-    models += [m for m in dict.fromkeys(segments["model"].to_list()) if m not in models and m != ORACLE]
+    tables: list[str] = []
     for kind in dict.fromkeys(segments["segment_kind"].to_list()):
         part = segments.filter(pl.col("segment_kind") == kind)
         labels = list(dict.fromkeys(part["segment"].to_list()))
         sizes = part.group_by("segment").agg(pl.col("customers").max())
         size_of = dict(zip(sizes["segment"].to_list(), sizes["customers"].to_list(), strict=True))
+        drawn = segment_chart_models(part, models)
+        shown = [m for m in models if any(m in names for names in drawn.values())]
 
         def draw(
-            ax: Any, part: pl.DataFrame = part, labels: list[str] = labels, size_of: dict[str, int] = size_of
+            ax: Any,
+            part: pl.DataFrame = part,
+            labels: list[str] = labels,
+            size_of: dict[str, int] = size_of,
+            drawn: dict[str, list[str]] = drawn,
+            shown: list[str] = shown,
         ) -> None:
-            if not models or not labels:
+            if not shown or not labels:
                 plots.note_empty(ax)
                 return
-            width = 0.8 / len(models)
-            x = np.arange(len(labels))
-            for i, model in enumerate(models):
-                rows = part.filter(pl.col("model") == model)
-                value = dict(zip(rows["segment"].to_list(), rows["map_at_k"].to_list(), strict=True))
-                ax.bar(
-                    x - 0.4 + (i + 0.5) * width,
-                    [value.get(s, np.nan) for s in labels],
-                    width=width,
-                    color=colours.get(model, plots.ACCENT),
-                    label=model,
-                )
-            ax.set_xticks(x, [f"{s}\nn={size_of.get(s, 0):,}" for s in labels], fontsize=8)
+            slots = max(len(names) for names in drawn.values())
+            width = 0.8 / slots
+            value = {(r["model"], r["segment"]): r["map_at_k"] for r in part.iter_rows(named=True)}
+            for x, segment in enumerate(labels):
+                names = drawn.get(segment, [])
+                for i, model in enumerate(names):  # each segment's bars side by side, centred on its tick
+                    ax.bar(
+                        x + (i - (len(names) - 1) / 2) * width,
+                        value.get((model, segment), np.nan),
+                        width=width,
+                        color=colours.get(model, plots.ACCENT),
+                    )
+            for model in shown:  # one legend entry per model, whichever segments show it
+                ax.bar([0], [0], width=0, color=colours.get(model, plots.ACCENT), label=model)
+            ax.set_xticks(np.arange(len(labels)), [f"{s}\nn={size_of.get(s, 0):,}" for s in labels], fontsize=8)
             ax.grid(axis="x", visible=False)
             plots.legend_outside(ax, "model")
 
@@ -254,20 +332,21 @@ def _section_segments(report: Report, writer: FigureWriter, board: Any, colours:
             f"segment ({kind})",
             f"MAP@{k} within the segment",
             draw,
-            f"Segment kind '{kind}'; n = customers in the segment.",
+            f"Segment kind '{kind}'; n = customers in the segment"
+            + (f"; the {SEGMENT_TOP} best models of each segment." if crowded else "."),
         )
-    table = segments.filter(pl.col("model") != ORACLE) if "model" in segments.columns else segments
-    pivot = table.pivot(
-        on="model",
-        index=["segment_kind", "segment", "customers"],
-        values="map_at_k",
-        aggregate_function="first",
-    ).select("segment_kind", "segment", "customers", *models)
-    sec.table(
-        pivot.rows(),
-        [*pivot.columns[:3], *[f"{m} MAP@{k}" for m in pivot.columns[3:]]],
-        caption=f"MAP@{k} per segment and model",
-    )
+        pivot = part.filter(pl.col("model") != ORACLE).pivot(
+            on="segment", index="model", values="map_at_k", aggregate_function="first"
+        )
+        order = {m: i for i, m in enumerate(models)}
+        pivot = pivot.sort(pl.col("model").replace_strict(order, default=len(order), return_dtype=pl.Int64))
+        columns = [c for c in labels if c in pivot.columns]
+        tables.append(render_table(
+            pivot.select("model", *columns).rows(),
+            ["model", *[f"{c} (n={size_of.get(c, 0):,})" for c in columns]],
+            caption=f"MAP@{k} {title}",
+        ))
+    sec.tables(*tables)
 
 
 def _section_recall(report: Report, writer: FigureWriter, board: Any, colours: dict[str, str]) -> None:
