@@ -16,20 +16,24 @@ from pathlib import Path
 
 import numpy as np
 
-import hmrec.data.synthetic as S
+from hmrec.data.synthetic import articles, customers
+from hmrec.data.synthetic import constants as S
+from hmrec.data.synthetic.customers import segment_mix
+from hmrec.data.synthetic.generator import Generator
+from hmrec.data.synthetic.plan import make_plan
 
 
 def shares(seed: int) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as d:
-        g = S._Generator(S._plan(Path(d) / "x", "full", seed, None, None, None, None))
-        arts = g._articles()
-        custs = g._customers(arts)
+        g = Generator(make_plan(Path(d) / "x", "full", seed, None, None, None, None))
+        arts = g.articles()
+        custs = g.customers(arts)
     n_weeks = g.plan.n_weeks
-    type_season = g._type_season()
+    type_season = g.calendar.type_season()
     order = arts.cat_order
     static_sorted = arts.static[:, order]
     n_seg = static_sorted.shape[0]
-    alive = (custs.leave >= g.n_days - 14) & (custs.rate > 0)
+    alive = (custs.leave >= g.calendar.n_days - 14) & (custs.rate > 0)
     w_rate = custs.rate * alive * (1 - custs.rho)
     mix_weight = np.bincount(custs.segment, weights=w_rate * (1 - custs.fav_weight), minlength=n_seg)
     fav_weight = np.zeros((n_seg, arts.sub_count.size))
@@ -37,13 +41,13 @@ def shares(seed: int) -> tuple[float, float]:
         np.add.at(fav_weight, (custs.segment, custs.favourites[:, j]), w_rate * custs.fav_weight / S.N_FAVOURITES)
     expected = []
     for w in (n_weeks - 2, n_weeks - 1):
-        age = (g.week_lo[w] + g.week_hi[w]) / 2.0 - arts.launch
+        age = (g.calendar.week_lo[w] + g.calendar.week_hi[w]) / 2.0 - arts.launch
         life = np.where(age < 0, 0.0, np.minimum(1.0, (age + 3.5) / 10.5)
                         * np.maximum(np.exp(-np.maximum(age - 10.0, 0.0) / arts.tau), S.LIFE_FLOOR))
         u_sorted = static_sorted * (arts.base * life)[order][None, :]
         mass = np.add.reduceat(u_sorted, arts.cat_start, axis=1)
         taste = arts.category_taste * type_season[w][arts.category_type][None, :]
-        mix = g._mix(taste * mass**S.CATEGORY_ETA, arts.category_group)
+        mix = segment_mix(taste * mass**S.CATEGORY_ETA, arts.category_group)
         q = np.empty_like(u_sorted)
         q[:, order] = u_sorted / mass[:, arts.category[order]]
         u_fav = u_sorted**S.FAV_ALPHA
@@ -63,7 +67,10 @@ def main() -> None:
     args = parser.parse_args()
     for item in args.set:
         name, _, value = item.partition("=")
-        setattr(S, name, float(value))
+        # the stages import the constants by name: set it wherever it is read
+        for module in (S, articles, customers):
+            if hasattr(module, name):
+                setattr(module, name, float(value))
     rows = [(seed, *shares(seed)) for seed in (int(s) for s in args.seeds.split(","))]
     for seed, top60, top12 in rows:
         print(f"seed {seed}: top 60 {top60:.4f}, top 12 {top12:.4f}")
