@@ -51,8 +51,9 @@ The truth of the final week (``truth_window``) is therefore, for customer ``c`` 
     p_c(a) = (1 - f_c) * m_s(g_a) * q_s(a) + f_c * n_fav(c, h_a) / 3 * q'_s(a)
 
 Its modules: ``plan`` (arguments, presets, calendar), ``articles``, ``customers``, ``purchases`` (the weekly
-simulation), ``truth`` (the final week's distribution, written and read back), ``generator`` (one run, its
-random streams and files), ``constants`` and ``sampling`` (shared draws).
+simulation), ``truth`` (the final week's distribution, written and read back), ``world`` (the structure
+drawn from the world number: the favourite key and the strengths below), ``generator`` (one run, its random
+streams and files), ``constants`` and ``sampling`` (shared draws).
 """
 
 from hmrec.data.synthetic.constants import (
@@ -66,6 +67,7 @@ from hmrec.data.synthetic.constants import (
 from hmrec.data.synthetic.generator import generate, generated_version
 from hmrec.data.synthetic.plan import SCALES, ScaleSpec
 from hmrec.data.synthetic.truth import _load_truth, true_scores, true_segments, true_top_k, truth_window
+from hmrec.data.synthetic.world import World, draw_world
 
 __all__ = [
     "GENERATOR_VERSION",
@@ -76,7 +78,9 @@ __all__ = [
     "TRUTH_DIRNAME",
     "TRUTH_META",
     "ScaleSpec",
+    "World",
     "_load_truth",
+    "draw_world",
     "generate",
     "generated_version",
     "true_scores",

@@ -18,6 +18,7 @@ from hmrec.data.synthetic.constants import (
     BASIC_TAU,
     DEPT_PREFIXED,
     FADE_TAU,
+    FAVOURITE_COLUMNS,
     HIT_BOOST,
     N_PARTNERS,
     PARTNER_SPREAD,
@@ -37,13 +38,14 @@ class Articles:
     product_start: np.ndarray  # product -> first article row
     product_count: np.ndarray  # product -> number of articles (colours)
     category: np.ndarray  # article -> category (index x product type)
-    subcategory: np.ndarray  # article -> sub-category (category x colour master)
-    sub_category: np.ndarray  # sub-category -> category
-    cat_order: np.ndarray  # articles by category, then colour master: both kinds of block are contiguous
+    cat_order: np.ndarray  # articles by category, then colour master
     cat_start: np.ndarray  # category -> first position in cat_order
     cat_count: np.ndarray
-    sub_start: np.ndarray  # sub-category -> first position in cat_order
-    sub_count: np.ndarray
+    attributes: dict[str, np.ndarray]  # article attribute column -> the article's value, as a position (0, 1, ..)
+    fav_group: np.ndarray  # article -> its group of the world's favourite key (world 0: a sub-category)
+    fav_order: np.ndarray  # articles by favourite group (world 0: the same order as cat_order)
+    fav_start: np.ndarray  # favourite group -> first position in fav_order
+    fav_count: np.ndarray
     partners: np.ndarray  # (articles, N_PARTNERS) articles bought after this one ("go together")
     category_group: np.ndarray  # category -> index group (position in INDEX_GROUPS)
     category_type: np.ndarray  # category -> product type (position in PRODUCT_TYPES)
@@ -56,10 +58,13 @@ class Articles:
     ids: pl.Series  # 10-digit article ids
 
 
-def build_articles(plan: Plan, rng: np.random.Generator, srng: np.random.Generator) -> Articles:
-    """The catalogue: products and their colours, categories and sub-categories, co-purchase partners, life
-    cycles, prices and the frame of articles.csv; the segments' tastes come from their own stream ``srng``, so
-    that they do not depend on the article count."""
+def build_articles(
+    plan: Plan, rng: np.random.Generator, srng: np.random.Generator, favourite_key: tuple[str, ...]
+) -> Articles:
+    """The catalogue: products and their colours, categories, the groups of the favourite key (article
+    attribute columns, see FAVOURITE_COLUMNS), co-purchase partners, life cycles, prices and the frame of
+    articles.csv; the segments' tastes come from their own stream ``srng``, so that they do not depend on the
+    article count."""
     n_art = plan.n_articles
     n_prod = min(n_art, max(1, round(n_art / ARTICLES_PER_PRODUCT)))
     types = V.PRODUCT_TYPES
@@ -195,17 +200,32 @@ def build_articles(plan: Plan, rng: np.random.Generator, srng: np.random.Generat
     gamma = np.array([seg.price_gamma for seg in V.SEGMENTS])
     rel_price = price_units / np.median(price_units)
     static = colour_taste[:, a_colour] * rel_price[None, :] ** gamma[:, None]
-    # --- sub-categories (category x colour master): what a customer's favourites are
-    n_master = len(master_names)
+    # --- the groups of the favourite key (world 0: index x product type x colour master, the sub-category)
     a_master = colour_master[a_colour]
     cat_order = np.lexsort((np.arange(n_art), a_master, a_cat))  # by category, colour master, row
-    sub_keys, a_sub = np.unique(a_cat * n_master + a_master, return_inverse=True)
-    sub_count = np.bincount(a_sub, minlength=sub_keys.size)
     cat_count = np.bincount(a_cat, minlength=cat_keys.size)
-    _, sub_first = np.unique(a_sub, return_index=True)
-    a_launch[sub_first] = np.minimum(a_launch[sub_first], -rng.integers(1, 60, sub_first.size))  # sells from day 0
-    # --- co-purchase partners: products launched close together in one index group go together
     prod_group = np.array([ig_pos[x.group] for x in indices])[p_index]
+    value_pos = {no: j for j, no in enumerate(V.PERCEIVED_VALUES)}
+    attributes = {
+        "product_type_no": p_type[a_prod],
+        "product_group_name": type_group[p_type[a_prod]],
+        "graphical_appearance_no": a_graphic,
+        "colour_group_code": a_colour,
+        "perceived_colour_value_id": np.array([value_pos[c[2]] for c in V.COLOURS])[a_colour],
+        "perceived_colour_master_id": a_master,
+        "department_no": p_dept[a_prod],
+        "index_code": p_index[a_prod],
+        "index_group_no": prod_group[a_prod],
+        "section_no": p_section[a_prod],
+        "garment_group_no": p_gg[a_prod],
+    }
+    assert tuple(attributes) == FAVOURITE_COLUMNS
+    a_fav = key_groups(attributes, favourite_key)
+    fav_order = np.lexsort((np.arange(n_art), a_fav))
+    fav_count = np.bincount(a_fav)
+    _, fav_first = np.unique(a_fav, return_index=True)
+    a_launch[fav_first] = np.minimum(a_launch[fav_first], -rng.integers(1, 60, fav_first.size))  # sells from day 0
+    # --- co-purchase partners: products launched close together in one index group go together
     by_launch = np.lexsort((launch + rng.normal(0.0, PARTNER_SPREAD, n_prod), prod_group))
     rank_launch = np.empty(n_prod, dtype=np.int64)
     rank_launch[by_launch] = np.arange(n_prod)
@@ -244,13 +264,14 @@ def build_articles(plan: Plan, rng: np.random.Generator, srng: np.random.Generat
         product_start=product_start,
         product_count=product_count,
         category=a_cat.astype(np.int64),
-        subcategory=a_sub.astype(np.int64),
-        sub_category=(sub_keys // n_master).astype(np.int64),
         cat_order=cat_order,
         cat_start=np.cumsum(cat_count) - cat_count,
         cat_count=cat_count,
-        sub_start=np.cumsum(sub_count) - sub_count,
-        sub_count=sub_count,
+        attributes=attributes,
+        fav_group=a_fav,
+        fav_order=fav_order,
+        fav_start=np.cumsum(fav_count) - fav_count,
+        fav_count=fav_count,
         partners=partner_art[a_prod],
         category_group=cat_group,
         category_type=cat_type,
@@ -262,6 +283,16 @@ def build_articles(plan: Plan, rng: np.random.Generator, srng: np.random.Generat
         price_units=price_units,
         ids=frame["article_id"],
     )
+
+
+def key_groups(attributes: dict[str, np.ndarray], key: tuple[str, ...]) -> np.ndarray:
+    """Every article's group of ``key`` (attribute columns): groups numbered by the columns' positions, the
+    first column most significant, so that a key's numbering does not depend on the catalogue's order."""
+    code = np.zeros(next(iter(attributes.values())).size, dtype=np.int64)
+    for column in key:
+        values = attributes[column]
+        code = code * (int(values.max()) + 1) + values
+    return np.unique(code, return_inverse=True)[1].astype(np.int64)
 
 
 def _article_frame(

@@ -46,6 +46,22 @@ REPEAT_DECAY = 0.3  # the k-th most recent remembered purchase drives a history 
 PARTNER_SPREAD = 10.0  # days of noise on the launch order that makes products partners
 DEPT_PREFIXED = 0.45  # share of department names prefixed by their section's first word
 N_FAVOURITES = 3
+#: the article attribute columns a world's favourite key combines (one to three of them)
+FAVOURITE_COLUMNS = (
+    "product_type_no",
+    "product_group_name",
+    "graphical_appearance_no",
+    "colour_group_code",
+    "perceived_colour_value_id",
+    "perceived_colour_master_id",
+    "department_no",
+    "index_code",
+    "index_group_no",
+    "section_no",
+    "garment_group_no",
+)
+#: world 0's favourite key: the sub-category, a kind of article in a colour ("black trousers")
+SUBCATEGORY_KEY = ("index_code", "product_type_no", "perceived_colour_master_id")
 RHO_BETA = (1.7, 18.0)  # a customer's probability that an item is driven by a remembered purchase
 FAVOURITE_BETA = (1.5, 4.0)  # ... that a new item comes from a favourite sub-category
 FAV_ALPHA = 0.6  # within a favourite sub-category an article is drawn by u ** FAV_ALPHA (u: see above)

@@ -11,17 +11,15 @@ from hmrec.data import _vocab as V
 from hmrec.data.schema import CUSTOMER_COLUMNS
 from hmrec.data.synthetic.articles import Articles
 from hmrec.data.synthetic.constants import (
-    CATEGORY_ETA,
-    FAVOURITE_BETA,
     ITEMS_PER_VISIT,
     LIFETIME,
     N_FAVOURITES,
     NEVER_BUY,
-    RHO_BETA,
     ROWS_PER_ITEM,
 )
 from hmrec.data.synthetic.plan import Calendar
 from hmrec.data.synthetic.sampling import allocate, hex_ids, sample, sample_rows
+from hmrec.data.synthetic.world import World
 
 
 @dataclass
@@ -38,15 +36,16 @@ class Customers:
     week_factor: np.ndarray  # per week: visits per 7 active days and unit of rate
     rho: np.ndarray
     fav_weight: np.ndarray
-    favourites: np.ndarray  # (n, N_FAVOURITES) sub-categories
+    favourites: np.ndarray  # (n, N_FAVOURITES) groups of the favourite key
     online: np.ndarray
 
 
 def build_customers(
-    calendar: Calendar, arts: Articles, rng: np.random.Generator, rng_ids: np.random.Generator
+    calendar: Calendar, world: World, arts: Articles, rng: np.random.Generator, rng_ids: np.random.Generator
 ) -> Customers:
     """The customers: segment, membership fields, life (join, churn, the forced first visit), visit rate,
-    history propensity, favourites; the ids come from their own stream ``rng_ids``."""
+    history propensity, favourites (groups of the world's favourite key); the ids come from their own stream
+    ``rng_ids``."""
     n = calendar.plan.n_customers
     days = calendar.n_days
     segs = V.SEGMENTS
@@ -85,22 +84,27 @@ def build_customers(
     rate = rng.lognormal(0.0, 1.1, n) * activity * np.where(club_codes == 1, 0.5, 1.0)
     rate[never] = 0.0
     week_factor = _week_factor(calendar, rate, join, last_active, first_day)
-    rho = rng.beta(*RHO_BETA, n)
-    fav_weight = rng.beta(*FAVOURITE_BETA, n)
+    rho = rng.beta(*world.rho_beta, n)
+    fav_weight = rng.beta(*world.favourite_beta, n)
     online_mean = np.array([s.online for s in segs])[segment]
     online = rng.beta(online_mean * 2.5, (1 - online_mean) * 2.5)
-    # favourites: sub-categories (category x colour master), from the segment's static mix (taste x
-    # all-time popularity mass of the category), then a colour by the segment's taste-weighted mass
+    # favourites: groups of the world's key, as the segment buys them: a category from the segment's static
+    # mix (taste x all-time popularity mass), then an article of it by the segment's taste-weighted mass.
+    # The groups are cut into cells (category x group); a group's weight is the sum of its cells' (world 0:
+    # a sub-category is one cell, category x colour master)
     mass = np.zeros(arts.category_group.size)
     np.add.at(mass, arts.category, arts.base)
-    static_mix = segment_mix(arts.category_taste * mass[None, :] ** CATEGORY_ETA, arts.category_group)
-    n_sub = arts.sub_count.size
-    sub_mass = np.stack(
-        [np.bincount(arts.subcategory, weights=row * arts.base, minlength=n_sub) for row in arts.static]
+    static_mix = segment_mix(arts.category_taste * mass[None, :] ** world.category_eta, arts.category_group)
+    n_fav = arts.fav_count.size
+    cell_keys, a_cell = np.unique(arts.category * n_fav + arts.fav_group, return_inverse=True)
+    cell_cat, cell_fav = cell_keys // n_fav, cell_keys % n_fav
+    cell_mass = np.stack(
+        [np.bincount(a_cell, weights=row * arts.base, minlength=cell_keys.size) for row in arts.static]
     )
-    cat_mass = np.stack([np.bincount(arts.sub_category, weights=row) for row in sub_mass])
-    sub_mix = static_mix[:, arts.sub_category] * sub_mass / cat_mass[:, arts.sub_category]
-    favourites = sample_rows(rng, sub_mix, segment, (n, N_FAVOURITES))
+    cat_mass = np.stack([np.bincount(cell_cat, weights=row) for row in cell_mass])
+    cell_mix = static_mix[:, cell_cat] * cell_mass / cat_mass[:, cell_cat]
+    fav_mix = np.stack([np.bincount(cell_fav, weights=row, minlength=n_fav) for row in cell_mix])
+    favourites = sample_rows(rng, fav_mix, segment, (n, N_FAVOURITES))
     # --- public fields
     ids = hex_ids(rng_ids, n)
     n_postal = max(1, round(n * 0.2572))

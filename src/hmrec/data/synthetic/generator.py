@@ -10,7 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import polars as pl
 
 from hmrec.atomic import write_atomic
@@ -18,9 +17,10 @@ from hmrec.data.schema import ARTICLES_FILE, CUSTOMERS_FILE, SAMPLE_SUBMISSION_F
 from hmrec.data.synthetic.articles import Articles, build_articles
 from hmrec.data.synthetic.constants import GENERATOR_VERSION, MARKER_FILE, TRUTH_DIRNAME
 from hmrec.data.synthetic.customers import Customers, build_customers
-from hmrec.data.synthetic.plan import Calendar, Plan, make_plan
+from hmrec.data.synthetic.plan import Calendar, Plan, Streams, make_plan
 from hmrec.data.synthetic.purchases import simulate
 from hmrec.data.synthetic.truth import write_truth
+from hmrec.data.synthetic.world import WORLD_0, World, draw_world
 
 
 def generate(
@@ -32,21 +32,24 @@ def generate(
     articles: int | None = None,
     start: dt.date | None = None,
     end: dt.date | None = None,
+    world: int = 0,
     progress: bool = True,
 ) -> dict[str, Any]:
     """Write the four competition files and ``truth/`` into ``out``; return a summary.
 
     ``customers``/``articles``/``start``/``end`` override the preset of ``scale``; the expected number of
-    rows scales with customers x days. The same arguments give byte-identical CSV files. Files are written
+    rows scales with customers x days. ``world`` draws the generator's structure (:mod:`.world`; 0, the default,
+    is the calibrated one). The same arguments give byte-identical CSV files. Files are written
     under temporary names and renamed at the end, so an interrupted run leaves the directory as it was.
     Raises :class:`ParameterError` for bad arguments or an output directory holding other files.
     """
     started = time.perf_counter()
+    drawn = draw_world(world)
     plan = make_plan(Path(out), scale, seed, customers, articles, start, end)
     from hmrec.progress import progress_bar
 
     if not progress:
-        summary = Generator(plan).run(lambda info: None)
+        summary = Generator(plan, drawn).run(lambda info: None)
     else:
         with progress_bar() as bar:
             task = bar.add_task("generating (weeks)", total=plan.n_weeks + 1, info="")
@@ -54,7 +57,7 @@ def generate(
             def tick(info: str) -> None:
                 bar.update(task, advance=1, info=info)
 
-            summary = Generator(plan).run(tick)
+            summary = Generator(plan, drawn).run(tick)
     summary["seconds"] = round(time.perf_counter() - started, 2)
     return summary
 
@@ -73,23 +76,19 @@ def generated_version(data_dir: Path) -> int | None:
 
 
 class Generator:
-    """One run of the generator; stages use independent random streams spawned from the seed."""
+    """One run of the generator in one world; stages use independent random streams spawned from the seed."""
 
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, world: World = WORLD_0) -> None:
         self.plan = plan
+        self.world = world
         self.calendar = Calendar(plan)
-        streams = np.random.SeedSequence(plan.seed).spawn(5)
-        self.rng_articles = np.random.Generator(np.random.PCG64(streams[0]))
-        self.rng_customers = np.random.Generator(np.random.PCG64(streams[1]))
-        self.rng_segments = np.random.Generator(np.random.PCG64(streams[2]))
-        self.week_streams = streams[3].spawn(plan.n_weeks)
-        self.rng_ids = np.random.Generator(np.random.PCG64(streams[4]))
+        self.streams = Streams(plan)
 
     def articles(self) -> Articles:
-        return build_articles(self.plan, self.rng_articles, self.rng_segments)
+        return build_articles(self.plan, self.streams.articles, self.streams.segments, self.world.favourite_key)
 
     def customers(self, arts: Articles) -> Customers:
-        return build_customers(self.calendar, arts, self.rng_customers, self.rng_ids)
+        return build_customers(self.calendar, self.world, arts, self.streams.customers, self.streams.ids)
 
     def run(self, tick: Callable[[str], None]) -> dict[str, Any]:
         plan = self.plan
@@ -103,14 +102,14 @@ class Generator:
             arts = self.articles()
             custs = self.customers(arts)
             with tmp_paths[TRANSACTIONS_FILE].open("wb") as handle:
-                stats, truth = simulate(self.calendar, self.week_streams, arts, custs, handle, tick)
+                stats, truth = simulate(self.calendar, self.world, self.streams.weeks, arts, custs, handle, tick)
             arts.frame.write_csv(tmp_paths[ARTICLES_FILE])
             custs.frame.write_csv(tmp_paths[CUSTOMERS_FILE])
             top = " ".join(arts.ids.gather(stats.pop("top_final")).to_list())
             pl.DataFrame(
                 {"customer_id": custs.ids, "prediction": pl.repeat(top, custs.ids.len(), eager=True)}
             ).write_csv(tmp_paths[SAMPLE_SUBMISSION_FILE])
-            write_truth(plan, truth_tmp, truth, arts, custs)
+            write_truth(plan, self.world, truth_tmp, truth, arts, custs)
             tick("files written")
             # everything is written: move it into place (each rename is atomic)
             final_truth = plan.out / TRUTH_DIRNAME
@@ -130,6 +129,7 @@ class Generator:
                 "articles": plan.n_articles,
                 "start": plan.start.isoformat(),
                 "end": plan.end.isoformat(),
+                "world": self.world.describe(),
             }
             write_atomic(plan.out / MARKER_FILE, json.dumps(marker, indent=2) + "\n")
         finally:
@@ -151,4 +151,5 @@ class Generator:
             "start": plan.start.isoformat(),
             "end": plan.end.isoformat(),
             "truth_window": [window[0].isoformat(), window[1].isoformat()],
+            "world": self.world.describe(),
         }

@@ -150,3 +150,22 @@ class Calendar:
         out = np.where(kind == "s", np.maximum(1.0 + 0.8 * wave, 0.15), out)
         out = np.where(kind == "w", np.maximum(1.0 - 0.7 * wave, 0.15), out)
         return out
+
+
+class Streams:
+    """The independent random streams of one run, spawned from its seed: each stage draws from its own, so
+    that one stage's draws do not shift another's."""
+
+    def __init__(self, plan: Plan) -> None:
+        streams = np.random.SeedSequence(plan.seed).spawn(5)
+        self.articles = np.random.Generator(np.random.PCG64(streams[0]))
+        self.customers = np.random.Generator(np.random.PCG64(streams[1]))
+        self.segments = np.random.Generator(np.random.PCG64(streams[2]))
+        self.weeks = streams[3].spawn(plan.n_weeks)
+        self.ids = np.random.Generator(np.random.PCG64(streams[4]))
+
+
+def make_reference_plan(out: Path) -> Plan:
+    """``small``, seed 0, as it is: the catalogue that worlds measure their favourite keys on."""
+    spec = SCALES["small"]
+    return Plan(out, "small", 0, spec.customers, spec.articles, spec.rows, spec.start, spec.end)

@@ -11,27 +11,25 @@ import polars as pl
 from hmrec.data.synthetic.articles import Articles
 from hmrec.data.synthetic.constants import (
     BASKET_EXTRA,
-    CATEGORY_ETA,
     DUPLICATE_EXTRA,
     DUPLICATE_P,
-    FAV_ALPHA,
     HISTORY,
     LIFE_FLOOR,
     N_FAVOURITES,
     N_PARTNERS,
-    OTHER_COLOUR,
     PRICE_UNITS,
-    SAME_ARTICLE,
     WEEKDAY_WEIGHTS,
 )
 from hmrec.data.synthetic.customers import Customers, segment_mix
 from hmrec.data.synthetic.plan import Calendar
 from hmrec.data.synthetic.sampling import recency_draw, sample_rows
 from hmrec.data.synthetic.truth import final_week_truth
+from hmrec.data.synthetic.world import World
 
 
 def simulate(
     calendar: Calendar,
+    world: World,
     week_streams: list[np.random.SeedSequence],
     arts: Articles,
     custs: Customers,
@@ -47,6 +45,7 @@ def simulate(
     type_season = calendar.type_season()
     cat_order, cat_start = arts.cat_order, arts.cat_start
     static_sorted = arts.static[:, cat_order]
+    static_fav = arts.static[:, arts.fav_order]
     weekday = (np.arange(calendar.n_days) + calendar.start_ordinal - 1) % 7  # date.toordinal()=1 is a Monday
     day_w = WEEKDAY_WEIGHTS[weekday]
     buf = np.zeros((n_cust, HISTORY), dtype=np.int32)
@@ -71,10 +70,11 @@ def simulate(
         )
         pop = arts.base * life
         u_sorted = static_sorted * pop[cat_order][None, :]  # (S, A) in category order
-        u_fav = u_sorted**FAV_ALPHA  # flatter within a favourite: a favourite is not one article
+        # in favourite-group order, flatter: a favourite is a kind of article, not one article
+        u_fav = (static_fav * pop[arts.fav_order][None, :]) ** world.fav_alpha
         mass = np.add.reduceat(u_sorted, cat_start, axis=1)  # (S, G), > 0: every category sells from day 0
         taste = arts.category_taste * type_season[w][arts.category_type][None, :]
-        mix = segment_mix(taste * mass**CATEGORY_ETA, arts.category_group)
+        mix = segment_mix(taste * mass**world.category_eta, arts.category_group)
         week_price = _week_prices(rng, arts, mid)
         # --- who visits, when, how
         alive = (custs.join <= hi) & (custs.leave >= lo) & (custs.rate > 0)
@@ -85,6 +85,7 @@ def simulate(
         if w == plan.n_weeks - 1:
             truth = final_week_truth(
                 plan,
+                world,
                 arts,
                 custs,
                 act,
@@ -92,8 +93,8 @@ def simulate(
                 first,
                 mix,
                 u_sorted,
+                u_fav,
                 mass,
-                cat_order,
                 buf,
                 ptr,
                 filled,
@@ -112,7 +113,7 @@ def simulate(
         i_cust = np.repeat(v_cust, n_items)
         i_day = np.repeat(v_day, n_items)
         i_channel = np.repeat(v_channel, n_items)
-        i_art = _items(rng, arts, custs, i_cust, mix, u_sorted, u_fav, buf, ptr, filled)
+        i_art = _items(rng, world, arts, custs, i_cust, mix, u_sorted, u_fav, buf, ptr, filled)
         # --- rows: duplicates, prices, date order
         mult = 1 + (rng.random(i_cust.size) < DUPLICATE_P) * (1 + rng.poisson(DUPLICATE_EXTRA, i_cust.size))
         order = np.lexsort((i_cust, i_day))
@@ -148,6 +149,7 @@ def _week_prices(rng: np.random.Generator, arts: Articles, mid: float) -> np.nda
 
 def _items(
     rng: np.random.Generator,
+    world: World,
     arts: Articles,
     custs: Customers,
     i_cust: np.ndarray,
@@ -159,8 +161,8 @@ def _items(
     filled: np.ndarray,
 ) -> np.ndarray:
     """The article of every item: driven by a remembered purchase (the same article, another colour of
-    its product, a co-purchase partner), or new: a favourite sub-category or a category of the segment's
-    mix, then an article of it."""
+    its product, a co-purchase partner), or new: a favourite group or a category of the segment's mix, then
+    an article of it."""
     n_items = i_cust.size
     out = np.empty(n_items, dtype=np.int64)
     has_history = filled[i_cust] > 0
@@ -173,8 +175,8 @@ def _items(
     prod = arts.product[past]
     n_colours = arts.product_count[prod]
     kind = rng.random(r.size)
-    other = (kind >= SAME_ARTICLE) & (kind < SAME_ARTICLE + OTHER_COLOUR) & (n_colours > 1)
-    partner = kind >= SAME_ARTICLE + OTHER_COLOUR
+    other = (kind >= world.same_article) & (kind < world.same_article + world.other_colour) & (n_colours > 1)
+    partner = kind >= world.same_article + world.other_colour
     pick = arts.product_start[prod] + np.floor(rng.random(r.size) * np.maximum(n_colours - 1, 1)).astype(np.int64)
     pick += pick >= past  # skip the article itself
     mate = arts.partners[past, rng.integers(0, N_PARTNERS, r.size)]
@@ -184,7 +186,8 @@ def _items(
     # rarely one already owned, so a customer's own past articles come back mostly through the history)
     nw = np.flatnonzero(~repeat)
     nc = i_cust[nw]
-    # one cumulative sum over both weightings: u for the mix's categories, u ** FAV_ALPHA for favourites
+    # one cumulative sum over both weightings: u for the mix's categories (in category order), u ** fav_alpha
+    # for favourites (in favourite-group order)
     cum = np.cumsum(u_sorted.ravel())
     flat = np.concatenate([[0.0], cum, cum[-1] + np.cumsum(u_fav.ravel())])
     drawn = _draw_new(rng, arts, custs, nc, mix, flat, u_sorted.size)
@@ -205,8 +208,8 @@ def _draw_new(
     flat: np.ndarray,
     n_cells: int,
 ) -> np.ndarray:
-    """One new-item article for each customer row in ``nc``: a favourite sub-category (weight ``f_c``) or a
-    category of the segment's mix, then an article of it from the cumulative weights ``flat``."""
+    """One new-item article for each customer row in ``nc``: a favourite group (weight ``f_c``) or a category
+    of the segment's mix, then an article of it from the cumulative weights ``flat``."""
     n_art = arts.base.size
     seg = custs.segment[nc]
     fav = rng.random(nc.size) < custs.fav_weight[nc]
@@ -215,7 +218,7 @@ def _draw_new(
     cat[~fav] = sample_rows(rng, mix, seg[~fav], (int((~fav).sum()),))
     block_start = np.empty(nc.size, dtype=np.int64)
     block_count = np.empty(nc.size, dtype=np.int64)
-    block_start[fav], block_count[fav] = arts.sub_start[sub], arts.sub_count[sub]
+    block_start[fav], block_count[fav] = arts.fav_start[sub], arts.fav_count[sub]
     block_start[~fav], block_count[~fav] = arts.cat_start[cat[~fav]], arts.cat_count[cat[~fav]]
     base = seg * n_art + fav * n_cells
     first = base + block_start
@@ -223,7 +226,7 @@ def _draw_new(
     low, high = flat[first], flat[last]
     pos = np.searchsorted(flat, low + rng.random(nc.size) * (high - low), "right") - 1
     pos = np.clip(pos, first, last - 1)
-    return np.asarray(arts.cat_order[pos - base], dtype=np.int64)
+    return np.where(fav, arts.fav_order[pos - base], arts.cat_order[pos - base]).astype(np.int64)
 
 
 def _remember(

@@ -17,15 +17,11 @@ import numpy as np
 from hmrec.data import _vocab as V
 from hmrec.data.synthetic.articles import Articles
 from hmrec.data.synthetic.constants import (
-    FAV_ALPHA,
     HISTORY,
     ITEMS_PER_VISIT,
     N_FAVOURITES,
-    OTHER_COLOUR,
-    PARTNER,
     REPEAT_DECAY,
     ROWS_PER_ITEM,
-    SAME_ARTICLE,
     TRUTH_ARRAYS,
     TRUTH_DIRNAME,
     TRUTH_META,
@@ -33,6 +29,7 @@ from hmrec.data.synthetic.constants import (
 from hmrec.data.synthetic.customers import Customers
 from hmrec.data.synthetic.plan import Plan
 from hmrec.data.synthetic.sampling import recency_weights
+from hmrec.data.synthetic.world import World
 from hmrec.errors import DataError, ParameterError
 
 
@@ -73,7 +70,7 @@ def true_top_k(data_dir: Path, customers: np.ndarray, k: int = 12) -> np.ndarray
     :func:`true_scores` does whenever the customer is expected to buy (``E_c > 0``); customers who will not
     buy get the articles they would most likely buy if they did. Exact without the dense matrix: an article
     can only reach the top ``k`` as one of the segment's ``k`` best, one of the ``k`` best of a favourite
-    sub-category, or through the customer's history, so only those candidates are scored. ``(n, k)`` int32,
+    group, or through the customer's history, so only those candidates are scored. ``(n, k)`` int32,
     padded with -1 if there are fewer than ``k`` articles.
     """
     if not isinstance(k, int | np.integer) or k < 1:
@@ -92,6 +89,7 @@ def true_top_k(data_dir: Path, customers: np.ndarray, k: int = 12) -> np.ndarray
 
 def final_week_truth(
     plan: Plan,
+    world: World,
     arts: Articles,
     custs: Customers,
     act: np.ndarray,
@@ -99,24 +97,25 @@ def final_week_truth(
     first: np.ndarray,
     mix: np.ndarray,
     u_sorted: np.ndarray,
+    u_fav: np.ndarray,
     mass: np.ndarray,
-    cat_order: np.ndarray,
     buf: np.ndarray,
     ptr: np.ndarray,
     filled: np.ndarray,
     window: tuple[int, int],
 ) -> dict[str, Any]:
-    """The exact ingredients of the final week's distribution, taken right before it is sampled."""
+    """The exact ingredients of the final week's distribution, taken right before it is sampled: ``u_sorted``
+    are the article weights in category order, ``u_fav`` those of the favourites in favourite-group order."""
     n_cust = plan.n_customers
+    cat_order, fav_order = arts.cat_order, arts.fav_order
     visits = first.astype(np.float64)
     visits[act] += mean_visits
     q = np.empty_like(u_sorted)
     q[:, cat_order] = u_sorted / mass[:, arts.category[cat_order]]
     p_seg = mix[:, arts.category] * q
-    u_fav = u_sorted**FAV_ALPHA
-    sub_mass = np.add.reduceat(u_fav, arts.sub_start, axis=1)
-    q_fav = np.empty_like(u_sorted)
-    q_fav[:, cat_order] = u_fav / sub_mass[:, arts.subcategory[cat_order]]
+    fav_mass = np.add.reduceat(u_fav, arts.fav_start, axis=1)
+    q_fav = np.empty_like(u_fav)
+    q_fav[:, fav_order] = u_fav / fav_mass[:, arts.fav_group[fav_order]]
     lo, hi = window
     return {
         "window": (plan.start + dt.timedelta(days=lo), plan.start + dt.timedelta(days=hi)),
@@ -130,8 +129,10 @@ def final_week_truth(
     }
 
 
-def write_truth(plan: Plan, directory: Path, truth: dict[str, Any], arts: Articles, custs: Customers) -> None:
-    """truth/truth.npz (the arrays of :class:`Truth`) and truth/truth.json (window and constants)."""
+def write_truth(
+    plan: Plan, world: World, directory: Path, truth: dict[str, Any], arts: Articles, custs: Customers
+) -> None:
+    """truth/truth.npz (the arrays of :class:`Truth`) and truth/truth.json (window, constants, the world)."""
     directory.mkdir(parents=True, exist_ok=True)
     np.savez(
         directory / TRUTH_ARRAYS,
@@ -145,7 +146,7 @@ def write_truth(plan: Plan, directory: Path, truth: dict[str, Any], arts: Articl
         q_fav=truth["q_fav"],
         p_seg=truth["p_seg"],
         category=arts.category.astype(np.int32),
-        subcategory=arts.subcategory.astype(np.int32),
+        subcategory=arts.fav_group.astype(np.int32),  # the name of world 0's groups, kept for older truths
         partners=arts.partners.astype(np.int32),
         product=arts.product.astype(np.int32),
         product_start=arts.product_start.astype(np.int32),
@@ -155,9 +156,9 @@ def write_truth(plan: Plan, directory: Path, truth: dict[str, Any], arts: Articl
     meta = {
         "window_start": lo.isoformat(),
         "window_end": hi.isoformat(),
-        "same_article": SAME_ARTICLE,
-        "other_colour": OTHER_COLOUR,
-        "partner": PARTNER,
+        "same_article": world.same_article,
+        "other_colour": world.other_colour,
+        "partner": world.partner,
         "n_favourites": N_FAVOURITES,
         "novelty": True,
         "repeat_decay": REPEAT_DECAY,
@@ -166,6 +167,7 @@ def write_truth(plan: Plan, directory: Path, truth: dict[str, Any], arts: Articl
         "customers": plan.n_customers,
         "articles": plan.n_articles,
         "seed": plan.seed,
+        "world": world.describe(),
     }
     (directory / TRUTH_META).write_text(json.dumps(meta, indent=2) + "\n")
 
@@ -184,7 +186,7 @@ class Truth:
     q_fav: np.ndarray
     p_seg: np.ndarray
     category: np.ndarray
-    subcategory: np.ndarray
+    fav_group: np.ndarray  # article -> its group of the world's favourite key ("subcategory" in the file)
     partners: np.ndarray
     product: np.ndarray
     product_start: np.ndarray
@@ -223,16 +225,16 @@ class Truth:
 
     @functools.cached_property
     def sub_members(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Articles grouped by sub-category: (article rows, start of each, size of each)."""
-        order = np.argsort(self.subcategory, kind="stable")
-        count = np.bincount(self.subcategory, minlength=int(self.subcategory.max()) + 1)
+        """Articles grouped by favourite group: (article rows, start of each, size of each)."""
+        order = np.argsort(self.fav_group, kind="stable")
+        count = np.bincount(self.fav_group, minlength=int(self.fav_group.max()) + 1)
         return order, np.cumsum(count) - count, count
 
     def new_part_dense(self, rows: np.ndarray) -> np.ndarray:
         """(n, articles) float32: ``N_c(a)``, the first draw ``p_c(a) = (1 - f) m_s(g_a) q_s(a) + f n_fav(c, h_a)
         / 3 q'_s(a)`` with the novelty redraw (:meth:`owned`) when the truth has one.
 
-        The favourite term is added sparsely (only the articles of the three favourite sub-categories), so that
+        The favourite term is added sparsely (only the articles of the three favourite groups), so that
         a block costs one float32 gather of the segment rows (dense blocks are memory-bound)."""
         seg = self.segment[rows]
         f = self.fav_weight[rows]
@@ -281,7 +283,7 @@ class Truth:
         cust = rows[pos]
         seg = self.segment[cust]
         f = self.fav_weight[cust]
-        n_fav = (self.favourites[cust] == self.subcategory[arts][:, None]).sum(axis=1)
+        n_fav = (self.favourites[cust] == self.fav_group[arts][:, None]).sum(axis=1)
         return (1.0 - f) * self.p_seg[seg, arts] + (f / self.n_favourites) * n_fav * self.q_fav[seg, arts]
 
     def repeat_pairs(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -315,18 +317,18 @@ class Truth:
         )
 
     def candidate_tables(self, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Per segment: the ``k`` best articles by ``m_s q_s`` (S, k); per segment and sub-category: the ``k``
+        """Per segment: the ``k`` best articles by ``m_s q_s`` (S, k); per segment and favourite group: the ``k``
         best by ``q'_s`` (S, H, k), -1 padded. Ties go to the lower article row."""
         n_seg, n_art = self.p_seg.shape
-        n_cat = int(self.subcategory.max()) + 1
+        n_cat = int(self.fav_group.max()) + 1
         idx = np.arange(n_art)
         k_seg = min(k, n_art)
         seg_top = np.empty((n_seg, k_seg), dtype=np.int64)
         cat_top = np.full((n_seg, n_cat, k), -1, dtype=np.int64)
         for s in range(n_seg):  # a loop over segments
             seg_top[s] = np.lexsort((idx, -self.p_seg[s]))[:k_seg]
-            order = np.lexsort((idx, -self.q_fav[s], self.subcategory))
-            cats = self.subcategory[order]
+            order = np.lexsort((idx, -self.q_fav[s], self.fav_group))
+            cats = self.fav_group[order]
             starts = np.searchsorted(cats, np.arange(n_cat))
             rank = np.arange(n_art) - starts[cats]
             keep = rank < k
@@ -389,6 +391,7 @@ def _load_truth_cached(path: str, stamp: int) -> Truth:
     meta = json.loads((Path(path) / TRUTH_META).read_text())
     with np.load(Path(path) / TRUTH_ARRAYS) as z:
         arrays = {name: z[name] for name in z.files}
+    arrays["fav_group"] = arrays.pop("subcategory")
     return Truth(
         same_article=float(meta["same_article"]),
         other_colour=float(meta["other_colour"]),
