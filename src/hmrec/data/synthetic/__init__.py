@@ -1,10 +1,13 @@
 """The synthetic generator: H&M-like competition files with a known truth.
 
-``generate(out, scale, seed)`` writes ``articles.csv``, ``customers.csv``, ``transactions_train.csv`` and
+``generate(out, scale, seed, world=0)`` writes ``articles.csv``, ``customers.csv``, ``transactions_train.csv`` and
 ``sample_submission.csv`` with the columns and formats of the real competition files, and ``truth/`` with
 what is needed to compute, exactly, the distribution the final 7 days were drawn from.
 
-The model (everything vectorized; the only Python loops run over weeks, segments or small tables):
+The model (everything vectorized; the only Python loops run over weeks, segments or small tables), as world 0
+has it: another world (``world``, :mod:`.world`) draws which article columns the favourites are groups of
+and the strengths written here as constants (SAME_ARTICLE, OTHER_COLOUR, PARTNER, the Beta laws of
+``rho_c`` and ``f_c``, ``alpha``, the mix's exponent 0.8):
 
 * **Articles**: products (one product type, index, section, garment group, department, launch day, price,
   base popularity) in one or more colours (an article). In week ``w`` an article's popularity is
@@ -49,6 +52,11 @@ The truth of the final week (``truth_window``) is therefore, for customer ``c`` 
     P_c(a) = (1 - rho'_c) * N_c(a) + rho'_c * R_c(a),
     N_c(a) = p_c(a) * (1 + p_c(H_c)) - [a in H_c] * p_c(a),
     p_c(a) = (1 - f_c) * m_s(g_a) * q_s(a) + f_c * n_fav(c, h_a) / 3 * q'_s(a)
+
+with ``E_c`` the expected number of rows of ``c`` that week, ``rho'_c = rho_c`` if ``c`` bought before
+(else 0), ``H_c`` the customer's remembered purchases (the redraw) and ``R_c`` the history distribution over
+them (recency-weighted), their other colours and their partners; ``h_a`` is the article's favourite group
+(world 0: its sub-category).
 
 Its modules: ``plan`` (arguments, presets, calendar), ``articles``, ``customers``, ``purchases`` (the weekly
 simulation), ``truth`` (the final week's distribution, written and read back), ``world`` (the structure
