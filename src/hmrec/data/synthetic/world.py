@@ -61,6 +61,7 @@ RHO_MEAN_BAND = (0.9, 1.0)  # the mean history propensity
 FAVOURITE_MEAN_BAND = (1.05, 1.2)  # the mean favourite weight
 CATEGORY_ETA_BAND = (1.0, 1.08)  # how strongly a category's popularity draws customers (trends)
 
+
 @dataclass(frozen=True)
 class World:
     """The structure one world gives the generator (see the module docstring)."""
