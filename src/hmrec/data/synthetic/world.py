@@ -53,13 +53,14 @@ from hmrec.errors import ParameterError
 FAV_ALPHA_RANGE = (FAV_ALPHA, 1.0)
 #: mixed into the world number's seed, so that world ``W`` and seed ``W`` draw unrelated numbers
 WORLD_STREAM = 0x5EED_3A11
-#: each strength is world 0's value times a draw in these bands. Chosen on ``small`` (docs/calibration.md,
-#: "Worlds") so that the calibration bands hold: ``full``'s tightest are the oracle at 2.68x repurchase (at
-#: least 2.5x) and popularity at 0.0077 (at least 0.0070), so the bands lean towards more taste and trends
+#: each strength is world 0's value times a draw in these bands, chosen so that the calibration bands hold
+#: (docs/calibration.md, "Worlds"): ``full``'s tightest are the oracle at 2.68x repurchase (at least 2.5x),
+#: which more taste and less history raise, and the popularity recall at 0.078 (at most 0.0825), which
+#: stronger trends raise: with trends up to 1.08x world 0's, world 2 reached 0.083 on ``full``
 HISTORY_SPLIT_BAND = (0.85, 1.15)  # each of SAME_ARTICLE, OTHER_COLOUR, PARTNER, then renormalized
 RHO_MEAN_BAND = (0.9, 1.0)  # the mean history propensity
 FAVOURITE_MEAN_BAND = (1.05, 1.2)  # the mean favourite weight
-CATEGORY_ETA_BAND = (1.0, 1.08)  # how strongly a category's popularity draws customers (trends)
+CATEGORY_ETA_BAND = (0.94, 1.0)  # how strongly a category's popularity draws customers (trends)
 
 
 @dataclass(frozen=True)
