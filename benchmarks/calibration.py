@@ -1,10 +1,13 @@
 """The generator's calibration figures against the real data's (docs/calibration.md).
 
-Usage: python benchmarks/calibration.py [--scale full] [--seeds 0,1,2] [--root DIR] [--data DIR] [--check]
+Usage: python benchmarks/calibration.py [--scale full] [--seeds 0,1,2] [--world 0,1,2] [--root DIR] [--data DIR]
+[--check]
 
-For each seed, generates the data set of ``--scale`` into ``ROOT/<scale>-s<seed>`` (reused when it exists;
+For each world and seed, generates the data set of ``--scale`` into ``ROOT/<scale>-s<seed>`` (world 0) or
+``ROOT/<scale>-w<world>-s<seed>`` (reused when it exists;
 ``--root`` defaults to ``$HMREC_BENCH_DATA``'s parent or the user's cache directory), or takes ``--data`` as it
-is, and prints one JSON line of figures (hmrec.evaluation.calibration: MAP@12 of popularity, repurchase and the
+is, and prints one JSON line of figures with the world (its number and favourite key, from the data set's
+marker; hmrec.evaluation.calibration: MAP@12 of popularity, repurchase and the
 oracle on the final week, their ratios, the recall of the test pairs by candidate source, the never-sold share,
 the department names, the warm-up ratio and the recency bump) next to the real values. ``--check`` exits 1
 when a figure of ``full`` is outside the targets of docs/calibration.md (on other scales the figures differ by
@@ -55,6 +58,23 @@ def figures(data: Path) -> dict[str, Any]:
     return out
 
 
+def world_of(marker: Path) -> dict[str, Any]:
+    """The world a generated data set was drawn in (its marker; data written before worlds existed are world
+    0), or nothing for data the generator did not write."""
+    try:
+        written = json.loads(marker.read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(written, dict):
+        return {}
+    if "world" not in written:
+        from hmrec.data.synthetic import draw_world
+
+        return draw_world(0).describe()
+    world: dict[str, Any] = written["world"]
+    return world
+
+
 def misses(found: dict[str, Any]) -> list[str]:
     """The figures outside their target band."""
     return [
@@ -68,31 +88,35 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", default="full", choices=("tiny", "small", "medium", "full"))
     parser.add_argument("--seeds", default="0", help="comma-separated seeds (default 0)")
+    parser.add_argument("--world", default="0", help="comma-separated generator worlds (default 0, the calibrated)")
     parser.add_argument("--root", type=Path, default=None, help="where the generated data sets are kept")
     parser.add_argument("--data", type=Path, default=None, help="measure this data set instead")
     parser.add_argument("--check", action="store_true", help="exit 1 when a full-scale figure misses its target")
     args = parser.parse_args(argv)
-    from hmrec.data.synthetic import generate
+    from hmrec.data.synthetic import MARKER_FILE, generate
     from hmrec.evaluation.calibration import REAL
 
     print(json.dumps({"real": REAL}))
     failed = False
-    runs = [(args.data, None)] if args.data else []
+    runs: list[tuple[Path, int | None, int | None]] = [(args.data, None, None)] if args.data else []
     root = args.root or default_root()
-    for seed in [int(x) for x in args.seeds.split(",") if x] if not args.data else []:
-        runs.append((root / f"{args.scale}-s{seed}", seed))
-    for data, seed in runs:
-        assert data is not None
-        if seed is not None and not (data / "transactions_train.csv").exists():
-            generate(data, scale=args.scale, seed=seed, progress=False)
+    for world in [int(x) for x in args.world.split(",") if x] if not args.data else []:
+        for seed in [int(x) for x in args.seeds.split(",") if x]:
+            name = f"{args.scale}-s{seed}" if world == 0 else f"{args.scale}-w{world}-s{seed}"
+            runs.append((root / name, seed, world))
+    for data, seed, world in runs:
+        if seed is not None and world is not None and not (data / "transactions_train.csv").exists():
+            generate(data, scale=args.scale, seed=seed, world=world, progress=False)
         found = figures(data)
-        line = {"scale": args.scale, "seed": seed, "data": str(data)}
+        drawn = world_of(data / MARKER_FILE)
+        line = {"scale": args.scale, "seed": seed, "world": drawn.get("number"), "data": str(data)}
+        line["favourite_key"] = " x ".join(drawn.get("favourite_key", []))
         line.update({k: round(v, 4) if isinstance(v, float) else v for k, v in found.items()})
         print(json.dumps(line), flush=True)
         if args.check and args.scale == "full":
             bad = misses(found)
             for text in bad:
-                print(f"MISS seed {seed}: {text}", file=sys.stderr)
+                print(f"MISS world {world} seed {seed}: {text}", file=sys.stderr)
             failed |= bool(bad)
     return 1 if failed else 0
 

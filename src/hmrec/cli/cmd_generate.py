@@ -29,12 +29,16 @@ def generate(
         "small", "--scale", help="Preset size: tiny (2K customers), small (50K), medium (300K), full (1.37M)."
     ),
     seed: int = SeedOption,
-    customers: int | None = typer.Option(
-        None, "--customers", help="Number of customers (overrides the scale)."
-    ),
+    customers: int | None = typer.Option(None, "--customers", help="Number of customers (overrides the scale)."),
     articles: int | None = typer.Option(None, "--articles", help="Number of articles (overrides the scale)."),
     start: str | None = typer.Option(None, "--start", help="First day, YYYY-MM-DD (default: the scale's)."),
     end: str | None = typer.Option(None, "--end", help="Last day, YYYY-MM-DD (default: 2020-09-22)."),
+    world: int = typer.Option(
+        0,
+        "--world",
+        help="The generator's structure (which article columns carry taste, how strong history, taste, "
+        "co-purchase and trends are), drawn from this number; 0, the default, is the calibrated world.",
+    ),
     quiet: bool = QuietOption,
 ) -> None:
     """Generate H&M-like articles.csv, customers.csv, transactions_train.csv and sample_submission.csv."""
@@ -50,6 +54,7 @@ def generate(
         articles=articles,
         start=_date(start, "--start"),
         end=_date(end, "--end"),
+        world=world,
         progress=not quiet,
     )
     if not quiet:
@@ -57,13 +62,15 @@ def generate(
         typer.echo(
             "\n".join(
                 [
-                    f"Generated {summary['out']} (scale {summary['scale']}, seed {summary['seed']}) "
+                    f"Generated {summary['out']} (scale {summary['scale']}, seed {summary['seed']}, "
+                    f"world {summary['world']['number']}) "
                     f"in {summary['seconds']:.1f} s",
                     f"  transactions      {summary['rows']:>12,}",
                     f"  customers         {summary['customers']:>12,} ({summary['buying_customers']:,} buy)",
                     f"  articles          {summary['articles']:>12,}",
                     f"  dates             {summary['start']} to {summary['end']}",
                     f"  truth window      {window[0]} to {window[1]} (truth/)",
+                    f"  favourite key     {' x '.join(summary['world']['favourite_key'])}",
                 ]
             )
         )
