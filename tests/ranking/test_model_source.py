@@ -197,3 +197,13 @@ def test_the_source_param_names_follow_the_models() -> None:
     assert not any(n.endswith(("__seed", "__threads")) for n in names)
     assert set(names) <= set(Ranker.param_names())
     assert sources_module.SOURCE_PARAM_PREFIX == "source__"
+
+
+@pytest.mark.parametrize("name", sorted(SOURCES))
+def test_every_source_pickles_by_name(name: str) -> None:
+    """The Spark engine ships fitted sources to its executors with pickle: every class must be found by name."""
+    import pickle
+
+    source = make_source(name)
+    again = pickle.loads(pickle.dumps(source))
+    assert type(again) is type(source) and again.name == name

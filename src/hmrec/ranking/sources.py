@@ -572,7 +572,10 @@ def model_source(
         "cold_by_age": cold_by_age, "full_for_inactive": full_for_inactive, "pair_feature": pair_feature,
         "pair_method": pair_method,
     }
-    return type("ModelSource_" + re.sub(r"\W", "_", name), (ModelSource,), attributes)
+    cls = type("ModelSource_" + re.sub(r"\W", "_", name), (ModelSource,), attributes)
+    # a module attribute, so that pickle (the Spark engine ships sources to its executors) finds the class by name
+    globals()[cls.__name__] = cls
+    return cls
 
 
 SOURCES: dict[str, type[Source]] = {
