@@ -1,6 +1,6 @@
 """Articles like this one: do an article's lists hold what its buyers buy next week?
 
-    python benchmarks/bench_similar_articles.py --data DIR [--test-end 2020-09-22] [--k 12] [--seed 0]
+    python benchmarks/bench_similar_articles.py --data DIR [--test-end 2020-09-22] [--k 12] [--seed 0] [--only TEXT]
 
 Fits the lists of :mod:`hmrec.ranking.neighbours` on the data before the test week (as ``hmrec train`` would
 on all the data). For every (customer, article ``a``) pair of the last training week whose customer buys in
@@ -77,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--k", type=int, default=12)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="the defaults and the baseline only, no variants")
+    parser.add_argument("--only", default="", help="only the lists whose label holds this text (and the baseline)")
     args = parser.parse_args(argv)
 
     from hmrec.data.load import load_dataset
@@ -116,12 +117,14 @@ def main(argv: list[str] | None = None) -> int:
             (BOUGHT_TOGETHER, "bought-together, no decay (half-life 10000 days)", replace(default, half_life_days=1e4)),
             (BOUGHT_TOGETHER, "bought-together, 4 weeks", replace(default, weeks=4)),
             (BOUGHT_TOGETHER, "bought-together, 26 weeks", replace(default, weeks=26)),
-            (BOUGHT_TOGETHER, "bought-together, within 7 days", replace(default, days=7)),
+            (BOUGHT_TOGETHER, "bought-together, within 3 days", replace(default, days=3)),
             (SIMILAR, "similar, cosine", replace(default, similarity="cosine")),
             (SIMILAR, "similar, targets sold in the last 4 weeks", replace(default, recent_weeks=4)),
             (SIMILAR, "similar, 64 factors", replace(default, factors=64)),
+            (SIMILAR, "similar + learned taste key (weight 0.25)", replace(default, taste_weight=0.25)),
+            (SIMILAR, "similar within the learned taste key first (weight 10)", replace(default, taste_weight=10)),
         ]
-    for kind, label, params in variants:
+    for kind, label, params in [v for v in variants if args.only in v[1]]:
         started = time.perf_counter()
         ids, _ = article_lists(train, args.k, kinds=(kind,), params=params, seed=args.seed)[kind]
         rows.append((label, recall(ids, pairs_c, pairs_a, test), time.perf_counter() - started))

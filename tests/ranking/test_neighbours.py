@@ -8,6 +8,7 @@ from planted import ARTICLES, planted
 
 from hmrec.errors import ParameterError, UnknownCustomerError
 from hmrec.models.als import ALS
+from hmrec.ranking import neighbours
 from hmrec.ranking.copurchase import copurchase_neighbours
 from hmrec.ranking.neighbours import (
     BOUGHT_TOGETHER,
@@ -24,7 +25,7 @@ W5 = 0.5 ** (5 / 14)
 
 
 def test_bought_together_is_the_decayed_share_of_buyers_within_days() -> None:
-    ids, scores = article_lists(planted(), 3, kinds=(BOUGHT_TOGETHER,))[BOUGHT_TOGETHER]
+    ids, scores = article_lists(planted(), 3, kinds=(BOUGHT_TOGETHER,), params=NeighbourParams(days=3))[BOUGHT_TOGETHER]
     # a0's two buyers (both on 01-09, the same weight) bought a2 (c0) and a4 (c1) a day later: 1/2 each
     # a2's one buyer bought a0 the day before: 1
     # a4's buyers: c1 on 01-10 (weight 1) bought a0 the day before; c2 on 01-05 (weight W5) nothing within 3
@@ -35,7 +36,8 @@ def test_bought_together_is_the_decayed_share_of_buyers_within_days() -> None:
     np.testing.assert_allclose(scores[2, 0], 1.0, rtol=1e-6)
     np.testing.assert_allclose(scores[4, 0], 1 / (1 + W5), rtol=1e-6)
     wide = article_lists(planted(), 3, kinds=(BOUGHT_TOGETHER,), params=NeighbourParams(days=5))[BOUGHT_TOGETHER]
-    # within 5 days c2's a4 (01-05, weight W5) and a5 (01-10, weight 1) count: a4 -> a5 = W5 / (1 + W5)
+    # within 5 days (or the default 7) c2's a4 (01-05, weight W5) and a5 (01-10, weight 1) count too:
+    # a4 -> a5 = W5 / (1 + W5)
     assert wide[0][4].tolist() == [0, 5, -1] and wide[0][5].tolist() == [4, -1, -1]
     np.testing.assert_allclose(wide[1][4, :2], [1 / (1 + W5), W5 / (1 + W5)], rtol=1e-6)
     np.testing.assert_allclose(wide[1][5, 0], 1.0, rtol=1e-6)
@@ -67,6 +69,24 @@ def test_similar_are_the_nearest_recent_articles_by_als_factors() -> None:
         np.testing.assert_allclose(scores[a][: len(expected)], np.sort(sims[sims > 0])[::-1][:4], rtol=1e-4)
     again = article_lists(data, 4, kinds=(SIMILAR,), seed=3)[SIMILAR]
     assert np.array_equal(again[0], ids) and np.array_equal(again[1], scores)
+
+
+def test_a_shared_taste_value_adds_its_weight_to_the_similarity(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = planted()
+    codes = np.array([0, 0, 1, 1, 0, 1], dtype=np.int32)  # as if the taste key learned split them so
+    monkeypatch.setattr(neighbours, "taste_codes", lambda train, seed: codes)
+    ids, scores = article_lists(data, 3, kinds=(SIMILAR,), params=NeighbourParams(taste_weight=10), seed=3)[SIMILAR]
+    q = ALS(factors=32, iterations=8, seed=3, track_loss=False).fit(data).item_factors_.astype(np.float64)
+    targets = np.array([0, 2, 4, 5])
+    for a in (0, 2, 4, 5):
+        others = targets[targets != a]
+        sims = q[others] @ (q[a] / np.linalg.norm(q[a])) + 10 * (codes[others] == codes[a])
+        order = np.lexsort((others, -sims))
+        expected = [int(others[j]) for j in order if sims[j] > 0][:3]
+        assert ids[a][ids[a] >= 0].tolist() == expected
+        np.testing.assert_allclose(scores[a][: len(expected)], np.sort(sims[sims > 0])[::-1][:3], rtol=1e-5)
+    # a4's taste value is a0's: a0 comes first whatever the factors say
+    assert ids[4][0] == 0
 
 
 def test_one_articles_list_is_its_row_of_the_whole() -> None:

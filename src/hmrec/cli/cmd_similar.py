@@ -66,7 +66,7 @@ def similar_command(
 
 
 # the kinds' names (hmrec.ranking.neighbours.KINDS) written out: the CLI does not import the library to start
-_DAYS = 3  # NeighbourParams.days, which the captions describe
+_DAYS = 7  # NeighbourParams.days, which the captions describe
 _CAPTIONS = {
     "bought-together": f"score: time-decayed share of its buyers who bought that article within {_DAYS} days",
     "similar": "score: closeness of the two articles' ALS item factors",

@@ -8,6 +8,10 @@ Two lists per article ``a``, each its ``k`` best, best first, ties to the lower 
 - ``similar``: what a model learned of the articles: the closeness of their item factors in an ALS fitted on
   all the purchases (:func:`hmrec.ranking.similar.als_neighbours`; ``projection`` by default, ``cosine``
   optional), among the articles sold in the last ``recent_weeks`` weeks (those a customer can still buy).
+  With ``taste_weight > 0`` the similarity adds ``taste_weight`` when two articles share their value of the
+  first taste key the ranker would learn from the same data (:func:`hmrec.ranking.taste.learn_keys`: which
+  combination of article columns customers keep to, measured on the last week): the structure of the data,
+  learned, never named.
 
 Nothing names an attribute column: both lists come from the purchases alone. An article without any purchase
 in the data has nothing to base a list on (:func:`sold_articles`); the library gives it empty lists and the
@@ -16,10 +20,12 @@ CLI and the service refuse it with one line (:class:`UnsoldArticleError`). Deter
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from hmrec.data.dataset import Dataset
 from hmrec.data.schema import ARTICLE_IDX
@@ -27,7 +33,8 @@ from hmrec.errors import HmrecError, ParameterError
 from hmrec.models.lists import csr_row_top_k
 from hmrec.models.sales import article_sales
 from hmrec.ranking.copurchase import copurchase_neighbours
-from hmrec.ranking.similar import ALS_SIMILARITIES, als_neighbours
+from hmrec.ranking.similar import ALS_SIMILARITIES, als_neighbours, nearest, unit_rows
+from hmrec.ranking.taste import attribute_codes, learn_keys
 
 BOUGHT_TOGETHER, SIMILAR = "bought-together", "similar"
 #: the kinds of list, in the order the CLI and the service list them
@@ -44,13 +51,14 @@ class UnsoldArticleError(HmrecError):
 class NeighbourParams:
     """How the lists are made (module docstring); the defaults are those measured in docs/benchmarks.md."""
 
-    days: int = 3
+    days: int = 7
     weeks: float = 12
     half_life_days: float = 14.0
     recent_weeks: float = 1
     similarity: str = "projection"
     factors: int = 32
     iterations: int = 8
+    taste_weight: float = 0.0
 
     def check(self) -> NeighbourParams:
         if self.similarity not in ALS_SIMILARITIES:
@@ -61,6 +69,8 @@ class NeighbourParams:
             value = getattr(self, name)
             if not value > 0:
                 raise ParameterError(f"{name} must be positive, got {value!r}")
+        if not self.taste_weight >= 0:
+            raise ParameterError(f"taste_weight must be 0 or more, got {self.taste_weight!r}")
         return self
 
 
@@ -115,12 +125,49 @@ def article_lists(
     if SIMILAR in kinds:
         targets = np.flatnonzero(article_sales(train, days=7 * params.recent_weeks) > 0)
         asked = np.unique(rows[sold[rows]])
-        similar = als_neighbours(
-            train, asked, targets, k, similarity=params.similarity, factors=params.factors,
-            iterations=params.iterations, seed=seed, threads=threads, name="similar",
-        )
+        codes = taste_codes(train, seed) if params.taste_weight > 0 else None
+        if codes is None:
+            similar = als_neighbours(
+                train, asked, targets, k, similarity=params.similarity, factors=params.factors,
+                iterations=params.iterations, seed=seed, threads=threads, name="similar",
+            )
+        else:
+            similar = _taste_neighbours(train, asked, targets, k, codes, params, seed=seed, threads=threads)
         out[SIMILAR] = csr_row_top_k(similar, rows, k)
     return out
+
+
+def taste_codes(train: Dataset, seed: int = 0, history_weeks: float = 26) -> np.ndarray | None:
+    """Per article its value of the first taste key learned on ``train``'s last week (from the
+    ``history_weeks`` weeks before it), or None when no key is learned (no attribute column, no buyers)."""
+    end = train.end_date
+    if end is None:
+        return None
+    cutoff = end - dt.timedelta(days=7)
+    keys = learn_keys(train, cutoff, first=cutoff - dt.timedelta(days=int(7 * history_weeks) - 1), seed=seed)
+    return attribute_codes(train.articles, keys[0].columns) if keys else None
+
+
+def _taste_neighbours(
+    train: Dataset, rows: np.ndarray, targets: np.ndarray, k: int, codes: np.ndarray, params: NeighbourParams,
+    *, seed: int, threads: int,
+) -> sp.csr_matrix:
+    """As :func:`als_neighbours`, each similarity plus ``taste_weight`` where the two articles share their
+    taste value ``codes``; computed in blocks by :func:`hmrec.ranking.similar.nearest`."""
+    from hmrec.models.als import ALS
+
+    model = ALS(factors=params.factors, iterations=params.iterations, seed=seed, threads=threads, track_loss=False)
+    model.fit(train)
+    unit = unit_rows(model.item_factors_)
+    compared = np.ascontiguousarray((unit if params.similarity == "cosine" else model.item_factors_)[targets].T)
+    target_codes = codes[targets]
+
+    def similarity(block: np.ndarray) -> np.ndarray:
+        same = codes[block][:, None] == target_codes[None, :]
+        return unit[block] @ compared + np.float32(params.taste_weight) * same
+
+    m = train.n_articles
+    return nearest(similarity, rows, np.sort(targets), k, (m, m), exclude_self=True)
 
 
 def lists_of(
