@@ -59,17 +59,19 @@ def copurchase_neighbours(
     end = train.end_date
     if half_life_days is None or end is None:
         weight = pl.lit(1.0, dtype=pl.Float64)
+        total = pl.col("w").sum()  # sums of ones: exact in any order
     else:
         age = pl.lit(int((end - dt.date(1970, 1, 1)).days), dtype=pl.Int32) - pl.col("day")
         weight = pl.lit(0.5, dtype=pl.Float64).pow(age.cast(pl.Float64) / float(half_life_days))
+        # summed in sorted order: the same float whatever order the threads grouped the rows in
+        total = pl.col("w").sort().sum()
     rows = rows.with_columns(weight.alias("w"))
     buyers = (
         rows.lazy()
         .group_by(CUSTOMER_IDX, ARTICLE_IDX)
         .agg(pl.col("w").max())
         .group_by(ARTICLE_IDX)
-        # summed in sorted order: the same float whatever order the threads grouped the rows in
-        .agg(pl.col("w").sort().sum().alias("buyers"))
+        .agg(total.alias("buyers"))
     )
     right = rows.select(CUSTOMER_IDX, pl.col(ARTICLE_IDX).alias("b"), pl.col("day").alias("day_b"))
     pairs = (
@@ -79,7 +81,7 @@ def copurchase_neighbours(
         .group_by(CUSTOMER_IDX, ARTICLE_IDX, "b")
         .agg(pl.col("w").max())
         .group_by(ARTICLE_IDX, "b")
-        .agg(pl.col("w").sort().sum().alias("pairs"))
+        .agg(total.alias("pairs"))
         .join(buyers, on=ARTICLE_IDX)
         .with_columns((pl.col("pairs") / pl.col("buyers")).cast(pl.Float32).alias("p"))
         # strongest first, ties to the lower article: a deterministic cut at `neighbours`
