@@ -81,6 +81,18 @@ def test_look_up_a_customer_compare_models_open_an_article(
         wait(browser, lambda d: name in d.find_element(By.ID, "article-card").text)
         assert browser.find_elements(By.CSS_SELECTOR, "#sales-chart svg polyline")
         assert len(browser.find_elements(By.CSS_SELECTOR, "#buyers .bar")) == 8
+        # and its two lists, bought together and similar, as the API gives them for the model shown
+        import httpx
+
+        article_id = browser.current_url.rsplit("/", 1)[-1]
+        for list_id, kind in (("together", "bought-together"), ("similar", "similar")):
+            served = httpx.get(f"{url}/v1/articles/{article_id}/similar",
+                               params={"kind": kind, "model": "popularity-decay"}).json()["items"]
+            assert served, f"the article has a {kind} list"
+            script = f"return [...document.querySelectorAll('#{list_id} li .name')].map((e) => e.textContent)"
+            wait(browser, lambda d, script=script, served=served: d.execute_script(script) == [
+                i["name"] for i in served
+            ])
         if SCREENSHOTS:
             browser.save_screenshot(str(Path(SCREENSHOTS) / "serve-article.png"))
 

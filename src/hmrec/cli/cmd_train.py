@@ -53,7 +53,8 @@ def train_command(
     with console().status("Writing the model and its serving bundle ..."):
         # one folder, swapped in whole: a kill or a concurrent run never leaves a model without its bundle
         path = save_model(
-            recommender, out, dataset, add=lambda folder: write_bundle(recommender, dataset, folder, depth=serve_k)
+            recommender, out, dataset,
+            add=lambda folder: write_bundle(recommender, dataset, folder, depth=serve_k, seed=seed),
         )
     console().print(f"Trained {recommender!r} in {elapsed:.1f} s")
     typer.echo(f"Saved model '{model}' and its serving bundle to {path}")

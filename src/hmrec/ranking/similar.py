@@ -221,28 +221,49 @@ class ALSSimilarSource(_NeighbourSource):
                 f"{self.name}: parameter 'similarity' must be one of {', '.join(ALS_SIMILARITIES)}, "
                 f"got {self.similarity!r}"
             )
-        m = train.n_articles
         bought, targets = self._fit_own(train)
-        if bought.size == 0 or targets.size == 0:
-            self._store_neighbours(sp.csr_matrix((m, m), dtype=np.float32))
-            return self
-        from hmrec.models.als import ALS
-        from hmrec.models.scoring import resolve_threads, score_top_k
-
-        model = ALS(
-            factors=self.factors, iterations=self.iterations, seed=self.seed, threads=self.threads, track_loss=False
-        )
-        model.name = "als"  # type: ignore[misc]
-        model.fit(train)
-        unit = unit_rows(model.item_factors_)
-        compared = unit if self.similarity == "cosine" else model.item_factors_
-        # the factor models' exact top-k kernel, each bought article a "customer" that excludes itself
-        ids, values = score_top_k(
-            unit, compared, bought, targets.astype(np.int32), self.neighbours,
-            exclude=sp.identity(m, dtype=np.float32, format="csr"), threads=resolve_threads(self.threads, self.name),
-        )
-        self._store_neighbours(positive_neighbours(bought, ids, values, (m, m)))
+        self._store_neighbours(als_neighbours(
+            train, bought, targets, self.neighbours, similarity=self.similarity, factors=self.factors,
+            iterations=self.iterations, seed=self.seed, threads=self.threads, name=self.name,
+        ))
         return self
+
+
+def als_neighbours(
+    train: Dataset,
+    rows: np.ndarray,
+    targets: np.ndarray,
+    k: int,
+    *,
+    similarity: str = "projection",
+    factors: int = 32,
+    iterations: int = 8,
+    seed: int = 0,
+    threads: int = 0,
+    name: str = "als-similar",
+) -> sp.csr_matrix:
+    """Articles x articles: each of ``rows``' ``k`` nearest ``targets`` (sorted) by the item factors of an ALS
+    fitted on ``train`` (``similarity`` as in :class:`ALSSimilarSource`), positive similarities only, never
+    the article itself. Deterministic under ``seed``; ``name`` is what a parameter error names."""
+    m = train.n_articles
+    rows = np.asarray(rows, dtype=np.int64)
+    targets = np.asarray(targets, dtype=np.int64)
+    if rows.size == 0 or targets.size == 0:
+        return sp.csr_matrix((m, m), dtype=np.float32)
+    from hmrec.models.als import ALS
+    from hmrec.models.scoring import resolve_threads, score_top_k
+
+    model = ALS(factors=factors, iterations=iterations, seed=seed, threads=threads, track_loss=False)
+    model.name = "als"  # type: ignore[misc]
+    model.fit(train)
+    unit = unit_rows(model.item_factors_)
+    compared = unit if similarity == "cosine" else model.item_factors_
+    # the factor models' exact top-k kernel, each article a "customer" that excludes itself
+    ids, values = score_top_k(
+        unit, compared, rows, targets.astype(np.int32), k,
+        exclude=sp.identity(m, dtype=np.float32, format="csr"), threads=resolve_threads(threads, name),
+    )
+    return positive_neighbours(rows, ids, values, (m, m))
 
 
 # ---------------------------------------------------------------------- text

@@ -37,7 +37,6 @@ each source's and the union's recall of a test week's purchases.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -48,13 +47,14 @@ import polars as pl
 import scipy.sparse as sp
 
 from hmrec.data.dataset import Dataset
-from hmrec.data.schema import ARTICLE_IDX, CUSTOMER_IDX, T_DAT
+from hmrec.data.schema import CUSTOMER_IDX
 from hmrec.errors import ParameterError
 from hmrec.models.base import Recommender
 from hmrec.models.compose import SEP
 from hmrec.models.lists import csr_lookup, csr_row_top_k, group_recommend, ranked_articles, stack_ranked
 from hmrec.models.popularity import age_groups
 from hmrec.models.sales import article_sales
+from hmrec.ranking.copurchase import copurchase_neighbours, window_start
 from hmrec.ranking.taste import attribute_codes, taste_tables
 
 #: time decay of the customer's own purchases (the ``repurchase`` model's tuned default)
@@ -268,22 +268,6 @@ class TasteSource(_OwnMatrix):
         return csr_row_top_k(scores, np.arange(scores.shape[0]), n)
 
 
-def _dedup_days(train: Dataset, start: dt.date | None) -> pl.DataFrame:
-    """One row per (customer, article, day) from ``start`` on: ``customer_idx, article_idx, day`` (Int32)."""
-    tx = train.transactions.lazy()
-    if start is not None:
-        tx = tx.filter(pl.col(T_DAT) >= start)
-    return (
-        tx.select(
-            pl.col(CUSTOMER_IDX),
-            pl.col(ARTICLE_IDX),
-            pl.col(T_DAT).cast(pl.Int32).alias("day"),
-        )
-        .unique()
-        .collect()
-    )
-
-
 class CoPurchaseSource(_OwnMatrix):
     """Item-to-item neighbours: articles bought by the same customers within ``days`` days of each other.
 
@@ -310,33 +294,10 @@ class CoPurchaseSource(_OwnMatrix):
         self.half_life_days = half_life_days
 
     def fit(self, train: Dataset) -> CoPurchaseSource:
-        m = train.n_articles
-        end = train.end_date
-        start = end - dt.timedelta(days=int(7 * self.weeks) - 1) if end is not None else None
-        self._store(train.interactions(start, end, half_life_days=self.half_life_days, reference=end))
-        rows = _dedup_days(train, start)
-        buyers = rows.group_by(ARTICLE_IDX).agg(pl.col(CUSTOMER_IDX).n_unique().alias("buyers"))
-        right = rows.rename({ARTICLE_IDX: "b", "day": "day_b"})
-        pairs = (
-            rows.lazy()
-            .join(right.lazy(), on=CUSTOMER_IDX)
-            .filter((pl.col(ARTICLE_IDX) != pl.col("b")) & ((pl.col("day") - pl.col("day_b")).abs() <= self.days))
-            .select(CUSTOMER_IDX, ARTICLE_IDX, "b")
-            .unique()
-            .group_by(ARTICLE_IDX, "b")
-            .agg(pl.len().alias("pairs"))
-            .join(buyers.lazy(), on=ARTICLE_IDX)
-            .with_columns((pl.col("pairs") / pl.col("buyers")).cast(pl.Float32).alias("p"))
-            # strongest first, ties to the lower article: a deterministic cut at `neighbours`
-            .sort([ARTICLE_IDX, "p", "b"], descending=[False, True, False])
-            .with_columns(pl.int_range(pl.len()).over(ARTICLE_IDX).alias("rank"))
-            .filter(pl.col("rank") < self.neighbours)
-            .collect()
-        )
-        nb = sp.csr_matrix(
-            (pairs["p"].to_numpy(), (pairs[ARTICLE_IDX].to_numpy(), pairs["b"].to_numpy())), shape=(m, m)
-        )
-        nb.sort_indices()
+        start = window_start(train, self.weeks)
+        self._store(train.interactions(start, train.end_date, half_life_days=self.half_life_days,
+                                       reference=train.end_date))
+        nb = copurchase_neighbours(train, weeks=self.weeks, days=self.days, neighbours=self.neighbours)
         self.nb_indptr_ = nb.indptr.astype(np.int64)
         self.nb_indices_ = nb.indices.astype(np.int32)
         self.nb_data_ = nb.data.astype(np.float32)

@@ -13,7 +13,7 @@ import math
 import re
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from fastapi import FastAPI, Query, Request
@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hmrec import __version__
 from hmrec.errors import HmrecError
+from hmrec.serve.article_lists import NoListsError, served_list
 from hmrec.serve.bundle import Bundle, Recommendation
 from hmrec.serve.colours import colour_hex
 from hmrec.serve.state import ServeState
@@ -76,6 +77,14 @@ class Recommendations(BaseModel):
     cold_start: bool
     k: int
     items: list[Item]
+
+
+class SimilarArticles(BaseModel):
+    article_id: str
+    model: str
+    kind: str
+    k: int
+    items: list[Item] = Field(description="Each item's source is the kind; its score the kind's own")
 
 
 class BatchRequest(BaseModel):
@@ -330,6 +339,33 @@ def create_app(state: ServeState) -> FastAPI:
         out["weekly_sales"] = bundle.weekly_sales(idx)
         out["buyers_by_age"] = bundle.buyers_by_age(idx)
         return JSONResponse(out)
+
+    @app.get("/v1/articles/{article_id}/similar", response_model=SimilarArticles, tags=["articles"])
+    async def similar_articles(
+        article_id: str,
+        k: int = Query(12, description="How many articles (1 to the bundle's depth, normally 12)."),
+        kind: Literal["bought-together", "similar"] = Query(
+            "similar", description="bought-together: bought by the same customers within a few days "
+            "(time-decayed share of its buyers); similar: closest by the item factors ALS learned."
+        ),
+        model: str | None = Query(None, description="Which loaded model's bundle (default: the first)."),
+    ) -> JSONResponse:
+        """Articles like this one, precomputed by `hmrec train`; 404 for an unknown or never sold article."""
+        bundle = pick(model)
+        check_k(bundle, k)
+        idx = article_idx(bundle, article_id)
+        if not bundle.articles["n_sales"][idx]:
+            raise ApiError(404, f"article_id: article '{article_id}' was never sold: no purchase to base a list on")
+        try:
+            pairs = served_list(bundle.arrays, bundle.name, idx, kind, k)
+        except NoListsError:
+            raise ApiError(
+                404, f"kind: bundle {bundle.name} holds no article lists (fix: write it again with `hmrec train`)"
+            ) from None
+        items = [item(bundle, rank, Recommendation(i, s, kind)) for rank, (i, s) in enumerate(pairs, start=1)]
+        return JSONResponse(
+            {"article_id": bundle.article_id(idx), "model": bundle.name, "kind": kind, "k": k, "items": items}
+        )
 
     # -------------------------------------------------------------- operations
     @app.get("/health", tags=["operations"])

@@ -17,6 +17,8 @@ A bundle is the saved model's directory (``model.json``, ``arrays.npz``: ``submi
 ``serve/topk_*.npy``        the model's top ``depth`` for every known customer (ids int32, scores float32,
                             source codes int8)
 ``serve/cold_*.npy``        the model's cold-start list, for customers it does not know
+``serve/together_*.npy``,   every article's "bought together" and "similar" lists, ``depth`` long
+``serve/similar_*.npy``     (:mod:`hmrec.serve.article_lists`; absent from bundles of older versions)
 ==========================  ==================================================================================
 
 Every model's top-k is precomputed at train time, the cheap ones too: a request then costs a few array
@@ -53,6 +55,7 @@ from hmrec.data.dataset import Dataset
 from hmrec.data.schema import ARTICLE_ID, ARTICLE_IDX, CUSTOMER_ID, CUSTOMER_IDX, PRICE, SALES_CHANNEL, T_DAT
 from hmrec.errors import DataError, ParameterError
 from hmrec.models.persist import sha256_file
+from hmrec.serve.article_lists import LIST_ARRAYS, list_arrays, lists_problem
 
 BUNDLE_FORMAT = 1
 BUNDLE_JSON = "bundle.json"
@@ -288,12 +291,15 @@ def check_depth(depth: int) -> int:
     return int(depth)
 
 
-def write_bundle(model: Any, dataset: Dataset, directory: str | Path, *, depth: int = DEFAULT_DEPTH) -> Path:
+def write_bundle(
+    model: Any, dataset: Dataset, directory: str | Path, *, depth: int = DEFAULT_DEPTH, seed: int = 0
+) -> Path:
     """Add the serving files for fitted ``model`` (trained on ``dataset``) to its saved directory.
 
     ``directory`` already holds the model saved by :func:`hmrec.models.persist.save_model`. The serving files
     are written to a temporary folder and renamed into place; ``bundle.json`` comes last, so a bundle without
-    it (a crash midway) is refused as incomplete rather than served half-written.
+    it (a crash midway) is refused as incomplete rather than served half-written. ``seed`` makes the article
+    lists (:mod:`hmrec.serve.article_lists`).
     """
     depth = check_depth(depth)
     directory = Path(directory)
@@ -329,6 +335,7 @@ def write_bundle(model: Any, dataset: Dataset, directory: str | Path, *, depth: 
             "buyer_ages": buyers,
             **_recent_purchases(dataset),
             **weekly,
+            **list_arrays(dataset, depth, seed=seed),
         }
         for name, array in arrays.items():
             np.save(tmp / f"{name}.npy", np.ascontiguousarray(array), allow_pickle=False)
@@ -762,7 +769,10 @@ def load_bundle(directory: str | Path, *, checksums: bool = True) -> Bundle:
     sizes["n_customers+1"] = sizes["n_customers"] + 1
     sizes["n_articles+1"] = sizes["n_articles"] + 1
     arrays: dict[str, np.ndarray] = {}
-    for name, dims in _SHAPES.items():
+    optional = {name: ("n_articles", "depth") for name in LIST_ARRAYS}
+    for name, dims in {**_SHAPES, **optional}.items():
+        if name in optional and f"{SERVE_DIR}/{name}.npy" not in contents:
+            continue  # a bundle of an older version: lists_problem checks that none or all are there
         try:
             array = _npy_view(contents[f"{SERVE_DIR}/{name}.npy"])
         except (OSError, ValueError, EOFError, TypeError):
@@ -780,8 +790,10 @@ def load_bundle(directory: str | Path, *, checksums: bool = True) -> Bundle:
         raise _refuse(directory, "damaged bundle: a parquet file cannot be read") from None
     if article_frame.height != sizes["n_articles"] or customers.height != sizes["n_customers"]:
         raise _refuse(directory, "damaged bundle: the articles or customers table has the wrong number of rows")
-    problem = _arrays_problem(arrays, sizes, len(manifest["sources"])) or _weeks_problem(
-        manifest, article_frame, arrays["weekly_week"]
+    problem = (
+        _arrays_problem(arrays, sizes, len(manifest["sources"]))
+        or _weeks_problem(manifest, article_frame, arrays["weekly_week"])
+        or lists_problem(arrays, sizes["n_articles"])
     )
     if problem:
         raise _refuse(directory, f"damaged bundle: {problem}")

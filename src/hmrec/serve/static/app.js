@@ -145,8 +145,22 @@ async function showArticle(articleId) {
       el("div", { class: "bar" }, el("span", {}, bucket), el("span", { class: "fill", style: `width:${(100 * n) / total}%` }), el("span", {}, n))));
     $("back").setAttribute("href", state.customer ? `#/customer/${state.customer}` : "#/");
     show("article-view");
+    await Promise.all([["together", "bought-together"], ["similar", "similar"]].map(([id, kind]) => showList(id, articleId, kind)));
   } catch (err) {
     showError(err.message);
+  }
+}
+
+// one of the article's lists; a list the service cannot give (an unsold article, an older bundle) says why
+async function showList(id, articleId, kind) {
+  const model = $("model-a").value;
+  try {
+    const data = await api(`/v1/articles/${encodeURIComponent(articleId)}/similar?k=12&kind=${kind}&model=${encodeURIComponent(model)}`);
+    $(id).replaceChildren(...data.items.map((item) =>
+      articleRow(item, el("span", { class: "right" }, el("span", { class: "score", title: "the list's score" }, `score ${fmtScore(item.score)}`)))));
+    if (!data.items.length) $(id).append(el("li", { class: "empty" }, "No articles."));
+  } catch (err) {
+    $(id).replaceChildren(el("li", { class: "empty" }, err.message));
   }
 }
 
