@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+from matplotlib.ticker import MaxNLocator
 
 from hmrec.atomic import check_output_dir, staged_dir, write_atomic
 from hmrec.errors import ParameterError
@@ -166,6 +167,7 @@ def _draw_history(ax: Any, frame: pl.DataFrame) -> None:
     values = done["value"].to_numpy()
     ax.scatter(numbers, values, s=18, color="#0072B2", label="trial")
     ax.step(numbers, np.maximum.accumulate(values), where="post", color="#D55E00", label="best so far")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # trials are numbered
     ax.legend(loc="lower right")
 
 
