@@ -103,6 +103,8 @@ def test_bad_params_files_and_tune_options_are_one_line(
     foreign = tmp_path / "foreign"
     foreign.mkdir()
     (foreign / "trials.csv").write_text("mine\n")
+    space = tmp_path / "space.json"
+    space.write_text('{"nope": {"type": "int", "low": 1, "high": 3}}')
     notdb = tmp_path / "notes.txt"
     notdb.write_text("my notes\n")
     data = ["--data", str(tiny_dir), "--quiet"]
@@ -119,6 +121,7 @@ def test_bad_params_files_and_tune_options_are_one_line(
         (["tune", "--model", "popularity", "--storage", f"sqlite:///{notdb}", "--out", str(tmp_path / "t")],
          ("is not an SQLite database and would be overwritten",)),
         (["tune", "--model", "popularity", "--trials", "0"], ("--trials must be an integer >= 1",)),
+        (["tune", "--model", "popularity", "--space", str(space)], ("names 'nope', which model 'popularity'",)),
     ]
     monkeypatch.chdir(tmp_path)  # tune's default --out is a folder in the current directory
     for args, fragments in cases:
