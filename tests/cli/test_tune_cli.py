@@ -156,3 +156,15 @@ def test_ctrl_c_keeps_and_writes_the_finished_trials(
     assert json.loads((out / "best_params.json").read_text())["trials"] == 2
     states = pl.read_csv(out / "trials.csv")["state"].to_list()
     assert states == ["complete", "complete", "fail"] and "Best mean MAP@12" in stdout
+
+
+def test_one_trial_writes_no_importances(
+    tiny_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "tuned"
+    code, _, err = run(capsys, "tune", "--data", str(tiny_dir), "--model", "popularity", "--trials", "1",
+                       "--out", str(out), "--quiet")
+    assert code == 0, err
+    assert json.loads((out / "best_params.json").read_text())["params"] == {"days": 7}  # the defaults, trial 0
+    assert not (out / "importances.png").exists() and (out / "history.png").exists()
+    assert "Parameter importances need at least 2 finished trials" in (out / "tune.html").read_text()
