@@ -94,12 +94,17 @@ def trials_frame(result: TuneResult) -> pl.DataFrame:
             "value": value,
             "seconds": trial.user_attrs.get("seconds"),
             "defaults": bool(trial.user_attrs.get("defaults", False)),
-            **{f"param_{name}": json.dumps(trial.params[name]) if name in trial.params else None for name in names},
+            **{f"param_{name}": _text(trial.params[name]) if name in trial.params else None for name in names},
             "error": trial.user_attrs.get("error"),
         })
     schema = {"number": pl.Int64(), "state": pl.String(), "value": pl.Float64(), "seconds": pl.Float64(),
               "defaults": pl.Boolean(), **{f"param_{name}": pl.String() for name in names}, "error": pl.String()}
     return pl.DataFrame(rows, schema=schema)
+
+
+def _text(value: object) -> str:
+    """A parameter's value as text: a string as it is, anything else as JSON (true, null, 0.5)."""
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def importances(result: TuneResult) -> dict[str, float]:
