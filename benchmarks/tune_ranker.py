@@ -23,6 +23,7 @@ import numpy as np
 from hmrec.data.load import load_dataset
 from hmrec.evaluation.evaluate import evaluate
 from hmrec.evaluation.intervals import map_intervals
+from hmrec.progress import set_quiet
 from hmrec.tuning.params_file import read_params_file
 
 
@@ -34,6 +35,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resamples", type=int, default=1000)
     args = parser.parse_args()
+    set_quiet(True)  # the models' progress bars: this script prints its own lines
 
     (model, params), *others = read_params_file(args.params_file).items()
     if others:
