@@ -11,6 +11,7 @@ from hmrec.cli.main import (
     DataOption,
     EngineOption,
     ParamOption,
+    ParamsFileOption,
     QuietOption,
     SeedOption,
     SparkConfOption,
@@ -53,6 +54,7 @@ def evaluate_command(
         "when `hmrec cluster --out` wrote elbow.png into this directory before evaluate runs.",
     ),
     param: list[str] | None = ParamOption,
+    params_file: Path | None = ParamsFileOption,
     cache: Path | None = CacheOption,
     quiet: bool = QuietOption,
     seed: int = SeedOption,
@@ -74,6 +76,7 @@ def evaluate_command(
     from hmrec.evaluation.intervals import check_resamples
     from hmrec.models.base import MAX_K, available, check_k
     from hmrec.progress import console, set_quiet
+    from hmrec.tuning.params_file import with_params_file
 
     set_quiet(quiet)
     # Check what can be checked before the (possibly long) load.
@@ -85,8 +88,9 @@ def evaluate_command(
             f"--curve-k must be an integer between 0 and {MAX_K}, got {curve_k} (fix: e.g. --curve-k 100, 0 for none)"
         )
     end = parse_date(test_end)
-    params = parse_params(param)
-    names = check_models([m for m in models.split(",") if m.strip()] or list(available()), params, seed)
+    chosen = [m.strip() for m in models.split(",") if m.strip()] or list(available())
+    params = with_params_file(params_file, parse_params(param), chosen)
+    names = check_models(chosen, params, seed)
     baseline = baseline.strip() if baseline and baseline.strip() else None
     check_baseline(baseline, names)
     check_resamples(resamples)

@@ -14,6 +14,7 @@ from hmrec.cli.main import (
     DataOption,
     EngineOption,
     ParamOption,
+    ParamsFileOption,
     QuietOption,
     SeedOption,
     SparkConfOption,
@@ -33,8 +34,10 @@ ModelDirOption = typer.Option(
 )
 
 
-def _check_model_choice(model: str | None, model_dir: Path | None, param: list[str] | None) -> str:
-    """Exactly one of --model / --model-dir; --param only with --model. Returns the model name to report."""
+def _check_model_choice(
+    model: str | None, model_dir: Path | None, param: list[str] | None, params_file: Path | None = None
+) -> str:
+    """Exactly one of --model / --model-dir; --param and --params-file only with --model. Returns the model name."""
     from hmrec.errors import ParameterError
 
     if model_dir is None:
@@ -46,6 +49,11 @@ def _check_model_choice(model: str | None, model_dir: Path | None, param: list[s
     if param:
         raise ParameterError(
             "--param cannot change a saved model (fix: retrain with `hmrec train ... --param`, or drop --param)"
+        )
+    if params_file is not None:
+        raise ParameterError(
+            "--params-file cannot change a saved model (fix: retrain with `hmrec train ... --params-file`, "
+            "or drop --params-file)"
         )
     from hmrec.models.persist import read_metadata
 
@@ -121,6 +129,7 @@ def submit_command(
     data: Path | None = DataOption,
     k: int = KOption,
     param: list[str] | None = ParamOption,
+    params_file: Path | None = ParamsFileOption,
     cache: Path | None = CacheOption,
     quiet: bool = QuietOption,
     seed: int = SeedOption,
@@ -138,8 +147,8 @@ def submit_command(
 
     set_quiet(quiet)
     check_k(k, MAX_K)
-    model = _check_model_choice(model, model_dir, param)
-    recommender = model_from_options(model, param, seed) if model_dir is None else None
+    model = _check_model_choice(model, model_dir, param, params_file)
+    recommender = model_from_options(model, param, seed, params_file) if model_dir is None else None
     # a directory, a missing folder or one of the inputs is refused now, not after a long fit
     check_submission_target(out, _inputs(data, cache, model_dir))
     runner = engine_from_options(engine, spark_master, spark_conf)

@@ -11,6 +11,7 @@ from hmrec.cli.main import (
     CacheOption,
     DataOption,
     ParamOption,
+    ParamsFileOption,
     QuietOption,
     SeedOption,
     app,
@@ -27,6 +28,7 @@ def train_command(
     ),
     data: Path | None = DataOption,
     param: list[str] | None = ParamOption,
+    params_file: Path | None = ParamsFileOption,
     cache: Path | None = CacheOption,
     quiet: bool = QuietOption,
     seed: int = SeedOption,
@@ -43,7 +45,7 @@ def train_command(
     set_quiet(quiet)
     check_depth(serve_k)
     # create the model (validates the name and the parameter names) before the possibly long load
-    recommender = model_from_options(model, param, seed)
+    recommender = model_from_options(model, param, seed, params_file)
     check_model_target(out)  # refuse a folder of the user's files now, not after a long fit
     data_dir = resolve_data(data)
     dataset = load_dataset(data_dir, cache, progress=not quiet)

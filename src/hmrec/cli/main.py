@@ -162,6 +162,14 @@ ParamOption = typer.Option(
 )
 
 
+ParamsFileOption = typer.Option(
+    None,
+    "--params-file",
+    help="Model hyperparameters from a JSON file: `hmrec tune`'s best_params.json, or {\"MODEL\": {\"NAME\": VALUE}}; "
+    "--param overrides it.",
+)
+
+
 def parse_params(items: list[str] | None) -> dict[str, dict[str, Any]]:
     """``["als.factors=128", "popularity.days=14"]`` -> ``{"als": {"factors": 128}, ...}``.
 
@@ -191,16 +199,17 @@ def parse_params(items: list[str] | None) -> dict[str, dict[str, Any]]:
     return out
 
 
-def model_from_options(model: str, param: list[str] | None, seed: int) -> Any:
-    """A new model from --model/--param/--seed, validated (name, parameters) before any data is loaded.
+def model_from_options(model: str, param: list[str] | None, seed: int, params_file: Path | None = None) -> Any:
+    """A new model from --model/--params-file/--param/--seed, validated (name, parameters) before any data is loaded.
 
-    --seed goes to every seed parameter of the model (a composite's ``fallback__seed`` too), unless --param
-    sets it.
+    --param overrides --params-file, key by key. --seed goes to every seed parameter of the model (a composite's
+    ``fallback__seed`` too), unless --param or the file sets it.
     """
     from hmrec.errors import ParameterError
     from hmrec.models.base import create, seed_params
+    from hmrec.tuning.params_file import with_params_file
 
-    params = parse_params(param)
+    params = with_params_file(params_file, parse_params(param), [model])
     others = sorted(set(params) - {model})
     if others:
         raise ParameterError(
