@@ -295,7 +295,7 @@ def test_a_damaged_model_is_refused_by_the_command(tiny_dir: Path, damaged: dict
 @pytest.mark.parametrize("name", list(DAMAGE))
 def test_a_damaged_model_is_refused(tiny: Dataset, damaged: dict[str, Path], name: str) -> None:
     from hmrec.errors import DataError
-    from hmrec.models.persist import load_model
+    from hmrec.registry import load_model
 
     with pytest.raises(DataError) as info:
         load_model(damaged[name], tiny)
@@ -414,7 +414,7 @@ def test_damaged_feature_tables_are_one_line(tiny_dir: Path, damaged_tables: dic
 @pytest.mark.parametrize("name", list(TABLE_DAMAGE))
 def test_damaged_feature_tables_are_refused(tiny: Dataset, damaged_tables: dict[str, Path], name: str) -> None:
     from hmrec.errors import DataError
-    from hmrec.models.persist import load_model
+    from hmrec.registry import load_model
 
     with pytest.raises(DataError) as info:
         load_model(damaged_tables[name], tiny)
@@ -880,7 +880,7 @@ def test_a_train_finishing_during_another_leaves_one_runs_bundle(
 def test_three_concurrent_trains_leave_one_runs_whole_bundle(tiny: Dataset, tiny_dir: Path, tmp_path: Path) -> None:
     """Three runs with different seeds race for one --out: the bundle left is one run's model and serving
     tables (a mixed bundle from two seeds was accepted by serve), and serve's loader accepts it."""
-    from hmrec.models.persist import load_model
+    from hmrec.registry import load_model
     from hmrec.serve.bundle import load_bundle
 
     out = tmp_path / "bundle"

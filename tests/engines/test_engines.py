@@ -11,13 +11,14 @@ import pytest
 import scipy.sparse as sp
 
 from hmrec.data.dataset import Dataset
-from hmrec.engines.base import get_engine
+from hmrec.engines import get_engine
 from hmrec.engines.local import LocalEngine, co_purchase_counts
 from hmrec.engines.spark.models import score_partition
 from hmrec.engines.spark.ranker import rows_on_executors
 from hmrec.engines.spark.session import broadcast, parse_conf
 from hmrec.errors import ParameterError
-from hmrec.models.base import create, top_k
+from hmrec.models.base import top_k
+from hmrec.registry import create
 
 
 def test_unknown_engine_is_one_line() -> None:

@@ -20,7 +20,7 @@ from hmrec.data.split import time_split
 from hmrec.errors import DataError, ParameterError
 from hmrec.evaluation.evaluate import evaluate
 from hmrec.evaluation.intervals import INTERVAL_FIELDS
-from hmrec.models.base import create
+from hmrec.registry import create
 
 pytestmark = pytest.mark.skipif(spark_missing() is not None, reason=str(spark_missing()))
 

@@ -18,8 +18,9 @@ import pytest
 from hmrec.data.dataset import Dataset
 from hmrec.data.schema import ARTICLE_COLUMNS, ARTICLE_ID, ARTICLE_INT_COLUMNS
 from hmrec.errors import NotFittedError, ParameterError
-from hmrec.models.base import Recommender, available, create, top_k
-from hmrec.models.persist import load_model, save_model
+from hmrec.models.base import Recommender, top_k
+from hmrec.models.persist import save_model
+from hmrec.registry import available, create, load_model
 
 K = 12
 

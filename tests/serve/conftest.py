@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from hmrec.data.dataset import Dataset
-from hmrec.models.base import Recommender, create
+from hmrec.models.base import Recommender
 from hmrec.models.persist import save_model
+from hmrec.registry import create
 from hmrec.serve.bundle import write_bundle
 
 

@@ -198,7 +198,8 @@ def model_from_options(model: str, param: list[str] | None, seed: int) -> Any:
     sets it.
     """
     from hmrec.errors import ParameterError
-    from hmrec.models.base import create, seed_params
+    from hmrec.models.base import seed_params
+    from hmrec.registry import create
 
     params = parse_params(param)
     others = sorted(set(params) - {model})
@@ -221,7 +222,7 @@ def _show_version(value: bool) -> None:
 
 def engine_from_options(engine: str, spark_master: str | None, spark_conf: list[str] | None) -> Any:
     """The engine of --engine/--spark-master/--spark-conf (checked before any data is read)."""
-    from hmrec.engines.base import get_engine
+    from hmrec.engines import get_engine
     from hmrec.engines.spark.session import parse_conf
 
     chosen = get_engine(engine, master=spark_master, conf=parse_conf(spark_conf))
@@ -252,6 +253,3 @@ def version() -> None:
 def main() -> None:
     app()
 
-
-# Import command modules last: they register on ``app``.
-from hmrec.cli import commands  # noqa: E402,F401

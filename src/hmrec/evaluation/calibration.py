@@ -28,7 +28,7 @@ import scipy.sparse as sp
 from hmrec.data.dataset import Dataset
 from hmrec.data.schema import ARTICLE_IDX, CUSTOMER_IDX, T_DAT
 from hmrec.data.split import time_split
-from hmrec.evaluation.metrics import map_at_k
+from hmrec.metrics import map_at_k
 
 K = 12
 #: candidates per buyer of each source (their union is at most 230, like the 11th place's ~230)
@@ -55,7 +55,7 @@ REAL: dict[str, float] = {
 
 def model_maps(train: Dataset, buyers: np.ndarray, truth: sp.csr_matrix, names: tuple[str, ...]) -> dict[str, float]:
     """MAP@12 of each named model (default hyperparameters) fitted on ``train``."""
-    from hmrec.models.base import create
+    from hmrec.registry import create
 
     out = {}
     for name in names:

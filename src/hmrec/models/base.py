@@ -184,21 +184,19 @@ def unregister(name: str) -> None:
     _REGISTRY.pop(name, None)
 
 
-def _load_builtin_models() -> None:
-    # Importing the model modules registers them; done lazily so that base has no import cycle.
-    import hmrec.models  # noqa: F401
-    import hmrec.ranking.ranker  # noqa: F401  (the two-stage model builds on the models package)
+def registered() -> dict[str, ModelInfo]:
+    """The models registered so far by name, in registration order.
 
-
-def available() -> dict[str, ModelInfo]:
-    """Registered models by name, in registration order."""
-    _load_builtin_models()
+    Importing :mod:`hmrec.models` registers its models; :mod:`hmrec.registry` (above this package and
+    :mod:`hmrec.ranking`) registers every built-in model, the ranker included, and is where commands look.
+    """
     return dict(_REGISTRY)
 
 
 def create(name: str, **params: Any) -> Recommender:
-    """A new, unfitted model by registry name, with hyperparameters ``params``."""
-    models = available()
+    """A new, unfitted model by registry name, with hyperparameters ``params`` (among the models registered so
+    far: :func:`hmrec.registry.create` is the same with every built-in model registered)."""
+    models = registered()
     if name not in models:
         raise UnknownModelError(
             f"unknown model '{name}' (fix: choose one of {', '.join(models)}; `hmrec models` lists them)"

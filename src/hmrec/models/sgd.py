@@ -31,7 +31,7 @@ import scipy.sparse as sp
 
 from hmrec.data.dataset import Dataset
 from hmrec.errors import ParameterError
-from hmrec.evaluation.metrics import map_at_k
+from hmrec.metrics import map_at_k
 from hmrec.models import _kernels
 from hmrec.models._params import (
     MAX_ALPHA,

@@ -242,7 +242,7 @@ def _cold_start(model: Any, dataset: Dataset, depth: int, has_history: np.ndarra
     if cold.size:
         got_ids, got_scores = model.recommend(cold[:1].astype(np.int32), depth)
         return got_ids[0].astype(np.int32), got_scores[0].astype(np.float32)
-    from hmrec.models.base import create
+    from hmrec.registry import create
 
     fallback = create("popularity-decay").fit(dataset)
     got_ids, got_scores = fallback.recommend(np.zeros(1, dtype=np.int32), depth)
