@@ -33,6 +33,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import scipy.sparse as sp
 
+from hmrec.atomic import atomic_file, write_atomic
 from hmrec.data.dataset import Dataset
 from hmrec.errors import NotFittedError, ParameterError, UnknownModelError
 
@@ -129,15 +130,8 @@ class Recommender(ABC):
     def save(self, directory: Path, **meta: Any) -> None:
         """Save hyperparameters (JSON) and learned arrays (npz, no pickle) to ``directory``."""
         self._check_fitted()
-        directory.mkdir(parents=True, exist_ok=True)
         scalars, arrays = self.state()
-        tmp_npz = directory / "arrays.tmp.npz"
-        np.savez(tmp_npz, **arrays)  # type: ignore[arg-type]
-        tmp_npz.replace(directory / "arrays.npz")
-        payload = {"model": self.name, "params": self.get_params(), "attributes": scalars, **meta}
-        tmp_json = directory / "model.json.tmp"
-        tmp_json.write_text(json.dumps(payload, indent=2, default=str))
-        tmp_json.replace(directory / "model.json")
+        write_saved(directory, arrays, {"model": self.name, "params": self.get_params(), "attributes": scalars, **meta})
 
     @classmethod
     def load_state(cls, directory: Path) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -153,6 +147,15 @@ class Recommender(ABC):
         for key, value in {**payload.get("attributes", {}), **arrays}.items():
             setattr(self, key, value)
         return self
+
+
+def write_saved(directory: Path, arrays: Mapping[str, np.ndarray], payload: Mapping[str, Any]) -> None:
+    """A saved model's two files in ``directory``: ``arrays.npz`` (no pickle) and ``model.json`` (``payload``),
+    each written to a temporary file and renamed into place (:mod:`hmrec.atomic`)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with atomic_file(directory / "arrays.npz") as handle:
+        np.savez(handle, **arrays)  # type: ignore[arg-type]
+    write_atomic(directory / "model.json", json.dumps(payload, indent=2, default=str))
 
 
 # ---------------------------------------------------------------------- registry

@@ -59,7 +59,7 @@ from hmrec.clustering.customers import customer_features
 from hmrec.clustering.features import FeatureSet
 from hmrec.data.dataset import Dataset
 from hmrec.errors import ParameterError
-from hmrec.models._params import check_customers, check_pairs, check_positive
+from hmrec.models._params import check_customers, check_int, check_pairs, check_positive
 from hmrec.models.base import BLOCK_ROWS, Recommender, check_k, register, top_k
 from hmrec.models.compose import register_fill
 from hmrec.models.lists import (
@@ -72,7 +72,6 @@ from hmrec.models.lists import (
 )
 from hmrec.models.popularity import DEFAULT_HALF_LIFE_DAYS
 from hmrec.models.sales import article_sales
-from hmrec.models.scoring import check_int
 
 #: default number of customer clusters and weight of the global popularity (module docstring: figures)
 DEFAULT_CUSTOMER_CLUSTERS = 12

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,12 +38,14 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
+from hmrec.atomic import write_atomic
 from hmrec.data.dataset import Dataset
 from hmrec.data.schema import CUSTOMER_IDX, T_DAT
 from hmrec.errors import DataError, ParameterError
-from hmrec.models._params import check_customers, check_pairs
-from hmrec.models.base import DEFAULT_K, Recommender, check_k, register
+from hmrec.models._params import check_customers, check_int, check_pairs, check_positive
+from hmrec.models.base import DEFAULT_K, Recommender, check_k, register, write_saved
 from hmrec.models.compose import SEP, as_part
+from hmrec.models.lists import sorted_lookup
 from hmrec.models.popularity import splitmix64
 from hmrec.progress import progress_bar
 from hmrec.ranking.features import (
@@ -127,20 +128,6 @@ class CutoffState:
 
 #: ``(state, blocks, truth, week, keep, sample)`` -> :meth:`Ranker.block_rows` of each block, in order
 RowsOfBlocks = Callable[[CutoffState, list[np.ndarray], sp.csr_matrix, int, np.ndarray, bool], list[Rows | None]]
-
-
-def _int_param(name: str, value: Any, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ParameterError(f"ranker: parameter '{name}' must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
-def _num_param(name: str, value: Any, low: float) -> float:
-    number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    # NaN compares false with everything, so "not value > low" refuses it; infinities are refused by name
-    if not number or not value > low or not np.isfinite(value):
-        raise ParameterError(f"ranker: parameter '{name}' must be a finite number > {low}, got {value!r}")
-    return float(value)
 
 
 @register(
@@ -267,20 +254,20 @@ class Ranker(Recommender):
 
     def _validate(self) -> dict[str, int]:
         counts = parse_sources(self.sources)
-        _int_param("weeks", self.weeks, 1)
-        _int_param("trees", self.trees, 1)
-        _int_param("leaves", self.leaves, 2)
-        _int_param("min_child_samples", self.min_child_samples, 1)
-        _int_param("inactive_scale", self.inactive_scale, 1)
-        _int_param("threads", self.threads, 1)
-        _int_param("seed", self.seed, 0)
-        _num_param("learning_rate", self.learning_rate, 0.0)
-        _num_param("negatives", self.negatives, 0.0)
-        _num_param("active_weeks", self.active_weeks, 0.0)
+        check_int("weeks", self.weeks, model="ranker", low=1)
+        check_int("trees", self.trees, model="ranker", low=1)
+        check_int("leaves", self.leaves, model="ranker", low=2)
+        check_int("min_child_samples", self.min_child_samples, model="ranker", low=1)
+        check_int("inactive_scale", self.inactive_scale, model="ranker", low=1)
+        check_int("threads", self.threads, model="ranker", low=1)
+        check_int("seed", self.seed, model="ranker", low=0)
+        check_positive("learning_rate", self.learning_rate, model="ranker")
+        check_positive("negatives", self.negatives, model="ranker")
+        check_positive("active_weeks", self.active_weeks, model="ranker")
         if self.history_weeks is not None:
-            _num_param("history_weeks", self.history_weeks, 1.0)
+            check_positive("history_weeks", self.history_weeks, model="ranker", low=1.0)
         if self.max_buyers is not None:
-            _int_param("max_buyers", self.max_buyers, 1)
+            check_int("max_buyers", self.max_buyers, model="ranker", low=1)
         if self.objective not in ("lambdarank", "binary"):
             raise ParameterError(
                 f"ranker: parameter 'objective' must be lambdarank or binary, got {self.objective!r}"
@@ -611,12 +598,7 @@ class Ranker(Recommender):
             keys = cands.row.astype(np.int64) * self.n_articles_ + cands.article  # sorted by (row, article)
             mine = (row_of >= lo) & (row_of < lo + block.size)
             query = (row_of[mine] - lo).astype(np.int64) * self.n_articles_ + arts[mine]
-            if keys.size:
-                pos = np.minimum(np.searchsorted(keys, query), keys.size - 1)
-                found = keys[pos] == query
-                got = np.full(query.size, -np.inf, dtype=np.float32)
-                got[found] = pred[pos[found]]
-                out[mine] = got
+            out[mine] = sorted_lookup(keys, pred, query, -np.inf)
         return out
 
     # ------------------------------------------------------------------ explanations
@@ -684,7 +666,6 @@ class Ranker(Recommender):
     def save(self, directory: Path, **meta: Any) -> None:
         """``model.json`` (parameters, scalars), ``arrays.npz`` (sources, tables) and ``booster.txt``."""
         self._check_ready()
-        directory.mkdir(parents=True, exist_ok=True)
         arrays: dict[str, np.ndarray] = {"feature_importance_": self.feature_importance_,
                                          "active": self._state.active, "keep": self._keep}
         # names without "__", which saved models use for the parts of a composite
@@ -693,22 +674,14 @@ class Ranker(Recommender):
                 arrays[f"src.{name}.{key}"] = np.asarray(value)
         for key, value in self._state.tables.state().items():
             arrays[f"tab.{key}"] = value
-        tmp_npz = directory / "arrays.tmp.npz"
-        np.savez(tmp_npz, **arrays)  # type: ignore[arg-type]
-        tmp_npz.replace(directory / "arrays.npz")
-        with tempfile.NamedTemporaryFile("w", dir=directory, suffix=".tmp", delete=False) as handle:
-            tmp_booster = Path(handle.name)
-        self._booster.save_model(str(tmp_booster), num_iteration=self.best_iteration_)
-        tmp_booster.replace(directory / BOOSTER_FILE)
+        directory.mkdir(parents=True, exist_ok=True)
+        write_atomic(directory / BOOSTER_FILE, self._booster.model_to_string(num_iteration=self.best_iteration_))
         scalars = {k: getattr(self, k) for k in ("n_customers_", "n_articles_", "cutoff_", "best_iteration_",
                                                    "train_rows_", "taste_keys_")}
         # the array list that loading checks the npz against is this model's own, not its attributes'
         listed = {k: {"dtype": v.dtype.str, "shape": list(v.shape)} for k, v in arrays.items()}
-        payload = {"model": self.name, "params": self.get_params(), "attributes": scalars,
-                   "features": self._names, **meta, "arrays": listed}
-        tmp_json = directory / "model.json.tmp"
-        tmp_json.write_text(json.dumps(payload, indent=2, default=str))
-        tmp_json.replace(directory / "model.json")
+        write_saved(directory, arrays, {"model": self.name, "params": self.get_params(), "attributes": scalars,
+                                        "features": self._names, **meta, "arrays": listed})
 
     @classmethod
     def load_state(cls, directory: Path) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -52,13 +52,13 @@ from hmrec.data.schema import ARTICLE_IDX, CUSTOMER_IDX, T_DAT
 from hmrec.errors import ParameterError
 from hmrec.models.base import Recommender
 from hmrec.models.compose import SEP
+from hmrec.models.history import DEFAULT_OWN_HALF_LIFE_DAYS as OWN_HALF_LIFE_DAYS
 from hmrec.models.lists import csr_lookup, csr_row_top_k, group_recommend, ranked_articles, stack_ranked
 from hmrec.models.popularity import age_groups
-from hmrec.models.sales import article_sales
+from hmrec.models.sales import article_sales, store_csr, stored_csr
 from hmrec.ranking.taste import attribute_codes, taste_tables
 
-#: time decay of the customer's own purchases (the ``repurchase`` model's tuned default)
-OWN_HALF_LIFE_DAYS = 14.0
+# OWN_HALF_LIFE_DAYS, the time decay of the customer's own purchases, is the history model's tuned default
 #: time decay of sales for the popularity sources (the ``popularity-decay`` model's tuned default)
 POPULARITY_HALF_LIFE_DAYS = 3.0
 #: how long a ranked list the group sources keep (lists of one group are shared by all its customers)
@@ -141,15 +141,11 @@ class _OwnMatrix(Source):
     def _store(self, matrix: sp.csr_matrix) -> None:
         matrix = sp.csr_matrix(matrix)
         matrix.sort_indices()
-        self.indptr_ = matrix.indptr.astype(np.int64)
-        self.indices_ = matrix.indices.astype(np.int32)
-        self.data_ = matrix.data.astype(np.float32)
+        store_csr(self, "", matrix)
         self.n_articles_ = int(matrix.shape[1])
 
     def matrix(self) -> sp.csr_matrix:
-        return sp.csr_matrix(
-            (self.data_, self.indices_, self.indptr_), shape=(self.indptr_.size - 1, self.n_articles_)
-        )
+        return stored_csr(self, "", self.n_articles_)
 
 
 class RepurchaseSource(_OwnMatrix):
@@ -246,22 +242,16 @@ class TasteSource(_OwnMatrix):
             train.interactions(), codes, article_sales(train, days=self.days), top=self.top, depth=self.depth
         )
         self._store(share)  # customers x values
-        self.sub_indptr_ = best.indptr.astype(np.int64)
-        self.sub_indices_ = best.indices.astype(np.int32)
-        self.sub_data_ = best.data.astype(np.float32)
+        store_csr(self, "sub_", best)
         self.n_articles_ = train.n_articles
         return self
 
     def best_sellers(self) -> sp.csr_matrix:
         """Values x articles: each value's best sellers with their share of its sales."""
-        return sp.csr_matrix(
-            (self.sub_data_, self.sub_indices_, self.sub_indptr_), shape=(self.sub_indptr_.size - 1, self.n_articles_)
-        )
+        return stored_csr(self, "sub_", self.n_articles_)
 
     def matrix(self) -> sp.csr_matrix:
-        return sp.csr_matrix(
-            (self.data_, self.indices_, self.indptr_), shape=(self.indptr_.size - 1, self.sub_indptr_.size - 1)
-        )
+        return stored_csr(self, "", self.sub_indptr_.size - 1)
 
     def candidates(self, customers: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         scores = (self.matrix()[np.asarray(customers, dtype=np.int64)] @ self.best_sellers()).tocsr()
@@ -337,14 +327,11 @@ class CoPurchaseSource(_OwnMatrix):
             (pairs["p"].to_numpy(), (pairs[ARTICLE_IDX].to_numpy(), pairs["b"].to_numpy())), shape=(m, m)
         )
         nb.sort_indices()
-        self.nb_indptr_ = nb.indptr.astype(np.int64)
-        self.nb_indices_ = nb.indices.astype(np.int32)
-        self.nb_data_ = nb.data.astype(np.float32)
+        store_csr(self, "nb_", nb)
         return self
 
     def neighbour_matrix(self) -> sp.csr_matrix:
-        m = self.nb_indptr_.size - 1
-        return sp.csr_matrix((self.nb_data_, self.nb_indices_, self.nb_indptr_), shape=(m, m))
+        return stored_csr(self, "nb_")
 
     def pair_values(self, customers: np.ndarray, cands: Candidates) -> np.ndarray:
         return csr_lookup(self.scores(customers), cands.row, cands.article)

@@ -220,7 +220,7 @@ def create_app(state: ServeState) -> FastAPI:
     def check_k(bundle: Bundle, k: int) -> None:
         if not 1 <= k <= bundle.depth:
             raise ApiError(
-                422, f"k: must be between 1 and {bundle.depth} for model {bundle.name}, got {k}"
+                422, f"k: must be between 1 and {bundle.depth} for model {bundle.model}, got {k}"
             )
 
     def article_idx(bundle: Bundle, article_id: str) -> int:
@@ -255,7 +255,7 @@ def create_app(state: ServeState) -> FastAPI:
         cold = idx is None or (bool(recs) and all(r.source == "cold-start" for r in recs))
         return {
             "customer_id": customer_id,
-            "model": bundle.name,
+            "model": bundle.model,
             "known": idx is not None,
             "cold_start": cold,
             "k": k,
@@ -290,7 +290,7 @@ def create_app(state: ServeState) -> FastAPI:
         if not body.customer_ids:
             raise ApiError(422, "customer_ids: give at least one customer id")
         results = [recommendations(bundle, cid, body.k) for cid in body.customer_ids]
-        return JSONResponse({"model": bundle.name, "k": body.k, "results": results})
+        return JSONResponse({"model": bundle.model, "k": body.k, "results": results})
 
     @app.get("/v1/models", tags=["models"])
     async def models() -> JSONResponse:

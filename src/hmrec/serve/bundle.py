@@ -522,11 +522,8 @@ class Bundle:
     buyer_customers: np.ndarray = field(repr=False)
 
     @property
-    def name(self) -> str:
-        return str(self.manifest["model"])
-
-    @property
     def model(self) -> str:
+        """The registered name of the bundle's model."""
         return str(self.manifest["model"])
 
     @property
