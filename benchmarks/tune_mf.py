@@ -316,7 +316,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = args.data
         if data_dir is None:
-            from hmrec.data.synthetic import generate
+            from hmrec.synthetic import generate
 
             data_dir = Path(tmp) / args.scale
             generate(data_dir, scale=args.scale, seed=args.seed, progress=False)

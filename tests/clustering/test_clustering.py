@@ -330,7 +330,7 @@ ARI_FLOOR_AUTO = 0.34
 
 
 def test_customer_clusters_recover_generator_segments(tiny: Dataset, tiny_dir: Path) -> None:
-    from hmrec.data.synthetic import true_segments
+    from hmrec.synthetic import true_segments
 
     truth = np.asarray(true_segments(tiny_dir))
     assert truth.shape == (tiny.n_customers,)

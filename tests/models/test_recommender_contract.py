@@ -262,7 +262,7 @@ def test_contract_needs_truth_models(
     """Models that need the generator's truth (the oracle): the contract on the final-week split, with the
     refit checked against another generated data set (another seed: other truth, other lists)."""
     from hmrec.data.load import load_dataset
-    from hmrec.data.synthetic import generate
+    from hmrec.synthetic import generate
 
     tiny: Dataset = request.getfixturevalue("tiny")
     train = final_week_split(tiny)

@@ -31,7 +31,7 @@ class What(StrEnum):
 def true_segment_labels(data_dir: Path, n_customers: int) -> np.ndarray | None:
     """The generator's true customer segments, when ``data_dir`` holds generated data (else None)."""
     try:
-        from hmrec.data.synthetic import true_segments
+        from hmrec.synthetic import true_segments
     except ImportError:
         return None
     try:

@@ -140,7 +140,7 @@ def resolve_data(data: Path | None) -> Path:
     if data is not None:
         return data
     path = demo_data_dir()
-    from hmrec.data.synthetic import GENERATOR_VERSION, generate, generated_version
+    from hmrec.synthetic import GENERATOR_VERSION, generate, generated_version
 
     version = generated_version(path)
     # data of an older generator would judge today's models on yesterday's world: made again (files the
