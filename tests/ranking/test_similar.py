@@ -18,8 +18,9 @@ from hmrec.errors import ParameterError
 from hmrec.models.base import top_k
 from hmrec.models.persist import save_model
 from hmrec.ranking import similar
+from hmrec.ranking.candidates import source_recall
 from hmrec.ranking.similar import ALSSimilarSource, TextSimilarSource, nearest, text_columns
-from hmrec.ranking.sources import SOURCES, make_source, parse_sources, source_recall
+from hmrec.ranking.sources import SOURCES, make_source, parse_sources
 from hmrec.registry import create, load_model
 
 CUSTOMERS = np.arange(4)

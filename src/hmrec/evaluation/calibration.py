@@ -76,7 +76,11 @@ def source_candidates(train: pl.DataFrame, articles: pl.DataFrame, buyers: pl.Se
     (articles of the same product_code) of products the customer bought, the 60 of the most recently bought
     products; copurchase: for the customer's 10 most recently bought distinct articles, the 5 articles most
     often bought by the same customers on the same day or in the 28 days after them (counted over the last
-    12 weeks of train), not bought by the customer already."""
+    12 weeks of train), not bought by the customer already.
+
+    These are the definitions the published recall figures (:data:`REAL`) were measured with, not the ranker's
+    sources (:mod:`hmrec.ranking.sources`: decayed purchase frequency, co-purchases within a few days over 8
+    weeks, ...): the figures are only comparable with the real ones under the same definitions."""
     end: dt.date = train[T_DAT].max()  # type: ignore[assignment]
     mine = train.filter(pl.col(CUSTOMER_IDX).is_in(buyers.implode()))
     last = (

@@ -43,7 +43,8 @@ import polars as pl
 from hmrec.data.dataset import Dataset
 from hmrec.data.schema import ARTICLE_IDX, CUSTOMER_IDX, PRICE, SALES_CHANNEL, T_DAT
 from hmrec.models.lists import sorted_lookup
-from hmrec.ranking.sources import OWN_HALF_LIFE_DAYS, SOURCES, Candidates, Source, product_codes
+from hmrec.ranking.candidates import Candidates
+from hmrec.ranking.sources import OWN_HALF_LIFE_DAYS, SOURCES, Source, product_codes
 from hmrec.ranking.taste import TASTE_SLOTS, attribute_codes
 
 #: the customer's mix over this many largest values of the best single-column taste key

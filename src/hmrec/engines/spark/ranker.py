@@ -42,7 +42,8 @@ from hmrec.engines.spark.fitted import SparkData, SparkFitted, only_customers, s
 from hmrec.engines.spark.session import broadcast
 from hmrec.errors import ParameterError
 from hmrec.models.base import check_k
-from hmrec.ranking.ranker import BLOCK_CUSTOMERS, CutoffState, Ranker, Rows
+from hmrec.ranking.cutoff import CutoffState, Rows
+from hmrec.ranking.ranker import BLOCK_CUSTOMERS, Ranker
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
