@@ -16,7 +16,8 @@ import numpy as np
 from hmrec.models.persist import check_model_arrays
 from hmrec.ranking.cutoff import valid_taste_keys
 from hmrec.ranking.features import check_table_state
-from hmrec.ranking.sources import MODEL_KEY, model_sources, parse_sources
+from hmrec.ranking.model_source import MODEL_KEY
+from hmrec.ranking.sources import model_sources, parse_sources
 
 
 def check_saved(

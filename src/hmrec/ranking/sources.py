@@ -26,9 +26,10 @@ purchase row ``r``, ``age_days`` counted back from the cut-off):
   sales_7d(h)`` for the article ``a`` of value ``h``, with ``share_c(h)`` the customer's share of their rows
   in ``h``.
 
-``als`` and ``cluster`` are of the kind :class:`ModelSource`: a registered model's ``candidates(customers,
-n)`` as a source, each one line of :data:`SOURCES` (:func:`model_source`), its model's parameters reachable
-from the ranker's (``source__als__factors``) and its learned state the model's own.
+``als`` and ``cluster`` are of the kind :class:`~hmrec.ranking.model_source.ModelSource`: a registered
+model's ``candidates(customers, n)`` as a source, each one line of :data:`SOURCES`
+(:func:`~hmrec.ranking.model_source.model_source`), its model's parameters reachable from the ranker's
+(``source__als__factors``) and its learned state the model's own.
 
 :func:`hmrec.ranking.candidates.candidate_union` merges several sources' lists into one deduplicated set of
 (customer, article) pairs that remembers which sources proposed each pair, and its rank and score there;
@@ -41,8 +42,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -51,13 +51,14 @@ import scipy.sparse as sp
 from hmrec.data.dataset import Dataset
 from hmrec.data.schema import ARTICLE_IDX, CUSTOMER_IDX, T_DAT
 from hmrec.errors import ParameterError
-from hmrec.models.base import Recommender
 from hmrec.models.compose import SEP
 from hmrec.models.history import DEFAULT_OWN_HALF_LIFE_DAYS as OWN_HALF_LIFE_DAYS
 from hmrec.models.lists import csr_lookup, csr_row_top_k, group_recommend, ranked_articles, stack_ranked
 from hmrec.models.popularity import age_groups
 from hmrec.models.sales import article_sales, store_csr, stored_csr
 from hmrec.ranking.candidates import Candidates
+from hmrec.ranking.model_source import SOURCE_PARAM_PREFIX, ModelSource
+from hmrec.ranking.source import Source, SourceContext
 from hmrec.ranking.taste import attribute_codes, taste_tables
 
 # OWN_HALF_LIFE_DAYS, the time decay of the customer's own purchases, is the history model's tuned default
@@ -67,69 +68,9 @@ POPULARITY_HALF_LIFE_DAYS = 3.0
 GROUP_LIST_DEPTH = 1000
 
 
-def _empty(n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
-    return np.full((n, k), -1, dtype=np.int32), np.full((n, k), -np.inf, dtype=np.float32)
-
-
 def own_weights(train: Dataset, half_life_days: float) -> sp.csr_matrix:
     """Customers x articles ``sum_r w(r)`` over the customer's purchase rows of the article (float32 CSR)."""
     return train.interactions(half_life_days=half_life_days, reference=train.end_date)
-
-
-@dataclass(frozen=True)
-class SourceContext:
-    """What the ranker hands every source it creates: the seed, the threads, the taste keys it learned
-    (column combinations, best first; :func:`hmrec.ranking.taste.learn_keys`) and its model sources'
-    parameters."""
-
-    seed: int = 0
-    threads: int = 0
-    taste_keys: tuple[tuple[str, ...], ...] = ()
-    #: per model source (:class:`ModelSource`) the parameters the ranker was given for its model
-    model_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-
-
-class Source:
-    """Base of the candidate sources: learned attributes end in ``_`` and are arrays or numbers.
-
-    What is particular to a source is said on its class, so that a new source is one class:
-    ``full_for_inactive`` (inactive customers get its whole list, not a shortened one),
-    ``cold_by_age`` (for a customer without purchases its list depends on their age at most: the ranker then
-    ranks one customer per age for all of them; False, the safe default, turns that shortcut off) and
-    :meth:`create` (what it takes from the ranker's :class:`SourceContext`, e.g. the seed).
-    """
-
-    name: ClassVar[str] = ""
-    full_for_inactive: ClassVar[bool] = False
-    cold_by_age: ClassVar[bool] = False
-    #: the name of the ranker's pair feature this source computes (:meth:`pair_values`), if any
-    pair_feature: ClassVar[str | None] = None
-
-    def pair_values(self, customers: np.ndarray, cands: Candidates) -> np.ndarray:
-        """The source's own strength of each candidate pair (``customers[cands.row]``, ``cands.article``),
-        float32, for the feature :attr:`pair_feature`."""
-        raise NotImplementedError
-
-    @classmethod
-    def create(cls, context: SourceContext) -> Source:
-        """A new unfitted source for the ranker (by default with its default parameters)."""
-        return cls()
-
-    def fit(self, train: Dataset) -> Source:
-        raise NotImplementedError
-
-    def candidates(self, customers: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-        raise NotImplementedError
-
-    # ------------------------------------------------------------------ state for saving
-    def state(self) -> dict[str, Any]:
-        """The learned attributes (arrays and numbers), for the ranker's save."""
-        return {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")}
-
-    def set_state(self, state: Mapping[str, Any]) -> Source:
-        for key, value in state.items():
-            setattr(self, key, value)
-        return self
 
 
 class _OwnMatrix(Source):
@@ -422,122 +363,6 @@ class TrendingSource(_GroupSource):
         ids, scores = ranked_articles(score)
         self.ranked_ids_, self.ranked_scores_ = stack_ranked([(ids[:GROUP_LIST_DEPTH], scores[:GROUP_LIST_DEPTH])])
         self.group_of_ = np.zeros(train.n_customers, dtype=np.int16)
-        return self
-
-
-#: how a ranker's parameter names a model source's: ``source__als__factors`` (the ``step__param`` of
-#: :mod:`hmrec.models.compose`)
-SOURCE_PARAM_PREFIX = f"source{SEP}"
-#: the name under which a model source's state records its model
-MODEL_KEY = "model_"
-#: what the ranker gives every model source itself (its own seed and threads), not a parameter of its own
-_FROM_RANKER = ("seed", "threads")
-
-
-def _from_ranker(param: str) -> str | None:
-    """``seed`` or ``threads`` when ``param`` is one (or a part's, ``fallback__seed``), else None."""
-    last = param.rpartition(SEP)[2]
-    return last if last in _FROM_RANKER else None
-
-
-class ModelSource(Source):
-    """A registered model as a candidate source: its ``candidates(customers, n)`` are the source's lists.
-
-    A source of this kind is one call of :func:`model_source` (the model's registry name, the source's own
-    defaults for its parameters, and what is particular to the source). Its parameters are the model's, but
-    ``seed`` and ``threads`` (a part's too), which come from the ranker (:class:`SourceContext`); the ranker
-    takes them as ``source__<source>__<param>`` (:func:`source_param_names`). ``fit`` fits the model on the
-    source's data; the learned state is the model's own (:meth:`Recommender.state`), restored with
-    :meth:`Recommender.restore`. With ``warm_only``, customers without a purchase in that data get no
-    candidates (instead of the model's fallback for them). The pair feature, when the source has one, is the
-    model's ``pair_method`` (``score`` by default) of each candidate pair, NaN where not finite.
-    """
-
-    #: registry name of the model
-    model: ClassVar[str] = ""
-    #: the source's defaults for the model's parameters (others keep the model's)
-    defaults: ClassVar[Mapping[str, Any]] = {}
-    #: customers without a purchase in the data the source was fitted on get no candidates
-    warm_only: ClassVar[bool] = False
-    #: the model's method ``(customers, articles) -> float32`` that gives the pair feature
-    pair_method: ClassVar[str] = "score"
-
-    warm_: np.ndarray  # with warm_only: bool per customer, bought in the data the source was fitted on
-    #: the source's learned attributes beside the model's
-    own_state: ClassVar[tuple[str, ...]] = ("warm_",)
-
-    def __init__(self, recommender: Recommender) -> None:
-        self.recommender = recommender
-
-    @classmethod
-    def param_names(cls) -> list[str]:
-        """The model's parameters the ranker sets (all but those it gives itself: seed, threads)."""
-        return [p for p in cls.build({}).param_names() if _from_ranker(p) is None]
-
-    @classmethod
-    def build(cls, params: Mapping[str, Any], seed: int = 0, threads: int = 0) -> Recommender:
-        """The model with the source's defaults, then ``params``, and the ranker's ``seed`` and ``threads``
-        (validated: a bad value is a ParameterError naming it)."""
-        from hmrec.models.base import create, seed_params
-
-        model = create(cls.model, **{**cls.defaults, **params})
-        seed_params(model, seed, {})
-        own = {p: threads for p in model.param_names() if _from_ranker(p) == "threads"}
-        if own:
-            model.set_params(**own)
-        return model
-
-    @classmethod
-    def default_params(cls) -> dict[str, Any]:
-        """The source's parameter values when the ranker sets none."""
-        names = cls.param_names()
-        return {k: v for k, v in cls.build({}).get_params().items() if k in names}
-
-    @classmethod
-    def create(cls, context: SourceContext) -> ModelSource:
-        params = context.model_params.get(cls.name, {})
-        return cls(cls.build(params, seed=context.seed, threads=context.threads))
-
-    def fit(self, train: Dataset) -> ModelSource:
-        self.recommender.fit(train)
-        if self.warm_only:
-            bought = train.transactions[CUSTOMER_IDX].to_numpy()
-            self.warm_ = np.bincount(bought, minlength=train.n_customers) > 0
-        return self
-
-    def candidates(self, customers: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-        customers = np.asarray(customers, dtype=np.int64)
-        if not self.warm_only:
-            return self.recommender.candidates(customers, n)
-        ids, scores = _empty(customers.size, n)
-        warm = np.flatnonzero(self.warm_[customers])
-        if warm.size:
-            ids[warm], scores[warm] = self.recommender.candidates(customers[warm], n)
-        return ids, scores
-
-    def pair_values(self, customers: np.ndarray, cands: Candidates) -> np.ndarray:
-        pair = getattr(self.recommender, self.pair_method)
-        values = np.asarray(pair(customers[cands.row], cands.article), dtype=np.float32)
-        return np.where(np.isfinite(values), values, np.float32(np.nan))
-
-    # ------------------------------------------------------------------ state for saving
-    def state(self) -> dict[str, Any]:
-        """The model's learned scalars and arrays, and the source's own (``warm_``)."""
-        scalars, arrays = self.recommender.state()
-        own = super().state()
-        clash = ({*own, MODEL_KEY}) & (set(scalars) | set(arrays))
-        if clash:  # a bug of the source's definition, not the user's
-            raise RuntimeError(f"source '{self.name}': its model's state has names of the source's: {clash}")
-        # the model's registry name, which the ranker checks before it restores the state
-        return {**scalars, **arrays, **own, MODEL_KEY: self.model}
-
-    def set_state(self, state: Mapping[str, Any]) -> ModelSource:
-        own = {key: value for key, value in state.items() if key in self.own_state}
-        model = {key: value for key, value in state.items() if key not in own and key != MODEL_KEY}
-        scalars = {key: value for key, value in model.items() if not isinstance(value, np.ndarray)}
-        arrays = {key: value for key, value in model.items() if isinstance(value, np.ndarray)}
-        self.recommender.restore({"attributes": scalars}, arrays)
-        super().set_state(own)
         return self
 
 
