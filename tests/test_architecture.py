@@ -25,6 +25,8 @@ FLOORS: list[tuple[str, ...]] = [
     ("hmrec.registry",),
     ("hmrec.engines",),
     ("hmrec.evaluation", "hmrec.reports", "hmrec.serve", "hmrec.output"),
+    # searching a model's parameters (hmrec tune) runs the evaluation and writes a report
+    ("hmrec.tuning",),
     ("hmrec.cli", "hmrec.__main__"),
 ]
 
