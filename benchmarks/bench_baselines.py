@@ -21,8 +21,8 @@ import numpy as np
 import polars as pl
 
 from hmrec.data.dataset import Dataset
-from hmrec.models.base import create
 from hmrec.output import write_submission
+from hmrec.registry import create
 
 DEFAULT_MODELS = (
     "popularity,popularity-decay,popularity-age,repurchase,random,"

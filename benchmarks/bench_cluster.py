@@ -34,9 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
-    from hmrec.clustering import choose_k, fit_clusters
+    from hmrec.clustering import article_features, choose_k, customer_features, fit_clusters
     from hmrec.data.load import load_dataset
-    from hmrec.features import article_features, customer_features
 
     started = time.perf_counter()
     data = load_dataset(args.data, progress=False)

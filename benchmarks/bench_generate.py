@@ -32,7 +32,7 @@ def _worker(mode: str, out: Path, scale: str, seed: int) -> dict[str, Any]:
     """Runs inside the child process: one timed library call, reported as JSON on stdout."""
     import numpy as np
 
-    from hmrec.data.synthetic import generate, true_top_k
+    from hmrec.synthetic import generate, true_top_k
 
     started = time.perf_counter()
     if mode == "generate":

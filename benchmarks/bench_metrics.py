@@ -18,7 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from hmrec.evaluation.intervals import map_intervals
-from hmrec.evaluation.metrics import (
+from hmrec.metrics import (
     coverage,
     curve_from_hits,
     hit_matrix,

@@ -32,8 +32,8 @@ def _worker(job: str, data: Path, models: str, submit_model: str) -> dict[str, A
 
     from hmrec.data.load import load_dataset
     from hmrec.evaluation.evaluate import evaluate
-    from hmrec.models.base import create
     from hmrec.output import write_submission
+    from hmrec.registry import create
 
     started = time.perf_counter()
     dataset = load_dataset(data, progress=False)

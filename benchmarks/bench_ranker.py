@@ -40,9 +40,9 @@ def _worker(job: str, data: Path, models: str, params: dict[str, Any]) -> dict[s
 
     from hmrec.data.load import load_dataset
     from hmrec.evaluation.evaluate import evaluate
-    from hmrec.models.base import create
     from hmrec.output import write_submission
     from hmrec.progress import set_quiet
+    from hmrec.registry import create
 
     set_quiet(True)
     started = time.perf_counter()

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from hmrec.data.load import load_dataset
-from hmrec.models.base import create
+from hmrec.registry import create
 
 DEFAULT_MODELS = (
     "popularity,popularity-decay,popularity-age,random,repurchase,als,als+repurchase,sgd+repurchase,"

@@ -36,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     from hmrec.data.load import load_dataset
     from hmrec.data.split import time_split
     from hmrec.progress import set_quiet
-    from hmrec.ranking.sources import make_source, source_recall
+    from hmrec.ranking.candidates import source_recall
+    from hmrec.ranking.sources import make_source
 
     set_quiet(True)
     # loaded once here (about 5 s), so that it does not count as text-similar's fit time

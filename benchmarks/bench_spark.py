@@ -44,8 +44,8 @@ def _worker(engine_name: str, step: str, data: Path, cache: Path, master: str) -
     """Inside the child: the timed library calls of one step."""
     import numpy as np
 
-    from hmrec.engines.base import get_engine
-    from hmrec.models.base import create
+    from hmrec.engines import get_engine
+    from hmrec.registry import create
 
     started = time.perf_counter()
     if engine_name == "spark":

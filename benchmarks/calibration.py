@@ -68,7 +68,7 @@ def world_of(marker: Path) -> dict[str, Any]:
     if not isinstance(written, dict):
         return {}
     if "world" not in written:
-        from hmrec.data.synthetic import draw_world
+        from hmrec.synthetic import draw_world
 
         return draw_world(0).describe()
     world: dict[str, Any] = written["world"]
@@ -93,8 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=None, help="measure this data set instead")
     parser.add_argument("--check", action="store_true", help="exit 1 when a full-scale figure misses its target")
     args = parser.parse_args(argv)
-    from hmrec.data.synthetic import MARKER_FILE, generate
     from hmrec.evaluation.calibration import REAL
+    from hmrec.synthetic import MARKER_FILE, generate
 
     print(json.dumps({"real": REAL}))
     failed = False

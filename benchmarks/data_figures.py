@@ -32,8 +32,8 @@ def figures(data: Path) -> dict[str, Any]:
 
     from hmrec.data.load import load_dataset
     from hmrec.data.schema import ARTICLE_IDX, CUSTOMER_IDX, T_DAT
-    from hmrec.models.base import create
     from hmrec.models.scoring import candidate_articles
+    from hmrec.registry import create
 
     ds = load_dataset(data, progress=False)
     tx = ds.transactions

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from hmrec.data.synthetic import articles, customers
-from hmrec.data.synthetic import constants as S
-from hmrec.data.synthetic.customers import segment_mix
-from hmrec.data.synthetic.generator import Generator
-from hmrec.data.synthetic.plan import make_plan
-from hmrec.data.synthetic.world import World, draw_world
+from hmrec.synthetic import articles, customers
+from hmrec.synthetic import constants as S
+from hmrec.synthetic.customers import segment_mix
+from hmrec.synthetic.generator import Generator
+from hmrec.synthetic.plan import make_plan
+from hmrec.synthetic.world import World, draw_world
 
 
 def shares(seed: int, world: World) -> tuple[float, float]:

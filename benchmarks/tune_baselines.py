@@ -36,8 +36,8 @@ import numpy as np
 from hmrec.data.load import load_dataset
 from hmrec.data.split import split_at, windows
 from hmrec.errors import HmrecError
-from hmrec.evaluation.metrics import map_at_k
-from hmrec.models.base import create
+from hmrec.metrics import map_at_k
+from hmrec.registry import create
 
 GRID: list[tuple[str, dict[str, Any]]] = [
     ("oracle", {}),
@@ -95,7 +95,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = args.data
         if data_dir is None:
-            from hmrec.data.synthetic import generate
+            from hmrec.synthetic import generate
 
             data_dir = Path(tmp) / args.scale
             generate(data_dir, scale=args.scale, seed=args.seed, progress=False)

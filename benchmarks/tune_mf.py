@@ -51,12 +51,13 @@ from hmrec.data.dataset import Dataset
 from hmrec.data.load import load_dataset
 from hmrec.data.split import time_split, windows
 from hmrec.errors import ParameterError
-from hmrec.evaluation.metrics import map_at_k
-from hmrec.models.base import Recommender, create
+from hmrec.metrics import map_at_k
+from hmrec.models.base import Recommender
 from hmrec.models.compose import Fill
 from hmrec.models.scoring import FactorRecommender
 from hmrec.models.sgd import SGDModel
 from hmrec.progress import set_quiet
+from hmrec.registry import create
 
 ALS_FACTORS = (32, 64, 128)
 ALS_ALPHAS = (1.0, 5.0, 10.0, 40.0, 100.0, 200.0)
@@ -315,7 +316,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = args.data
         if data_dir is None:
-            from hmrec.data.synthetic import generate
+            from hmrec.synthetic import generate
 
             data_dir = Path(tmp) / args.scale
             generate(data_dir, scale=args.scale, seed=args.seed, progress=False)

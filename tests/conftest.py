@@ -12,7 +12,7 @@ from hmrec.data.dataset import Dataset
 @pytest.fixture(scope="session")
 def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The ``tiny`` synthetic data set (seed 0), generated once per session."""
-    from hmrec.data.synthetic import generate
+    from hmrec.synthetic import generate
 
     out = tmp_path_factory.mktemp("tiny")
     generate(out, scale="tiny", seed=0, progress=False)
@@ -30,7 +30,7 @@ def tiny(tiny_dir: Path) -> Dataset:
 @pytest.fixture(scope="session")
 def small_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The ``small`` synthetic data set (seed 0); only for tests marked slow or quality tests that need it."""
-    from hmrec.data.synthetic import generate
+    from hmrec.synthetic import generate
 
     out = tmp_path_factory.mktemp("small")
     generate(out, scale="small", seed=0, progress=False)

@@ -25,8 +25,8 @@ import scipy.sparse as sp
 
 from hmrec.data.dataset import Dataset
 from hmrec.data.split import time_split
-from hmrec.evaluation.metrics import map_at_k
-from hmrec.models.base import available, create
+from hmrec.metrics import map_at_k
+from hmrec.registry import available, create
 
 K = 12
 

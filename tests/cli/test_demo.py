@@ -46,7 +46,7 @@ def test_demo_unknown_model_is_one_line(tmp_path: Path) -> None:
 
 def test_demo_data_of_an_older_generator_is_made_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from hmrec.cli.main import resolve_data
-    from hmrec.data.synthetic import GENERATOR_VERSION, MARKER_FILE, generate, generated_version
+    from hmrec.synthetic import GENERATOR_VERSION, MARKER_FILE, generate, generated_version
 
     demo = tmp_path / "demo-data"
     monkeypatch.setenv("HMREC_DEMO_DATA", str(demo))

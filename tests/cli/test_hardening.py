@@ -295,7 +295,7 @@ def test_a_damaged_model_is_refused_by_the_command(tiny_dir: Path, damaged: dict
 @pytest.mark.parametrize("name", list(DAMAGE))
 def test_a_damaged_model_is_refused(tiny: Dataset, damaged: dict[str, Path], name: str) -> None:
     from hmrec.errors import DataError
-    from hmrec.models.persist import load_model
+    from hmrec.registry import load_model
 
     with pytest.raises(DataError) as info:
         load_model(damaged[name], tiny)
@@ -414,7 +414,7 @@ def test_damaged_feature_tables_are_one_line(tiny_dir: Path, damaged_tables: dic
 @pytest.mark.parametrize("name", list(TABLE_DAMAGE))
 def test_damaged_feature_tables_are_refused(tiny: Dataset, damaged_tables: dict[str, Path], name: str) -> None:
     from hmrec.errors import DataError
-    from hmrec.models.persist import load_model
+    from hmrec.registry import load_model
 
     with pytest.raises(DataError) as info:
         load_model(damaged_tables[name], tiny)
@@ -711,7 +711,7 @@ def test_unreadable_sources_are_one_line(
     one_line_error(hmrec("ingest", "--data", str(fifo), "--quiet"), "customers.csv", "not a regular file")
     # Permission denied cannot be provoked as root: injected where the loader first opens the file.
     denied = _copy_data(tiny_dir, tmp_path / "denied")
-    import hmrec.data.load as load
+    import hmrec.data.read as load
 
     def no_access(path: Path, required: tuple[str, ...]) -> None:
         raise PermissionError(13, "Permission denied", str(path))
@@ -832,7 +832,7 @@ def test_a_killed_train_leaves_the_old_bundle_whole(tiny_dir: Path, tmp_path: Pa
     before = tree(out)
     # kill -9 while the new bundle's serving tables are written
     killer = (
-        "import os, signal, sys; import hmrec.serve.bundle as b; "
+        "import os, signal, sys; import hmrec.serve.bundle_write as b; "
         "b._precompute = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL); "
         "from hmrec.cli.main import main; sys.argv[0] = 'hmrec'; main()"
     )
@@ -855,17 +855,18 @@ def test_a_train_finishing_during_another_leaves_one_runs_bundle(
 ) -> None:
     """The race made certain: while this run writes its serving tables, another run writes the whole bundle."""
     import hmrec.serve.bundle as bundle
+    import hmrec.serve.bundle_write as bundle_write
 
     out = tmp_path / "bundle"
     raced: list[int] = []
-    real = bundle._precompute
+    real = bundle_write._precompute
 
     def racing(*args: object, **kwargs: object) -> object:
         if not raced:
             raced.append(_train(tiny_dir, out, "--param", "popularity.days=14").returncode)
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(bundle, "_precompute", racing)
+    monkeypatch.setattr(bundle_write, "_precompute", racing)
     code, err = _main(monkeypatch, capsys, "train", "--data", str(tiny_dir), "--model", "popularity",
                       "--out", str(out), "--quiet", "--param", "popularity.days=7")
     assert raced == [0] and code == 0, err
@@ -880,7 +881,7 @@ def test_a_train_finishing_during_another_leaves_one_runs_bundle(
 def test_three_concurrent_trains_leave_one_runs_whole_bundle(tiny: Dataset, tiny_dir: Path, tmp_path: Path) -> None:
     """Three runs with different seeds race for one --out: the bundle left is one run's model and serving
     tables (a mixed bundle from two seeds was accepted by serve), and serve's loader accepts it."""
-    from hmrec.models.persist import load_model
+    from hmrec.registry import load_model
     from hmrec.serve.bundle import load_bundle
 
     out = tmp_path / "bundle"

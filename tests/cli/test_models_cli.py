@@ -15,8 +15,8 @@ import pytest
 from hmrec.data.dataset import Dataset
 from hmrec.data.schema import ARTICLE_COLUMNS, ARTICLE_ID, ARTICLE_INT_COLUMNS
 from hmrec.errors import DataError, ParameterError
-from hmrec.models.base import available, create
 from hmrec.output import prediction_strings, purchases_frame, recommendations_frame, write_submission
+from hmrec.registry import available, create
 
 ARTICLES = [f"0{100000001 + i}" for i in range(15)]  # 10 digits with a leading zero
 CUSTOMERS = [f"{i:064x}" for i in range(4)]

@@ -19,6 +19,7 @@ from hmrec.data.dataset import Dataset
 from hmrec.data.load import build_cache, cache_is_fresh, default_cache_dir, load_dataset
 from hmrec.data.schema import (
     ARTICLE_COLUMNS,
+    ARTICLE_INT_COLUMNS,
     ARTICLES_SCHEMA,
     CACHE_DIRNAME,
     CSV_SCHEMAS,
@@ -47,7 +48,7 @@ def write_small_set(directory: Path) -> Path:
     for i, article in enumerate(ARTICLE_IDS_IN_FILE):
         values = {name: f"{name} {i}" for name in ARTICLE_COLUMNS}
         values["article_id"] = article
-        for name in load_module.ARTICLE_INT_COLUMNS:
+        for name in ARTICLE_INT_COLUMNS:
             values[name] = str(100 + i)
         values["product_code"] = str(int(ARTICLE_IDS[i][:7]))
         values["detail_desc"] = '"Soft, stretchy jersey"' if i == 0 else ""

@@ -15,7 +15,7 @@ def spark_engine() -> Iterator[Any]:
     reason = spark_missing()
     if reason:
         pytest.skip(reason)
-    from hmrec.engines.base import get_engine
+    from hmrec.engines import get_engine
 
     engine = get_engine(
         "spark",

@@ -1,4 +1,4 @@
-"""The engine seam without Spark: choosing an engine, its options, the local engine, co-purchase counts."""
+"""The engine seam without Spark: choosing an engine, its options, the local engine and its aggregates."""
 
 from __future__ import annotations
 
@@ -11,13 +11,15 @@ import pytest
 import scipy.sparse as sp
 
 from hmrec.data.dataset import Dataset
-from hmrec.engines.base import get_engine
-from hmrec.engines.local import LocalEngine, co_purchase_counts
+from hmrec.engines import get_engine
+from hmrec.engines.local import LocalEngine
 from hmrec.engines.spark.models import score_partition
 from hmrec.engines.spark.ranker import rows_on_executors
 from hmrec.engines.spark.session import broadcast, parse_conf
 from hmrec.errors import ParameterError
-from hmrec.models.base import create, top_k
+from hmrec.models.base import top_k
+from hmrec.models.sales import article_sales, recent_articles
+from hmrec.registry import create
 
 
 def test_unknown_engine_is_one_line() -> None:
@@ -80,25 +82,34 @@ def test_local_engine_fits_the_model_itself(tiny: Dataset) -> None:
     np.testing.assert_array_equal(fitted.recommend(customers, 12)[0], expected[0])
 
 
-def test_co_purchase_counts_by_hand() -> None:
-    # c0 bought articles 1, 2, 2; c1 bought 1, 3; c2 bought 3 -> pairs {1, 2} by c0 and {1, 3} by c1
+def test_local_aggregates_by_hand() -> None:
+    # what the Spark aggregates are compared with (tests/engines/test_spark.py), on a frame counted by hand:
+    # on the last day c0 bought articles 1, 2, 2, c1 bought 1, 3 and c2 bought 3; a week before, c0 bought 1
+    # and c2 bought 4
     tx = pl.DataFrame(
         {
-            "t_dat": ["2020-09-20"] * 6,
-            "customer_id": ["c0", "c0", "c0", "c1", "c1", "c2"],
-            "article_id": ["1", "2", "2", "1", "3", "3"],
-            "price": [0.1] * 6,
-            "sales_channel_id": [1] * 6,
+            "t_dat": ["2020-09-20"] * 6 + ["2020-09-13"] * 2,
+            "customer_id": ["c0", "c0", "c0", "c1", "c1", "c2", "c0", "c2"],
+            "article_id": ["1", "2", "2", "1", "3", "3", "1", "4"],
+            "price": [0.1] * 8,
+            "sales_channel_id": [1] * 8,
         }
     )
     data = Dataset.from_frames(
-        pl.DataFrame({"article_id": ["1", "2", "3"]}),
+        pl.DataFrame({"article_id": ["1", "2", "3", "4"]}),
         pl.DataFrame({"customer_id": ["c0", "c1", "c2"]}),
         tx,
     )
-    counts = co_purchase_counts(data).sort("article_idx", "other_idx")
-    assert counts.rows() == [(0, 1, 1), (0, 2, 1), (1, 0, 1), (2, 0, 1)]
-    assert co_purchase_counts(data, min_customers=2).height == 0
+    # purchase rows per article: all time, the last 7 days, halved per 7 days of age
+    np.testing.assert_array_equal(article_sales(data), [3, 2, 2, 1])
+    np.testing.assert_array_equal(article_sales(data, days=7), [2, 2, 2, 0])
+    np.testing.assert_array_equal(article_sales(data, half_life_days=7.0), [2.5, 2, 2, 0.5])
+    # each customer's decayed purchase counts (purchase_weights on Spark)
+    weights = data.interactions(half_life_days=7.0).toarray()
+    np.testing.assert_array_equal(weights, [[1.5, 2, 0, 0], [1, 0, 1, 0], [0, 0, 1, 0.5]])
+    recent = recent_articles(data, 1)
+    assert recent is not None and recent.tolist() == [True, True, True, False]
+    assert recent_articles(data, None) is None
 
 
 def test_spark_als_scoring_is_the_full_product() -> None:

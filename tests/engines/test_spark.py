@@ -20,7 +20,7 @@ from hmrec.data.split import time_split
 from hmrec.errors import DataError, ParameterError
 from hmrec.evaluation.evaluate import evaluate
 from hmrec.evaluation.intervals import INTERVAL_FIELDS
-from hmrec.models.base import create
+from hmrec.registry import create
 
 pytestmark = pytest.mark.skipif(spark_missing() is not None, reason=str(spark_missing()))
 
@@ -148,9 +148,8 @@ def test_als_within_5_percent_of_hmrec_als(als_maps: tuple[np.ndarray, np.ndarra
 
 
 def test_aggregates_match_the_local_ones(spark_engine: Any, loaded: Dataset) -> None:
-    from hmrec.engines.local import co_purchase_counts as local_co_purchase
     from hmrec.engines.spark import aggregates as agg
-    from hmrec.models.sales import article_sales
+    from hmrec.models.sales import article_sales, recent_articles
 
     data = spark_engine._data
     end = loaded.end_date
@@ -163,10 +162,10 @@ def test_aggregates_match_the_local_ones(spark_engine: Any, loaded: Dataset) -> 
     np.testing.assert_array_equal(spark["w"].to_numpy(), local["w"].to_numpy())
     sales = agg.article_sales(data.transactions, end, loaded.n_articles, days=28, half_life_days=7.0)
     np.testing.assert_array_equal(sales, article_sales(loaded, days=28, half_life_days=7.0))
-    pairs = agg.to_pandas(agg.co_purchase_counts(data.transactions, end, days=28, min_customers=2))
-    expected = local_co_purchase(loaded, days=28, min_customers=2).sort("article_idx", "other_idx")
-    got = pl.from_pandas(pairs).sort("article_idx", "other_idx").cast(expected.schema)  # type: ignore[arg-type]
-    assert expected.height > 0 and got.equals(expected)
+    assert agg.last_day(data.transactions) == end
+    recent = recent_articles(loaded, 1)
+    assert recent is not None and 0 < recent.sum() < loaded.n_articles
+    np.testing.assert_array_equal(agg.recent_articles(data.transactions, end, loaded.n_articles, 1), recent)
 
 
 def test_ranker_gives_the_local_engine_lists(

@@ -18,8 +18,8 @@ import pytest
 
 from hmrec.data.dataset import Dataset
 from hmrec.data.load import load_dataset
-from hmrec.data.synthetic import generate
 from hmrec.evaluation.calibration import SOURCES, calibration_figures, source_candidates
+from hmrec.synthetic import generate
 
 
 @pytest.fixture(

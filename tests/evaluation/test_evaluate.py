@@ -457,7 +457,7 @@ def test_cli_user_errors_exit_2(
 def _has_generator_and_loader() -> bool:
     import importlib.util
 
-    return all(importlib.util.find_spec(m) is not None for m in ("hmrec.data.synthetic", "hmrec.data.load"))
+    return all(importlib.util.find_spec(m) is not None for m in ("hmrec.synthetic", "hmrec.data.load"))
 
 
 needs_data = pytest.mark.skipif(not _has_generator_and_loader(), reason="generator or loader not available")

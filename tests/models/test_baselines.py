@@ -12,10 +12,11 @@ from hypothesis import strategies as st
 
 from hmrec.data.dataset import Dataset
 from hmrec.errors import NotFittedError, ParameterError
-from hmrec.models.base import create, top_k
+from hmrec.models.base import top_k
 from hmrec.models.lists import csr_row_top_k, drop_excluded, group_recommend
 from hmrec.models.popularity import age_groups
 from hmrec.models.sales import article_sales, window_start
+from hmrec.registry import create
 
 A = [f"{i + 1:010d}" for i in range(6)]  # A0..A5; A5 is never sold
 C = [f"{i:064x}" for i in range(5)]  # c0..c4; c3 has no age, c4 buys nothing

@@ -14,9 +14,10 @@ from hypothesis.extra import numpy as hnp
 from hmrec.data.dataset import Dataset
 from hmrec.errors import ParameterError
 from hmrec.models import _reference
-from hmrec.models.base import Recommender, create, top_k
+from hmrec.models.base import Recommender, top_k
 from hmrec.models.compose import Fill
 from hmrec.models.lists import below
+from hmrec.registry import create
 
 
 class Table(Recommender):

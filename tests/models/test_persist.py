@@ -13,7 +13,8 @@ import pytest
 from hmrec.data.dataset import Dataset
 from hmrec.errors import DataError, ModelMismatchError
 from hmrec.models import _reference, create
-from hmrec.models.persist import load_model, read_metadata, save_model
+from hmrec.models.persist import read_metadata, save_model
+from hmrec.registry import load_model
 
 
 @pytest.fixture(scope="module")

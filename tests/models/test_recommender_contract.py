@@ -18,8 +18,9 @@ import pytest
 from hmrec.data.dataset import Dataset
 from hmrec.data.schema import ARTICLE_COLUMNS, ARTICLE_ID, ARTICLE_INT_COLUMNS
 from hmrec.errors import NotFittedError, ParameterError
-from hmrec.models.base import Recommender, available, create, top_k
-from hmrec.models.persist import load_model, save_model
+from hmrec.models.base import Recommender, top_k
+from hmrec.models.persist import save_model
+from hmrec.registry import available, create, load_model
 
 K = 12
 
@@ -261,7 +262,7 @@ def test_contract_needs_truth_models(
     """Models that need the generator's truth (the oracle): the contract on the final-week split, with the
     refit checked against another generated data set (another seed: other truth, other lists)."""
     from hmrec.data.load import load_dataset
-    from hmrec.data.synthetic import generate
+    from hmrec.synthetic import generate
 
     tiny: Dataset = request.getfixturevalue("tiny")
     train = final_week_split(tiny)

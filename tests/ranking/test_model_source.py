@@ -15,19 +15,12 @@ from planted import planted
 from hmrec.data.dataset import Dataset
 from hmrec.data.split import time_split
 from hmrec.errors import DataError, ParameterError
-from hmrec.models.base import create
-from hmrec.models.persist import load_model, save_model
+from hmrec.models.persist import save_model
 from hmrec.ranking import sources as sources_module
+from hmrec.ranking.candidates import Candidates
 from hmrec.ranking.ranker import Ranker
-from hmrec.ranking.sources import (
-    SOURCES,
-    Candidates,
-    ModelSource,
-    SourceContext,
-    make_source,
-    model_source,
-    source_param_names,
-)
+from hmrec.ranking.sources import SOURCES, ModelSource, SourceContext, make_source, model_source, source_param_names
+from hmrec.registry import create, load_model
 
 SMALL = {"sources": "repurchase:6,popularity:6,als:6,cluster:6", "trees": 10, "weeks": 1,
          "source__als__factors": 8, "source__cluster__k": 5}

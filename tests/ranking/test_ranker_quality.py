@@ -7,8 +7,8 @@ import pytest
 
 from hmrec.data.dataset import Dataset
 from hmrec.data.split import time_split
-from hmrec.evaluation.metrics import map_at_k
-from hmrec.models.base import create
+from hmrec.metrics import map_at_k
+from hmrec.registry import create
 
 #: the ranker must beat repurchase by at least this factor (the issue's target on full). Measured on small, seed 0,
 #: final week (2020-09-16..22, 3,182 buyers), second calibration pass, with the taste source and the order and

@@ -8,14 +8,15 @@ import numpy as np
 from planted import planted
 
 from hmrec.data.dataset import Dataset
+from hmrec.ranking.candidates import candidate_union
+from hmrec.ranking.cutoff import CutoffState
 from hmrec.ranking.features import (
     ARTICLE_FEATURES,
     CUSTOMER_FEATURES,
     FeatureTables,
     feature_names,
 )
-from hmrec.ranking.ranker import CutoffState
-from hmrec.ranking.sources import SOURCES, ProductSource, RepurchaseSource, SourceContext, candidate_union
+from hmrec.ranking.sources import SOURCES, ProductSource, RepurchaseSource, SourceContext
 
 CUTOFF = dt.date(2020, 1, 10)
 

@@ -15,11 +15,13 @@ from planted import planted
 from hmrec.data.dataset import Dataset
 from hmrec.data.split import time_split
 from hmrec.errors import ParameterError
-from hmrec.models.base import create, top_k
-from hmrec.models.persist import load_model, save_model
+from hmrec.models.base import top_k
+from hmrec.models.persist import save_model
 from hmrec.ranking import similar
+from hmrec.ranking.candidates import source_recall
 from hmrec.ranking.similar import ALSSimilarSource, TextSimilarSource, nearest, text_columns
-from hmrec.ranking.sources import SOURCES, make_source, parse_sources, source_recall
+from hmrec.ranking.sources import SOURCES, make_source, parse_sources
+from hmrec.registry import create, load_model
 
 CUSTOMERS = np.arange(4)
 W9 = 0.5 ** (9 / 14)  # a purchase 9 days before the cut-off, half-life 14 days

@@ -8,6 +8,7 @@ import scipy.sparse as sp
 from planted import planted
 
 from hmrec.errors import ParameterError
+from hmrec.ranking.candidates import candidate_union, pair_hits, source_recall
 from hmrec.ranking.sources import (
     AgePopularitySource,
     CoPurchaseSource,
@@ -16,10 +17,7 @@ from hmrec.ranking.sources import (
     RepurchaseSource,
     TasteSource,
     TrendingSource,
-    candidate_union,
-    pair_hits,
     parse_sources,
-    source_recall,
 )
 from hmrec.ranking.taste import attribute_codes
 

@@ -226,7 +226,7 @@ def test_single_model_boards(tmp_path: Path, models: dict[str, float]) -> None:
 
 
 def test_every_model_gets_a_distinct_colour_stable_across_reports() -> None:
-    from hmrec.models.base import available
+    from hmrec.registry import available
     from hmrec.reports.results import _colours
 
     models = [*available(), "ranker-a", "ranker-b", "my-blend"]

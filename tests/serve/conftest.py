@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from hmrec.data.dataset import Dataset
-from hmrec.models.base import Recommender, create
+from hmrec.models.base import Recommender
 from hmrec.models.persist import save_model
-from hmrec.serve.bundle import write_bundle
+from hmrec.registry import create
+from hmrec.serve.bundle_write import write_bundle
 
 
 def make_bundle(model: Recommender, dataset: Dataset, directory: Path, depth: int = 12) -> Path:

@@ -21,10 +21,10 @@ from hmrec.serve.bundle import (
     BUNDLE_JSON,
     RECENT_PURCHASES,
     BundleError,
-    check_depth,
     load_bundle,
     read_manifest,
 )
+from hmrec.serve.bundle_write import check_depth
 from hmrec.serve.colours import UNKNOWN, colour_hex
 
 

@@ -14,7 +14,7 @@ from hmrec.data.dataset import Dataset
 from hmrec.data.load import load_dataset
 from hmrec.errors import ParameterError
 from hmrec.evaluation.evaluate import evaluate
-from hmrec.models.base import create
+from hmrec.registry import create
 from hmrec.tuning.spaces import read_space, space_for, tunable
 from hmrec.tuning.study import TuneResult, plan_weeks, tune
 

@@ -31,7 +31,7 @@ class What(StrEnum):
 def true_segment_labels(data_dir: Path, n_customers: int) -> np.ndarray | None:
     """The generator's true customer segments, when ``data_dir`` holds generated data (else None)."""
     try:
-        from hmrec.data.synthetic import true_segments
+        from hmrec.synthetic import true_segments
     except ImportError:
         return None
     try:
@@ -138,11 +138,11 @@ def cluster(
     """Cluster customers or articles with k-means; choose k (Kneedle elbow + silhouette); profile clusters."""
     from rich.console import Console
 
-    from hmrec.clustering.choose_k import article_profiles, customer_profiles, fit_clusters, plot_elbow
+    from hmrec.clustering import article_features, customer_features
+    from hmrec.clustering.choose_k import article_profiles, customer_profiles, fit_clusters
     from hmrec.data.load import load_dataset
-    from hmrec.features import article_features, customer_features
     from hmrec.progress import console, set_quiet
-    from hmrec.reports.plots import write_atomic
+    from hmrec.reports.plots import plot_elbow, write_atomic
 
     set_quiet(quiet)
     status = console()

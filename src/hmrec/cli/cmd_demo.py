@@ -29,9 +29,9 @@ def demo(
 
     from hmrec.data.load import load_dataset
     from hmrec.evaluation.evaluate import check_models, evaluate
-    from hmrec.models.base import available, create
     from hmrec.output import write_submission
     from hmrec.progress import console, set_quiet
+    from hmrec.registry import available, create
 
     set_quiet(quiet)
     started = time.perf_counter()

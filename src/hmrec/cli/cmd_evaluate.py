@@ -74,8 +74,9 @@ def evaluate_command(
     from hmrec.errors import ParameterError
     from hmrec.evaluation.evaluate import check_baseline, check_models, evaluate
     from hmrec.evaluation.intervals import check_resamples
-    from hmrec.models.base import MAX_K, available, check_k
+    from hmrec.models.base import MAX_K, check_k
     from hmrec.progress import console, set_quiet
+    from hmrec.registry import available
     from hmrec.tuning.params_file import with_params_file
 
     set_quiet(quiet)

@@ -42,7 +42,7 @@ def generate(
     quiet: bool = QuietOption,
 ) -> None:
     """Generate H&M-like articles.csv, customers.csv, transactions_train.csv and sample_submission.csv."""
-    from hmrec.data import synthetic
+    from hmrec import synthetic
     from hmrec.progress import set_quiet
 
     set_quiet(quiet)

@@ -80,7 +80,7 @@ def _fitted(recommender: Any, model_dir: Path | None, dataset: Any, model: str) 
     from hmrec.progress import console
 
     if model_dir is not None:
-        from hmrec.models.persist import load_model
+        from hmrec.registry import load_model
 
         return load_model(model_dir, dataset)
     with console().status(f"Fitting {model} ..."):
@@ -99,7 +99,7 @@ def models_command(
     import shutil
     import textwrap
 
-    from hmrec.models.base import available, create
+    from hmrec.registry import available, create
 
     registry = available()
     width = max(60, min(shutil.get_terminal_size((100, 24)).columns, 120))

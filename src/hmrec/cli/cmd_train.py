@@ -40,7 +40,7 @@ def train_command(
     from hmrec.data.load import load_dataset
     from hmrec.models.persist import check_model_target, save_model
     from hmrec.progress import console, set_quiet
-    from hmrec.serve.bundle import check_depth, write_bundle
+    from hmrec.serve.bundle_write import check_depth, write_bundle
 
     set_quiet(quiet)
     check_depth(serve_k)

@@ -66,8 +66,9 @@ def tune_command(
     from hmrec.data.load import load_dataset
     from hmrec.data.split import check_window_params, parse_date
     from hmrec.errors import ParameterError
-    from hmrec.models.base import MAX_K, check_k, create
+    from hmrec.models.base import MAX_K, check_k
     from hmrec.progress import console, progress_bar, set_quiet
+    from hmrec.registry import create
     from hmrec.tuning.report import check_tune_target, write_outputs
     from hmrec.tuning.spaces import read_space, space_for
     from hmrec.tuning.study import TuneResult, check_storage, plan_weeks, tune

@@ -140,7 +140,7 @@ def resolve_data(data: Path | None) -> Path:
     if data is not None:
         return data
     path = demo_data_dir()
-    from hmrec.data.synthetic import GENERATOR_VERSION, generate, generated_version
+    from hmrec.synthetic import GENERATOR_VERSION, generate, generated_version
 
     version = generated_version(path)
     # data of an older generator would judge today's models on yesterday's world: made again (files the
@@ -206,7 +206,8 @@ def model_from_options(model: str, param: list[str] | None, seed: int, params_fi
     ``fallback__seed`` too), unless --param or the file sets it.
     """
     from hmrec.errors import ParameterError
-    from hmrec.models.base import create, seed_params
+    from hmrec.models.base import seed_params
+    from hmrec.registry import create
     from hmrec.tuning.params_file import with_params_file
 
     params = with_params_file(params_file, parse_params(param), [model])
@@ -230,7 +231,7 @@ def _show_version(value: bool) -> None:
 
 def engine_from_options(engine: str, spark_master: str | None, spark_conf: list[str] | None) -> Any:
     """The engine of --engine/--spark-master/--spark-conf (checked before any data is read)."""
-    from hmrec.engines.base import get_engine
+    from hmrec.engines import get_engine
     from hmrec.engines.spark.session import parse_conf
 
     chosen = get_engine(engine, master=spark_master, conf=parse_conf(spark_conf))
@@ -261,6 +262,3 @@ def version() -> None:
 def main() -> None:
     app()
 
-
-# Import command modules last: they register on ``app``.
-from hmrec.cli import commands  # noqa: E402,F401

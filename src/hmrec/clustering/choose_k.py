@@ -31,17 +31,15 @@ distance matrix shared by every ``k`` and a BLAS product ``D @ onehot(labels)`` 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import polars as pl
 
+from hmrec.clustering.features import FeatureSet
 from hmrec.data.dataset import Dataset
 from hmrec.data.schema import ARTICLE_IDX, CUSTOMER_IDX, PRICE
 from hmrec.errors import ParameterError
-from hmrec.features import FeatureSet
 
 #: most points the silhouette is computed on (the distance matrix is sample^2 float32: 1.6 GB at 20,000)
 MAX_SILHOUETTE_SAMPLE = 20_000
@@ -403,50 +401,6 @@ def fit_clusters(
     return Clustering(labels, centers, k, choice, outside)
 
 
-# ---------------------------------------------------------------------------------------------- the plot
-def plot_elbow(choice: KChoice, path: Path, *, title: str | None = None) -> bytes:
-    """Inertia (left axis) and silhouette (right axis) against k, elbow and choice marked; PNG written
-    atomically to ``path``. Returns the PNG bytes (for embedding in a report)."""
-    from hmrec.reports.plots import ACCENT, HIGHLIGHT, PALETTE, figure, save_png, thousands
-
-    heading = title or f"Choosing k: inertia and silhouette (chosen k = {choice.chosen})"
-    with figure(heading, "number of clusters k", "k-means inertia (sum of squared distances)") as (fig, ax):
-        ax.plot(choice.ks, choice.inertias, marker="o", color=ACCENT, label="inertia")
-        thousands(ax)
-        right = ax.twinx()
-        right.plot(choice.ks, choice.silhouettes, marker="s", color=PALETTE[1], label="silhouette")
-        right.set_ylabel(f"mean silhouette ({choice.n_silhouette:,} points)")
-        right.grid(False)
-        right.spines["right"].set_visible(True)
-        ax.axvline(
-            choice.chosen, color=HIGHLIGHT, linestyle="--", linewidth=1.5, label=f"chosen k = {choice.chosen}"
-        )
-        if choice.window is not None:
-            ax.axvspan(
-                choice.window[0] - 0.4,
-                choice.window[1] + 0.4,
-                color=HIGHLIGHT,
-                alpha=0.08,
-                label=f"silhouette window k = {choice.window[0]}..{choice.window[1]}",
-            )
-        if choice.elbow is not None:
-            i = choice.ks.index(choice.elbow)
-            ax.plot(
-                [choice.elbow],
-                [choice.inertias[i]],
-                marker="*",
-                markersize=16,
-                color=HIGHLIGHT,
-                linestyle="none",
-                label=f"Kneedle elbow k = {choice.elbow}",
-            )
-        handles, labels = ax.get_legend_handles_labels()
-        handles2, labels2 = right.get_legend_handles_labels()
-        ax.legend(handles + handles2, labels + labels2, loc="upper right")
-        ax.set_xticks(choice.ks if len(choice.ks) <= 30 else choice.ks[:: math.ceil(len(choice.ks) / 30)])
-        return save_png(fig, path)
-
-
 # ---------------------------------------------------------------------------------------------- profiles
 def _top_shares(frame: pl.DataFrame, cluster_col: str, cat_col: str, n: int, name: str) -> pl.DataFrame:
     """Per cluster, the ``n`` largest categories of ``cat_col`` by share of rows: "A 61%, B 22%"."""
@@ -592,6 +546,5 @@ __all__ = [
     "kneedle",
     "kmeans",
     "nearest_center",
-    "plot_elbow",
     "silhouette_from_distances",
 ]

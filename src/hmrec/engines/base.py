@@ -1,6 +1,6 @@
-"""The engine seam: where ingest, the aggregates and the models' fits run, behind one small protocol.
+"""The engine seam's types: what an engine does (the :class:`Engine` protocol), what its fit and ingest return.
 
-Commands ask :func:`get_engine` for an engine and call it; they never know whether polars or Spark does
+Commands ask :func:`hmrec.engines.get_engine` for an engine and call it; they never know whether polars or Spark does
 the work. An engine
 
 * ``ingest``: validates the three CSV files and builds the typed cache (the same cache on both engines);
@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from hmrec.data.dataset import Dataset
-from hmrec.errors import ParameterError
 
 if TYPE_CHECKING:
     from hmrec.models.base import Recommender
@@ -66,21 +65,4 @@ class Engine(Protocol):
     def close(self) -> None: ...
 
 
-def get_engine(name: str, *, master: str | None = None, conf: Mapping[str, str] | None = None) -> Engine:
-    """The engine called ``name`` (``local`` or ``spark``); Spark on ``master`` with ``conf``."""
-    if name == "local":
-        if master is not None or conf:
-            raise ParameterError(
-                "--spark-master and --spark-conf apply to --engine spark only (fix: add --engine spark or drop them)"
-            )
-        from hmrec.engines.local import LocalEngine
-
-        return LocalEngine()
-    if name == "spark":
-        from hmrec.engines.spark.engine import SparkEngine
-
-        return SparkEngine(master, dict(conf or {}))
-    raise ParameterError(f"--engine must be one of {', '.join(ENGINES)}, got {name!r} (fix: e.g. --engine spark)")
-
-
-__all__ = ["ENGINES", "Engine", "Fitted", "IngestReport", "get_engine"]
+__all__ = ["ENGINES", "Engine", "Fitted", "IngestReport"]

@@ -1,7 +1,7 @@
-"""Evaluation: ranking metrics (pure functions), segment breakdowns and the leaderboard loop."""
+"""Evaluation: segment breakdowns, intervals and the leaderboard loop; the ranking metrics of :mod:`hmrec.metrics`."""
 
 from hmrec.evaluation.evaluate import Leaderboard, evaluate
-from hmrec.evaluation.metrics import (
+from hmrec.metrics import (
     average_precision,
     coverage,
     hit_rate_at_k,

@@ -28,7 +28,7 @@ import scipy.sparse as sp
 from hmrec.data.dataset import Dataset
 from hmrec.data.schema import ARTICLE_IDX, CUSTOMER_IDX, T_DAT
 from hmrec.data.split import time_split
-from hmrec.evaluation.metrics import map_at_k
+from hmrec.metrics import map_at_k
 
 K = 12
 #: candidates per buyer of each source (their union is at most 230, like the 11th place's ~230)
@@ -55,7 +55,7 @@ REAL: dict[str, float] = {
 
 def model_maps(train: Dataset, buyers: np.ndarray, truth: sp.csr_matrix, names: tuple[str, ...]) -> dict[str, float]:
     """MAP@12 of each named model (default hyperparameters) fitted on ``train``."""
-    from hmrec.models.base import create
+    from hmrec.registry import create
 
     out = {}
     for name in names:
@@ -76,7 +76,11 @@ def source_candidates(train: pl.DataFrame, articles: pl.DataFrame, buyers: pl.Se
     (articles of the same product_code) of products the customer bought, the 60 of the most recently bought
     products; copurchase: for the customer's 10 most recently bought distinct articles, the 5 articles most
     often bought by the same customers on the same day or in the 28 days after them (counted over the last
-    12 weeks of train), not bought by the customer already."""
+    12 weeks of train), not bought by the customer already.
+
+    These are the definitions the published recall figures (:data:`REAL`) were measured with, not the ranker's
+    sources (:mod:`hmrec.ranking.sources`: decayed purchase frequency, co-purchases within a few days over 8
+    weeks, ...): the figures are only comparable with the real ones under the same definitions."""
     end: dt.date = train[T_DAT].max()  # type: ignore[assignment]
     mine = train.filter(pl.col(CUSTOMER_IDX).is_in(buyers.implode()))
     last = (

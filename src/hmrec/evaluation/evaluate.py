@@ -57,7 +57,8 @@ from hmrec.evaluation.intervals import (
     map_intervals,
     missing,
 )
-from hmrec.evaluation.metrics import (
+from hmrec.evaluation.segments import SEGMENT_SCHEMA, combine_segments, customer_segments, segment_breakdown
+from hmrec.metrics import (
     METRICS,
     coverage,
     curve_from_hits,
@@ -65,11 +66,11 @@ from hmrec.evaluation.metrics import (
     rows_from_hits,
     truth_counts,
 )
-from hmrec.evaluation.segments import SEGMENT_SCHEMA, combine_segments, customer_segments, segment_breakdown
 from hmrec.models._kernels import compile_kernels
-from hmrec.models.base import MAX_K, Recommender, available, check_k, check_memory, create, seed_params
+from hmrec.models.base import MAX_K, Recommender, check_k, check_memory, seed_params
 from hmrec.models.scoring import FactorRecommender
 from hmrec.progress import console
+from hmrec.registry import available, create
 
 if TYPE_CHECKING:  # the engines import the models, which import this package
     from hmrec.engines.base import Engine

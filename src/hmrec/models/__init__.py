@@ -1,6 +1,6 @@
-"""hmrec's models. Importing this package registers every built-in model."""
+"""hmrec's models. Importing this package registers its models (:mod:`hmrec.registry`: every built-in model)."""
 
-from hmrec.models.base import Recommender, available, create, register, top_k
+from hmrec.models.base import Recommender, create, register, registered, top_k
 
 # Baselines (registration order = listing order): the oracle (ceiling), popularity family and random (floor),
 # history and repurchase (history filled with popularity-decay).
@@ -10,4 +10,4 @@ from hmrec.models import als, sgd  # noqa: E402,F401,I001  isort: skip
 # k-means clusters of customers or of articles.
 from hmrec.models import clustering  # noqa: E402,F401,I001  isort: skip
 
-__all__ = ["Recommender", "available", "create", "register", "top_k"]
+__all__ = ["Recommender", "create", "register", "registered", "top_k"]

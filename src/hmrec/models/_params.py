@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -19,18 +20,35 @@ MAX_FACTORS = 1024
 
 
 def check_positive(
-    name: str, value: float | None, *, model: str, allow_none: bool = False, high: float = math.inf
+    name: str,
+    value: float | None,
+    *,
+    model: str,
+    allow_none: bool = False,
+    high: float = math.inf,
+    low: float = 0.0,
 ) -> float | None:
-    """``value`` if it is a finite number in (0, ``high``] (or None when allowed), else a ParameterError naming it."""
+    """``value`` if it is a finite number in (``low``, ``high``] (or None when allowed), else a ParameterError
+    naming it."""
     if value is None and allow_none:
         return None
     number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    # NaN fails every comparison, so "not > 0" refuses it along with infinities
-    if not number or not 0 < value <= high or not math.isfinite(value):  # type: ignore[operator,arg-type]
+    # NaN fails every comparison, so "not > low" refuses it along with infinities
+    if not number or not low < value <= high or not math.isfinite(value):  # type: ignore[operator,arg-type]
         bound = "" if high == math.inf else f" and <= {high:g}"
-        allowed = f"a finite number > 0{bound}" + (" or null" if allow_none else "")
+        allowed = f"a finite number > {low:g}{bound}" + (" or null" if allow_none else "")
         raise ParameterError(f"{model}: parameter '{name}' must be {allowed}, got {value!r}")
     return value
+
+
+def check_int(name: str, value: Any, *, model: str, low: int = 1, high: int | None = None) -> int:
+    """``value`` as an int in [``low``, ``high``], else a ParameterError naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low or (
+        high is not None and value > high
+    ):
+        bound = f">= {low}" if high is None else f"between {low} and {high}"
+        raise ParameterError(f"{model}: parameter '{name}' must be an integer {bound}, got {value!r}")
+    return int(value)
 
 
 def check_nonnegative(name: str, value: object, *, model: str, high: float) -> float:

@@ -27,14 +27,13 @@ import scipy.sparse as sp
 from hmrec.data.dataset import Dataset
 from hmrec.errors import ParameterError
 from hmrec.models import _kernels
-from hmrec.models._params import MAX_ALPHA, MAX_FACTORS, MAX_REG, check_nonnegative, check_positive
+from hmrec.models._params import MAX_ALPHA, MAX_FACTORS, MAX_REG, check_int, check_nonnegative, check_positive
 from hmrec.models.base import register
 from hmrec.models.compose import register_fill
 from hmrec.models.popularity import DEFAULT_HALF_LIFE_DAYS
 from hmrec.models.scoring import (
     DEFAULT_RECENT_WEEKS,
     FactorRecommender,
-    check_int,
     numba_threads,
     resolve_threads,
 )

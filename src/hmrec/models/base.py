@@ -33,6 +33,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import scipy.sparse as sp
 
+from hmrec.atomic import atomic_file, write_atomic
 from hmrec.data.dataset import Dataset
 from hmrec.errors import NotFittedError, ParameterError, UnknownModelError
 
@@ -129,15 +130,8 @@ class Recommender(ABC):
     def save(self, directory: Path, **meta: Any) -> None:
         """Save hyperparameters (JSON) and learned arrays (npz, no pickle) to ``directory``."""
         self._check_fitted()
-        directory.mkdir(parents=True, exist_ok=True)
         scalars, arrays = self.state()
-        tmp_npz = directory / "arrays.tmp.npz"
-        np.savez(tmp_npz, **arrays)  # type: ignore[arg-type]
-        tmp_npz.replace(directory / "arrays.npz")
-        payload = {"model": self.name, "params": self.get_params(), "attributes": scalars, **meta}
-        tmp_json = directory / "model.json.tmp"
-        tmp_json.write_text(json.dumps(payload, indent=2, default=str))
-        tmp_json.replace(directory / "model.json")
+        write_saved(directory, arrays, {"model": self.name, "params": self.get_params(), "attributes": scalars, **meta})
 
     @classmethod
     def load_state(cls, directory: Path) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -153,6 +147,15 @@ class Recommender(ABC):
         for key, value in {**payload.get("attributes", {}), **arrays}.items():
             setattr(self, key, value)
         return self
+
+
+def write_saved(directory: Path, arrays: Mapping[str, np.ndarray], payload: Mapping[str, Any]) -> None:
+    """A saved model's two files in ``directory``: ``arrays.npz`` (no pickle) and ``model.json`` (``payload``),
+    each written to a temporary file and renamed into place (:mod:`hmrec.atomic`)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with atomic_file(directory / "arrays.npz") as handle:
+        np.savez(handle, **arrays)  # type: ignore[arg-type]
+    write_atomic(directory / "model.json", json.dumps(payload, indent=2, default=str))
 
 
 # ---------------------------------------------------------------------- registry
@@ -184,21 +187,19 @@ def unregister(name: str) -> None:
     _REGISTRY.pop(name, None)
 
 
-def _load_builtin_models() -> None:
-    # Importing the model modules registers them; done lazily so that base has no import cycle.
-    import hmrec.models  # noqa: F401
-    import hmrec.ranking.ranker  # noqa: F401  (the two-stage model builds on the models package)
+def registered() -> dict[str, ModelInfo]:
+    """The models registered so far by name, in registration order.
 
-
-def available() -> dict[str, ModelInfo]:
-    """Registered models by name, in registration order."""
-    _load_builtin_models()
+    Importing :mod:`hmrec.models` registers its models; :mod:`hmrec.registry` (above this package and
+    :mod:`hmrec.ranking`) registers every built-in model, the ranker included, and is where commands look.
+    """
     return dict(_REGISTRY)
 
 
 def create(name: str, **params: Any) -> Recommender:
-    """A new, unfitted model by registry name, with hyperparameters ``params``."""
-    models = available()
+    """A new, unfitted model by registry name, with hyperparameters ``params`` (among the models registered so
+    far: :func:`hmrec.registry.create` is the same with every built-in model registered)."""
+    models = registered()
     if name not in models:
         raise UnknownModelError(
             f"unknown model '{name}' (fix: choose one of {', '.join(models)}; `hmrec models` lists them)"

@@ -1,12 +1,12 @@
 """Cluster recommenders: k-means segments of customers, or of articles, turned into ranked lists.
 
-- ``kmeans-customers``: customers are clustered on :func:`hmrec.features.customer_features` (age, purchase
+- ``kmeans-customers``: customers are clustered on :func:`hmrec.clustering.customer_features` (age, purchase
   mix, price level, channel, activity); a customer gets what sells best lately *to their cluster*, blended
   with what sells best to everyone. Customers without history join the cluster nearest on demographics
   alone, so a new 22-year-old gets what the young clusters buy, not only the global best sellers.
 - ``kmeans-customers+repurchase``: the customer's own likely repurchases first (``history``), then the
   cluster's list (a :class:`hmrec.models.compose.Fill`).
-- ``kmeans-articles``: articles are clustered on :func:`hmrec.features.article_features`; a customer's
+- ``kmeans-articles``: articles are clustered on :func:`hmrec.clustering.article_features`; a customer's
   time-decayed share of purchases in each article cluster weighs the currently popular articles of that
   cluster.
 
@@ -53,13 +53,13 @@ from typing import Self
 
 import numpy as np
 
+from hmrec.clustering.articles import article_features
 from hmrec.clustering.choose_k import DEFAULT_SCAN_SAMPLE, Clustering, fit_clusters
+from hmrec.clustering.customers import customer_features
+from hmrec.clustering.features import FeatureSet
 from hmrec.data.dataset import Dataset
 from hmrec.errors import ParameterError
-from hmrec.features import FeatureSet
-from hmrec.features.articles import article_features
-from hmrec.features.customers import customer_features
-from hmrec.models._params import check_customers, check_pairs, check_positive
+from hmrec.models._params import check_customers, check_int, check_pairs, check_positive
 from hmrec.models.base import BLOCK_ROWS, Recommender, check_k, register, top_k
 from hmrec.models.compose import register_fill
 from hmrec.models.lists import (
@@ -72,7 +72,6 @@ from hmrec.models.lists import (
 )
 from hmrec.models.popularity import DEFAULT_HALF_LIFE_DAYS
 from hmrec.models.sales import article_sales
-from hmrec.models.scoring import check_int
 
 #: default number of customer clusters and weight of the global popularity (module docstring: figures)
 DEFAULT_CUSTOMER_CLUSTERS = 12

@@ -33,7 +33,7 @@ import numpy as np
 from hmrec.data.dataset import Dataset
 from hmrec.errors import ParameterError
 from hmrec.models._params import check_customers, check_pairs
-from hmrec.models.base import Recommender, check_k, create, register
+from hmrec.models.base import Recommender, check_k, create, register, registered
 from hmrec.models.lists import below, concat_distinct
 
 PARTS = ("primary", "fallback")
@@ -209,9 +209,7 @@ class FillPreset(Fill):
 
     @classmethod
     def param_names(cls) -> list[str]:
-        from hmrec.models.base import available
-
-        models = available()
+        models = registered()
         names: list[str] = []
         for part, model in (("primary", cls.primary_model), ("fallback", cls.fallback_model)):
             factory = models[model].factory

@@ -18,7 +18,7 @@ from hmrec.models._params import check_customers, check_pairs, check_positive
 from hmrec.models.base import Recommender, check_k, register
 from hmrec.models.compose import register_fill
 from hmrec.models.lists import csr_row_top_k
-from hmrec.models.sales import pair_lookup, recent_articles, window_start
+from hmrec.models.sales import pair_lookup, recent_articles, store_csr, stored_csr, window_start
 
 #: default half-life of a customer's own purchases, days. Chosen on backtest weeks of the synthetic data
 #: (never the final week): repurchase MAP@12 with half-lives 7/14/30/60/120 days was
@@ -87,15 +87,11 @@ class History(Recommender):
             own.data[~mask[own.indices]] = 0
         # a weight that underflowed to 0 is no purchase either: every stored score is > 0 (the floor)
         own.eliminate_zeros()
-        self.own_indptr_ = own.indptr.astype(np.int64)
-        self.own_indices_ = own.indices.astype(np.int32)
-        self.own_data_ = own.data.astype(np.float32)
+        store_csr(self, "own_", own)
         return self
 
     def _own(self) -> sp.csr_matrix:
-        return sp.csr_matrix(
-            (self.own_data_, self.own_indices_, self.own_indptr_), shape=(self.n_customers_, self.n_articles_)
-        )
+        return stored_csr(self, "own_", self.n_articles_)
 
     def score(self, customers: np.ndarray, articles: np.ndarray) -> np.ndarray:
         self._check_fitted()

@@ -241,17 +241,25 @@ def concat_distinct(
     return ids, scores, source
 
 
+def sorted_lookup(keys: np.ndarray, values: np.ndarray, query: np.ndarray, fill: float) -> np.ndarray:
+    """``values[i]`` where ``keys[i] == query[j]``, else ``fill``, for each query key (float32).
+
+    ``keys`` are sorted int64 keys (``row * width + col`` for a pair), ``values`` aligned with them (any trailing
+    shape); one binary search per query key.
+    """
+    out = np.full((query.size, *values.shape[1:]), fill, dtype=np.float32)
+    if keys.size == 0 or query.size == 0:
+        return out
+    pos = np.minimum(np.searchsorted(keys, query), keys.size - 1)
+    found = keys[pos] == query
+    out[found] = values[pos[found]]
+    return out
+
+
 def csr_lookup(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """``matrix[rows[i], cols[i]]`` for aligned arrays (0 where not stored), vectorized (float32)."""
     matrix = sp.csr_matrix(matrix)
     matrix.sort_indices()
     m = matrix.shape[1]
     keys = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr)) * m + matrix.indices
-    query = rows.astype(np.int64) * m + cols
-    out = np.zeros(query.size, dtype=np.float32)
-    if keys.size == 0:
-        return out
-    pos = np.minimum(np.searchsorted(keys, query), keys.size - 1)
-    found = keys[pos] == query
-    out[found] = matrix.data[pos[found]]
-    return out
+    return sorted_lookup(keys, matrix.data, rows.astype(np.int64) * m + cols, 0.0)

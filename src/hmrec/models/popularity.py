@@ -20,11 +20,11 @@ from hmrec.models.base import Recommender, check_k, register
 from hmrec.models.lists import below, group_recommend, positive_or_neg_inf, ranked_finite, stack_ranked, top_k_excluding
 from hmrec.models.sales import (
     article_sales,
-    csr_from_arrays,
-    csr_to_arrays,
     pair_lookup,
     recent_articles,
     seen_matrix,
+    store_csr,
+    stored_csr,
 )
 
 #: default half-life of the time decay of sales, in days. Chosen on backtest weeks (test weeks ending
@@ -53,14 +53,13 @@ class SeenMixin:
         super()._reset()  # type: ignore[misc]
 
     def _store_seen(self, train: Dataset) -> None:
-        for key, value in csr_to_arrays(seen_matrix(train), "seen").items():
-            setattr(self, key, value)
+        store_csr(self, "seen_", seen_matrix(train), values=False)
 
     def _seen(self) -> sp.csr_matrix:
         # rebuilt once per fitted/restored state; keyed by the identity of the stored arrays
         key = id(self.seen_indptr_)
         if self._seen_cache is None or self._seen_cache[0] != key:
-            self._seen_cache = (key, csr_from_arrays(self.seen_indptr_, self.seen_indices_, self.n_articles_))
+            self._seen_cache = (key, stored_csr(self, "seen_", self.n_articles_))
         return self._seen_cache[1]
 
 

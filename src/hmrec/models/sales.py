@@ -93,18 +93,25 @@ def seen_matrix(train: Dataset) -> sp.csr_matrix:
     return train.interactions(binary=True)
 
 
-def csr_to_arrays(matrix: sp.csr_matrix, prefix: str) -> dict[str, np.ndarray]:
-    """A binary CSR's structure as plain arrays (so that the generic npz save/restore can keep it)."""
-    return {
-        f"{prefix}_indptr_": matrix.indptr.astype(np.int64),
-        f"{prefix}_indices_": matrix.indices.astype(np.int32),
-    }
+def store_csr(owner: object, prefix: str, matrix: sp.csr_matrix, *, values: bool = True) -> None:
+    """Keep ``matrix`` on ``owner`` as plain learned arrays, so that the generic npz save and restore keep it:
+    ``{prefix}indptr_`` (int64), ``{prefix}indices_`` (int32) and, with ``values``, ``{prefix}data_`` (float32;
+    without, :func:`stored_csr` gives every stored entry the value 1)."""
+    setattr(owner, f"{prefix}indptr_", matrix.indptr.astype(np.int64))
+    setattr(owner, f"{prefix}indices_", matrix.indices.astype(np.int32))
+    if values:
+        setattr(owner, f"{prefix}data_", matrix.data.astype(np.float32))
 
 
-def csr_from_arrays(indptr: np.ndarray, indices: np.ndarray, n_cols: int) -> sp.csr_matrix:
-    """Inverse of :func:`csr_to_arrays` (values all 1)."""
-    data = np.ones(indices.size, dtype=np.float32)
-    return sp.csr_matrix((data, indices, indptr), shape=(indptr.size - 1, n_cols))
+def stored_csr(owner: object, prefix: str, n_cols: int | None = None) -> sp.csr_matrix:
+    """The CSR that :func:`store_csr` kept on ``owner`` under ``prefix``, ``n_cols`` wide (None: square)."""
+    indptr: np.ndarray = getattr(owner, f"{prefix}indptr_")
+    indices: np.ndarray = getattr(owner, f"{prefix}indices_")
+    data = getattr(owner, f"{prefix}data_", None)
+    if data is None:
+        data = np.ones(indices.size, dtype=np.float32)
+    rows = indptr.size - 1
+    return sp.csr_matrix((data, indices, indptr), shape=(rows, rows if n_cols is None else n_cols))
 
 
 def pair_lookup(matrix: object, customers: np.ndarray, articles: np.ndarray) -> np.ndarray:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import numba
 import numpy as np
@@ -69,16 +68,6 @@ def numba_threads(threads: int) -> Iterator[None]:
             yield
     finally:
         numba.set_num_threads(previous)
-
-
-def check_int(name: str, value: Any, *, model: str, low: int = 1, high: int | None = None) -> int:
-    """``value`` as an int in [``low``, ``high``], else a ParameterError naming it."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low or (
-        high is not None and value > high
-    ):
-        bound = f">= {low}" if high is None else f"between {low} and {high}"
-        raise ParameterError(f"{model}: parameter '{name}' must be an integer {bound}, got {value!r}")
-    return int(value)
 
 
 # ---------------------------------------------------------------------- candidates and scoring

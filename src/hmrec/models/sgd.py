@@ -24,14 +24,15 @@ epochs (so the final model has seen the most recent days, which matter most in f
 from __future__ import annotations
 
 import datetime as dt
-from typing import ClassVar, Self
+import inspect
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import scipy.sparse as sp
 
 from hmrec.data.dataset import Dataset
 from hmrec.errors import ParameterError
-from hmrec.evaluation.metrics import map_at_k
+from hmrec.metrics import map_at_k
 from hmrec.models import _kernels
 from hmrec.models._params import (
     MAX_ALPHA,
@@ -39,6 +40,7 @@ from hmrec.models._params import (
     MAX_LEARNING_RATE,
     MAX_REG,
     check_bool,
+    check_int,
     check_nonnegative,
     check_positive,
 )
@@ -48,7 +50,6 @@ from hmrec.models.popularity import DEFAULT_HALF_LIFE_DAYS
 from hmrec.models.scoring import (
     DEFAULT_RECENT_WEEKS,
     FactorRecommender,
-    check_int,
     numba_threads,
     resolve_threads,
 )
@@ -345,32 +346,24 @@ class SGDMSE(SGDModel):
     """
 
     loss_kind = LOSS_MSE
+    #: the defaults that differ from :class:`SGDModel`'s (BPR's); every other parameter is SGDModel's own
+    defaults: ClassVar[dict[str, Any]] = {
+        "epochs": DEFAULT_MSE_EPOCHS,
+        "learning_rate": DEFAULT_MSE_LEARNING_RATE,
+        "neg_samples": DEFAULT_MSE_NEG_SAMPLES,
+        "alpha": DEFAULT_MSE_ALPHA,
+        "half_life_days": DEFAULT_MSE_HALF_LIFE_DAYS,
+    }
 
-    def __init__(
-        self,
-        factors: int = 64,
-        epochs: int = DEFAULT_MSE_EPOCHS,
-        learning_rate: float = DEFAULT_MSE_LEARNING_RATE,
-        lr_decay: float = 0.1,
-        reg: float = 0.002,
-        neg_samples: int = DEFAULT_MSE_NEG_SAMPLES,
-        alpha: float = DEFAULT_MSE_ALPHA,
-        half_life_days: float | None = DEFAULT_MSE_HALF_LIFE_DAYS,
-        seed: int = 0,
-        threads: int = 0,
-        hogwild: bool = False,
-        validation_days: int | None = None,
-        patience: int = 2,
-        recent_weeks: float | None = DEFAULT_RECENT_WEEKS,
-        filter_bought: bool = False,
-        fallback_half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
-    ) -> None:
-        super().__init__(
-            factors=factors, epochs=epochs, learning_rate=learning_rate, lr_decay=lr_decay, reg=reg,
-            neg_samples=neg_samples, alpha=alpha, half_life_days=half_life_days, seed=seed, threads=threads,
-            hogwild=hogwild, validation_days=validation_days, patience=patience, recent_weeks=recent_weeks,
-            filter_bought=filter_bought, fallback_half_life_days=fallback_half_life_days,
-        )
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**{**self.defaults, **params})
+
+
+# The registry lists a model's parameters from its constructor's signature: SGDModel's, with sgd-mse's defaults.
+_base = inspect.signature(SGDModel.__init__)
+SGDMSE.__init__.__signature__ = _base.replace(  # type: ignore[attr-defined]
+    parameters=[p.replace(default=SGDMSE.defaults.get(p.name, p.default)) for p in _base.parameters.values()]
+)
 
 
 register_fill(

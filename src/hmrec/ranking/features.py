@@ -42,10 +42,11 @@ import polars as pl
 
 from hmrec.data.dataset import Dataset
 from hmrec.data.schema import ARTICLE_IDX, CUSTOMER_IDX, PRICE, SALES_CHANNEL, T_DAT
-from hmrec.ranking.sources import SOURCES, Candidates, Source, product_codes
+from hmrec.models.lists import sorted_lookup
+from hmrec.ranking.candidates import Candidates
+from hmrec.ranking.sources import OWN_HALF_LIFE_DAYS, SOURCES, Source, product_codes
 from hmrec.ranking.taste import TASTE_SLOTS, attribute_codes
 
-OWN_HALF_LIFE_DAYS = 14.0
 #: the customer's mix over this many largest values of the best single-column taste key
 TOP_MIX_VALUES = 5
 
@@ -112,14 +113,7 @@ class PairTable:
         self.width = int(width)
 
     def lookup(self, rows: np.ndarray, cols: np.ndarray, fill: float = np.nan) -> np.ndarray:
-        query = rows.astype(np.int64) * self.width + cols
-        out = np.full((query.size, *self.values.shape[1:]), fill, dtype=np.float32)
-        if self.keys.size == 0 or query.size == 0:
-            return out
-        pos = np.minimum(np.searchsorted(self.keys, query), self.keys.size - 1)
-        found = self.keys[pos] == query
-        out[found] = self.values[pos[found]]
-        return out
+        return sorted_lookup(self.keys, self.values, rows.astype(np.int64) * self.width + cols, fill)
 
 
 class FeatureTables:

@@ -23,15 +23,17 @@ candidates per source (at least 1 each; the global popularity list keeps its len
 inactive, and the ranker's cost is per candidate. Every customer gets the popularity sources' candidates, so
 cold customers are ranked too; a list is shorter than ``k`` only when the sources proposed fewer articles
 (padded with -1 / -inf).
+
+What one cut-off holds (its fitted sources and feature tables) and the helpers that stack and cut candidates
+are in :mod:`hmrec.ranking.cutoff`, the union of the sources' lists in :mod:`hmrec.ranking.candidates`, the
+checks of a saved ranker's arrays in :mod:`hmrec.ranking.saved`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import tempfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
@@ -39,33 +41,40 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
+from hmrec.atomic import write_atomic
 from hmrec.data.dataset import Dataset
-from hmrec.data.schema import CUSTOMER_IDX, T_DAT
 from hmrec.errors import DataError, ParameterError
-from hmrec.models._params import check_customers, check_pairs
-from hmrec.models.base import DEFAULT_K, Recommender, check_k, register
+from hmrec.models._params import check_customers, check_int, check_pairs, check_positive
+from hmrec.models.base import DEFAULT_K, Recommender, check_k, register, write_saved
 from hmrec.models.compose import SEP, as_part
+from hmrec.models.lists import sorted_lookup
 from hmrec.models.popularity import splitmix64
 from hmrec.progress import progress_bar
+from hmrec.ranking.candidates import Candidates, pair_hits
+from hmrec.ranking.cutoff import (
+    CutoffState,
+    Rows,
+    RowsOfBlocks,
+    concat_candidates,
+    history_start,
+    subset_candidates,
+    top_k_rows,
+)
 from hmrec.ranking.features import (
     CUSTOMER_FEATURES,
     FAMILIES,
     FeatureTables,
-    check_table_state,
     family_of,
     feature_names,
 )
+from hmrec.ranking.saved import check_saved
 from hmrec.ranking.sources import (
-    MODEL_KEY,
     SOURCE_PARAM_PREFIX,
     SOURCES,
-    Candidates,
     Source,
     SourceContext,
-    gather_candidates,
     make_source,
     model_sources,
-    pair_hits,
     parse_sources,
     source_param_names,
 )
@@ -78,69 +87,6 @@ BLOCK_CUSTOMERS = 50_000
 BOOSTER_FILE = "booster.txt"
 #: lines every whole LightGBM model text holds, after its trees and after its parameters
 _BOOSTER_ENDS = ("end of trees", "end of parameters")
-
-
-#: the labelled rows of some buyers: feature matrix, labels and group sizes
-Rows = tuple[np.ndarray, np.ndarray, np.ndarray]
-
-
-@dataclass
-class CutoffState:
-    """Everything the ranker knows at one cut-off: the fitted sources and the feature tables."""
-
-    cutoff: dt.date
-    sources: dict[str, Source]
-    tables: FeatureTables
-    active: np.ndarray  # bool per customer: bought in the last `active_weeks` weeks before the cut-off
-
-    @classmethod
-    def build(
-        cls,
-        data: Dataset,
-        cutoff: dt.date,
-        names: list[str],
-        *,
-        context: SourceContext,
-        active_weeks: float,
-        history_weeks: float | None,
-    ) -> CutoffState:
-        """Fit every source and the tables on the transactions of ``data`` up to ``cutoff`` (inclusive), from
-        ``history_weeks`` weeks before it (None: all)."""
-        first = history_start(cutoff, history_weeks)
-        past = data.between(first, cutoff)
-        sources = {name: make_source(name, context).fit(past) for name in names}
-        tables = FeatureTables.fit(data, cutoff, first, context.taste_keys)
-        start = cutoff - dt.timedelta(days=int(7 * active_weeks) - 1)
-        recent = past.transactions.filter(pl.col(T_DAT) >= start)[CUSTOMER_IDX].unique().to_numpy()
-        active = np.zeros(data.n_customers, dtype=bool)
-        active[recent] = True
-        return cls(cutoff, sources, tables, active)
-
-    def candidates(
-        self, customers: np.ndarray, counts: Mapping[str, int], n_articles: int
-    ) -> Candidates:
-        return gather_candidates(self.sources, counts, customers, n_articles)
-
-    def features(self, customers: np.ndarray, cands: Candidates) -> np.ndarray:
-        return self.tables.matrix(customers, cands, self.sources)
-
-
-#: ``(state, blocks, truth, week, keep, sample)`` -> :meth:`Ranker.block_rows` of each block, in order
-RowsOfBlocks = Callable[[CutoffState, list[np.ndarray], sp.csr_matrix, int, np.ndarray, bool], list[Rows | None]]
-
-
-def _int_param(name: str, value: Any, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ParameterError(f"ranker: parameter '{name}' must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
-def _num_param(name: str, value: Any, low: float) -> float:
-    number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    # NaN compares false with everything, so "not value > low" refuses it; infinities are refused by name
-    if not number or not value > low or not np.isfinite(value):
-        raise ParameterError(f"ranker: parameter '{name}' must be a finite number > {low}, got {value!r}")
-    return float(value)
 
 
 @register(
@@ -267,20 +213,20 @@ class Ranker(Recommender):
 
     def _validate(self) -> dict[str, int]:
         counts = parse_sources(self.sources)
-        _int_param("weeks", self.weeks, 1)
-        _int_param("trees", self.trees, 1)
-        _int_param("leaves", self.leaves, 2)
-        _int_param("min_child_samples", self.min_child_samples, 1)
-        _int_param("inactive_scale", self.inactive_scale, 1)
-        _int_param("threads", self.threads, 1)
-        _int_param("seed", self.seed, 0)
-        _num_param("learning_rate", self.learning_rate, 0.0)
-        _num_param("negatives", self.negatives, 0.0)
-        _num_param("active_weeks", self.active_weeks, 0.0)
+        check_int("weeks", self.weeks, model="ranker", low=1)
+        check_int("trees", self.trees, model="ranker", low=1)
+        check_int("leaves", self.leaves, model="ranker", low=2)
+        check_int("min_child_samples", self.min_child_samples, model="ranker", low=1)
+        check_int("inactive_scale", self.inactive_scale, model="ranker", low=1)
+        check_int("threads", self.threads, model="ranker", low=1)
+        check_int("seed", self.seed, model="ranker", low=0)
+        check_positive("learning_rate", self.learning_rate, model="ranker")
+        check_positive("negatives", self.negatives, model="ranker")
+        check_positive("active_weeks", self.active_weeks, model="ranker")
         if self.history_weeks is not None:
-            _num_param("history_weeks", self.history_weeks, 1.0)
+            check_positive("history_weeks", self.history_weeks, model="ranker", low=1.0)
         if self.max_buyers is not None:
-            _int_param("max_buyers", self.max_buyers, 1)
+            check_int("max_buyers", self.max_buyers, model="ranker", low=1)
         if self.objective not in ("lambdarank", "binary"):
             raise ParameterError(
                 f"ranker: parameter 'objective' must be lambdarank or binary, got {self.objective!r}"
@@ -407,7 +353,7 @@ class Ranker(Recommender):
                 draw = self._draw(key, week)
                 uniform = (draw >> np.uint64(11)).astype(np.float64) / float(1 << 53)
                 mask &= label | (uniform < rate)
-            sub = _subset(cands, mask)
+            sub = subset_candidates(cands, mask)
             xs.append(state.features(part, sub)[:, keep])
             ys.append(label[mask].astype(np.int32))
             gs.append(np.bincount(sub.row, minlength=part.size)[np.unique(sub.row)])
@@ -546,7 +492,7 @@ class Ranker(Recommender):
                 cands = state.candidates(customers[pos], counts, self.n_articles_)
                 cands.row = pos[cands.row].astype(np.int32)
                 parts.append(cands)
-        cands = _concat(parts, list(parse_sources(self.sources)))
+        cands = concat_candidates(parts, list(parse_sources(self.sources)))
         x = state.features(customers, cands)[:, self._keep]
         scores = np.asarray(
             self._booster.predict(x, num_iteration=self.best_iteration_, num_threads=int(self.threads)),
@@ -594,7 +540,7 @@ class Ranker(Recommender):
             for lo in range(0, size, BLOCK_CUSTOMERS):
                 block = customers[lo : lo + BLOCK_CUSTOMERS]
                 cands, _, pred = self._score_block(block)
-                ids[lo : lo + block.size], scores[lo : lo + block.size] = _top_k_rows(cands, pred, block.size, n)
+                ids[lo : lo + block.size], scores[lo : lo + block.size] = top_k_rows(cands, pred, block.size, n)
                 bar.advance(task, block.size)
         return ids, scores
 
@@ -611,12 +557,7 @@ class Ranker(Recommender):
             keys = cands.row.astype(np.int64) * self.n_articles_ + cands.article  # sorted by (row, article)
             mine = (row_of >= lo) & (row_of < lo + block.size)
             query = (row_of[mine] - lo).astype(np.int64) * self.n_articles_ + arts[mine]
-            if keys.size:
-                pos = np.minimum(np.searchsorted(keys, query), keys.size - 1)
-                found = keys[pos] == query
-                got = np.full(query.size, -np.inf, dtype=np.float32)
-                got[found] = pred[pos[found]]
-                out[mine] = got
+            out[mine] = sorted_lookup(keys, pred, query, -np.inf)
         return out
 
     # ------------------------------------------------------------------ explanations
@@ -663,7 +604,7 @@ class Ranker(Recommender):
         self, customers: np.ndarray, truth: sp.csr_matrix, ns: tuple[int, ...] = (12, 24, 50, 100, 200, 300)
     ) -> pl.DataFrame:
         """Recall of each source and of their union at the final cut-off (:func:`source_recall`)."""
-        from hmrec.ranking.sources import source_recall
+        from hmrec.ranking.candidates import source_recall
 
         self._check_ready()
         return source_recall(self._state.sources, customers, truth, ns, self.n_articles_)
@@ -684,7 +625,6 @@ class Ranker(Recommender):
     def save(self, directory: Path, **meta: Any) -> None:
         """``model.json`` (parameters, scalars), ``arrays.npz`` (sources, tables) and ``booster.txt``."""
         self._check_ready()
-        directory.mkdir(parents=True, exist_ok=True)
         arrays: dict[str, np.ndarray] = {"feature_importance_": self.feature_importance_,
                                          "active": self._state.active, "keep": self._keep}
         # names without "__", which saved models use for the parts of a composite
@@ -693,22 +633,14 @@ class Ranker(Recommender):
                 arrays[f"src.{name}.{key}"] = np.asarray(value)
         for key, value in self._state.tables.state().items():
             arrays[f"tab.{key}"] = value
-        tmp_npz = directory / "arrays.tmp.npz"
-        np.savez(tmp_npz, **arrays)  # type: ignore[arg-type]
-        tmp_npz.replace(directory / "arrays.npz")
-        with tempfile.NamedTemporaryFile("w", dir=directory, suffix=".tmp", delete=False) as handle:
-            tmp_booster = Path(handle.name)
-        self._booster.save_model(str(tmp_booster), num_iteration=self.best_iteration_)
-        tmp_booster.replace(directory / BOOSTER_FILE)
+        directory.mkdir(parents=True, exist_ok=True)
+        write_atomic(directory / BOOSTER_FILE, self._booster.model_to_string(num_iteration=self.best_iteration_))
         scalars = {k: getattr(self, k) for k in ("n_customers_", "n_articles_", "cutoff_", "best_iteration_",
                                                    "train_rows_", "taste_keys_")}
         # the array list that loading checks the npz against is this model's own, not its attributes'
         listed = {k: {"dtype": v.dtype.str, "shape": list(v.shape)} for k, v in arrays.items()}
-        payload = {"model": self.name, "params": self.get_params(), "attributes": scalars,
-                   "features": self._names, **meta, "arrays": listed}
-        tmp_json = directory / "model.json.tmp"
-        tmp_json.write_text(json.dumps(payload, indent=2, default=str))
-        tmp_json.replace(directory / "model.json")
+        write_saved(directory, arrays, {"model": self.name, "params": self.get_params(), "attributes": scalars,
+                                        "features": self._names, **meta, "arrays": listed})
 
     @classmethod
     def load_state(cls, directory: Path) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -722,60 +654,10 @@ class Ranker(Recommender):
         self, payload: Mapping[str, Any], arrays: Mapping[str, np.ndarray], n_customers: int, n_articles: int,
         fail: Callable[[str], Exception],
     ) -> None:
-        """The saved arrays against their bounds before scoring indexes with them: the feature columns kept,
-        the active flags and every source's CSR rows."""
-        expected = self._columns(parse_sources(self.sources))[1]
-        keep, active = arrays.get("keep"), arrays.get("active")
-        if keep is None or active is None:
-            raise fail("the ranker's arrays 'keep' or 'active' are missing")
-        # the columns kept follow from the parameters: any other value would pick the wrong columns
-        if keep.shape != expected.shape or keep.dtype.kind not in "iu" or not np.array_equal(keep, expected):
-            raise fail(f"array 'keep' is not the {expected.size} feature columns these parameters keep")
-        if active.shape != (n_customers,) or active.dtype != np.bool_:
-            raise fail(f"array 'active' is not one flag per customer ({n_customers})")
-        if not _valid_taste_keys(payload.get("attributes", {}).get("taste_keys_", "[]")):
-            raise fail("attribute 'taste_keys_' is not a list of taste keys (column names and a recall)")
-        self._check_model_sources(arrays, n_customers, n_articles, fail)
-        for name in arrays:
-            if not name.endswith(".indptr_"):
-                continue
-            lead = name[: -len("indptr_")]
-            ptr, indices, data = arrays[name], arrays.get(f"{lead}indices_"), arrays.get(f"{lead}data_")
-            nnz = -1 if indices is None else indices.size
-            if (ptr.ndim != 1 or ptr.dtype.kind not in "iu" or ptr.size != n_customers + 1 or ptr[0] != 0
-                    or np.any(np.diff(ptr) < 0) or ptr[-1] != nnz or data is None or data.size != nnz):
-                raise fail(f"array '{name}' is not a valid row pointer for '{lead}indices_'")
-            if indices is not None and nnz and (
-                indices.dtype.kind not in "iu" or indices.min() < 0 or indices.max() >= n_articles
-            ):
-                raise fail(f"array '{lead}indices_' holds values outside the {n_articles} article indices")
-        check_table_state({k[4:]: v for k, v in arrays.items() if k.startswith("tab.")}, n_customers, n_articles,
-                          lambda problem: fail(problem.replace("array '", "array 'tab.", 1)))
-
-    def _check_model_sources(
-        self, arrays: Mapping[str, np.ndarray], n_customers: int, n_articles: int, fail: Callable[[str], Exception]
-    ) -> None:
-        """Each model source's saved state: of its model, and checked as that model's saved alone would be."""
-        from hmrec.models.persist import check_model_arrays
-
-        used = parse_sources(self.sources)
-        for name, source in model_sources().items():
-            if name not in used:
-                continue
-            lead = f"src.{name}."
-            state = {key[len(lead):]: value for key, value in arrays.items() if key.startswith(lead)}
-            saved = state.get(MODEL_KEY)
-            if saved is None or saved.ndim != 0 or str(saved) != source.model:
-                raise fail(f"the saved source '{name}' is not a fitted '{source.model}' model")
-            warm = state.get("warm_")
-            if source.warm_only and (warm is None or warm.shape != (n_customers,) or warm.dtype != np.bool_):
-                raise fail(f"array '{lead}warm_' is not one flag per customer ({n_customers})")
-            params = {**source.default_params(), **self.source_params.get(name, {})}
-
-            def named(problem: str, lead: str = lead) -> Exception:
-                return fail(problem.replace("'", f"'{lead}", 1))  # the array as saved: 'src.als.item_factors_'
-
-            check_model_arrays(state, params, n_customers, n_articles, named)
+        """The saved arrays against their bounds before scoring indexes with them (:func:`check_saved`)."""
+        check_saved(payload, arrays, n_customers, n_articles, fail,
+                    expected=self._columns(parse_sources(self.sources))[1], sources=self.sources,
+                    source_params=self.source_params)
 
     @staticmethod
     def read_files(directory: Path) -> dict[str, Any]:
@@ -831,54 +713,3 @@ class Ranker(Recommender):
         return self
 
 
-def _valid_taste_keys(text: Any) -> bool:
-    """``text`` is what :meth:`Ranker._learn_taste` writes: JSON of ``[{"columns": [str...], "gain": g,
-    "recall": r}]``."""
-    try:
-        keys = json.loads(text) if isinstance(text, str) else None
-    except ValueError:
-        return False
-    return isinstance(keys, list) and all(
-        isinstance(k, dict) and isinstance(k.get("columns"), list) and all(isinstance(c, str) for c in k["columns"])
-        and all(isinstance(k.get(f), (int, float)) for f in ("gain", "recall")) for k in keys
-    )
-
-
-def history_start(cutoff: dt.date, history_weeks: float | None) -> dt.date | None:
-    """The first day the sources and features at ``cutoff`` see (None: all the data)."""
-    return None if history_weeks is None else cutoff - dt.timedelta(days=int(7 * history_weeks) - 1)
-
-
-def _subset(cands: Candidates, mask: np.ndarray) -> Candidates:
-    return Candidates(cands.row[mask], cands.article[mask], cands.rank[mask], cands.score[mask], cands.sources)
-
-
-def _concat(parts: list[Candidates], sources: list[str]) -> Candidates:
-    """Candidates of disjoint row sets, re-sorted by (row, article)."""
-    if not parts:
-        empty = np.zeros(0, dtype=np.int32)
-        width = len(sources)
-        return Candidates(empty, empty, np.zeros((0, width), np.float32), np.zeros((0, width), np.float32), sources)
-    row = np.concatenate([p.row for p in parts])
-    article = np.concatenate([p.article for p in parts])
-    order = np.lexsort((article, row))
-    return Candidates(
-        row[order], article[order], np.vstack([p.rank for p in parts])[order],
-        np.vstack([p.score for p in parts])[order], sources,
-    )
-
-
-def _top_k_rows(cands: Candidates, pred: np.ndarray, n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per row the ``k`` best-scored candidates (ties to the lower article), padded with -1 / -inf."""
-    ids = np.full((n, k), -1, dtype=np.int32)
-    scores = np.full((n, k), -np.inf, dtype=np.float32)
-    if cands.row.size == 0:
-        return ids, scores
-    order = np.lexsort((cands.article, -pred, cands.row))
-    row = cands.row[order]
-    start = np.searchsorted(row, np.arange(n))
-    rank = np.arange(row.size) - start[row]
-    keep = rank < k
-    ids[row[keep], rank[keep]] = cands.article[order][keep]
-    scores[row[keep], rank[keep]] = pred[order][keep]
-    return ids, scores

@@ -35,7 +35,7 @@ from hmrec.data.schema import ARTICLE_ID, ARTICLE_IDX
 from hmrec.errors import ParameterError
 from hmrec.models.base import top_k
 from hmrec.models.lists import BLOCK_CELLS, csr_row_top_k
-from hmrec.models.sales import article_sales
+from hmrec.models.sales import article_sales, store_csr, stored_csr
 from hmrec.ranking.sources import OWN_HALF_LIFE_DAYS, SOURCES, SourceContext, _OwnMatrix
 
 #: a string column whose values average this many words or more is free text (a description)
@@ -77,14 +77,11 @@ class _NeighbourSource(_OwnMatrix):
     def _store_neighbours(self, nb: sp.csr_matrix) -> None:
         nb = sp.csr_matrix(nb, dtype=np.float32)
         nb.sort_indices()
-        self.nb_indptr_ = nb.indptr.astype(np.int64)
-        self.nb_indices_ = nb.indices.astype(np.int32)
-        self.nb_data_ = nb.data.astype(np.float32)
+        store_csr(self, "nb_", nb)
 
     def neighbour_matrix(self) -> sp.csr_matrix:
         """Articles x articles: ``sim(a, b)`` for the kept neighbours ``b`` of each article ``a``."""
-        m = self.nb_indptr_.size - 1
-        return sp.csr_matrix((self.nb_data_, self.nb_indices_, self.nb_indptr_), shape=(m, m))
+        return stored_csr(self, "nb_")
 
     def candidates(self, customers: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         own = self.matrix()[np.asarray(customers, dtype=np.int64)]

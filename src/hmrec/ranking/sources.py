@@ -26,108 +26,50 @@ purchase row ``r``, ``age_days`` counted back from the cut-off):
   sales_7d(h)`` for the article ``a`` of value ``h``, with ``share_c(h)`` the customer's share of their rows
   in ``h``.
 
-``als`` and ``cluster`` are of the kind :class:`ModelSource`: a registered model's ``candidates(customers,
-n)`` as a source, each one line of :data:`SOURCES` (:func:`model_source`), its model's parameters reachable
-from the ranker's (``source__als__factors``) and its learned state the model's own.
+``als`` and ``cluster`` are of the kind :class:`~hmrec.ranking.model_source.ModelSource`: a registered
+model's ``candidates(customers, n)`` as a source, each one line of :data:`SOURCES`
+(:func:`~hmrec.ranking.model_source.model_source`), its model's parameters reachable from the ranker's
+(``source__als__factors``) and its learned state the model's own.
 
-:func:`candidate_union` merges several sources' lists into one deduplicated set of (customer, article) pairs
-that remembers which sources proposed each pair, and its rank and score there; :func:`source_recall` measures
-each source's and the union's recall of a test week's purchases.
+:func:`hmrec.ranking.candidates.candidate_union` merges several sources' lists into one deduplicated set of
+(customer, article) pairs that remembers which sources proposed each pair, and its rank and score there;
+:func:`hmrec.ranking.candidates.source_recall` measures each source's and the union's recall of a test week's
+purchases.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
 from hmrec.data.dataset import Dataset
-from hmrec.data.schema import CUSTOMER_IDX
 from hmrec.errors import ParameterError
-from hmrec.models.base import Recommender
 from hmrec.models.compose import SEP
+from hmrec.models.history import DEFAULT_OWN_HALF_LIFE_DAYS as OWN_HALF_LIFE_DAYS
 from hmrec.models.lists import csr_lookup, csr_row_top_k, group_recommend, ranked_articles, stack_ranked
 from hmrec.models.popularity import age_groups
-from hmrec.models.sales import article_sales
+from hmrec.models.sales import article_sales, store_csr, stored_csr
+from hmrec.ranking.candidates import Candidates
 from hmrec.ranking.copurchase import copurchase_neighbours, window_start
+from hmrec.ranking.model_source import SOURCE_PARAM_PREFIX, ModelSource
+from hmrec.ranking.source import Source, SourceContext
 from hmrec.ranking.taste import attribute_codes, taste_tables
 
-#: time decay of the customer's own purchases (the ``repurchase`` model's tuned default)
-OWN_HALF_LIFE_DAYS = 14.0
+# OWN_HALF_LIFE_DAYS, the time decay of the customer's own purchases, is the history model's tuned default
 #: time decay of sales for the popularity sources (the ``popularity-decay`` model's tuned default)
 POPULARITY_HALF_LIFE_DAYS = 3.0
 #: how long a ranked list the group sources keep (lists of one group are shared by all its customers)
 GROUP_LIST_DEPTH = 1000
 
 
-def _empty(n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
-    return np.full((n, k), -1, dtype=np.int32), np.full((n, k), -np.inf, dtype=np.float32)
-
-
 def own_weights(train: Dataset, half_life_days: float) -> sp.csr_matrix:
     """Customers x articles ``sum_r w(r)`` over the customer's purchase rows of the article (float32 CSR)."""
     return train.interactions(half_life_days=half_life_days, reference=train.end_date)
-
-
-@dataclass(frozen=True)
-class SourceContext:
-    """What the ranker hands every source it creates: the seed, the threads, the taste keys it learned
-    (column combinations, best first; :func:`hmrec.ranking.taste.learn_keys`) and its model sources'
-    parameters."""
-
-    seed: int = 0
-    threads: int = 0
-    taste_keys: tuple[tuple[str, ...], ...] = ()
-    #: per model source (:class:`ModelSource`) the parameters the ranker was given for its model
-    model_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-
-
-class Source:
-    """Base of the candidate sources: learned attributes end in ``_`` and are arrays or numbers.
-
-    What is particular to a source is said on its class, so that a new source is one class:
-    ``full_for_inactive`` (inactive customers get its whole list, not a shortened one),
-    ``cold_by_age`` (for a customer without purchases its list depends on their age at most: the ranker then
-    ranks one customer per age for all of them; False, the safe default, turns that shortcut off) and
-    :meth:`create` (what it takes from the ranker's :class:`SourceContext`, e.g. the seed).
-    """
-
-    name: ClassVar[str] = ""
-    full_for_inactive: ClassVar[bool] = False
-    cold_by_age: ClassVar[bool] = False
-    #: the name of the ranker's pair feature this source computes (:meth:`pair_values`), if any
-    pair_feature: ClassVar[str | None] = None
-
-    def pair_values(self, customers: np.ndarray, cands: Candidates) -> np.ndarray:
-        """The source's own strength of each candidate pair (``customers[cands.row]``, ``cands.article``),
-        float32, for the feature :attr:`pair_feature`."""
-        raise NotImplementedError
-
-    @classmethod
-    def create(cls, context: SourceContext) -> Source:
-        """A new unfitted source for the ranker (by default with its default parameters)."""
-        return cls()
-
-    def fit(self, train: Dataset) -> Source:
-        raise NotImplementedError
-
-    def candidates(self, customers: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-        raise NotImplementedError
-
-    # ------------------------------------------------------------------ state for saving
-    def state(self) -> dict[str, Any]:
-        """The learned attributes (arrays and numbers), for the ranker's save."""
-        return {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")}
-
-    def set_state(self, state: Mapping[str, Any]) -> Source:
-        for key, value in state.items():
-            setattr(self, key, value)
-        return self
 
 
 class _OwnMatrix(Source):
@@ -141,15 +83,11 @@ class _OwnMatrix(Source):
     def _store(self, matrix: sp.csr_matrix) -> None:
         matrix = sp.csr_matrix(matrix)
         matrix.sort_indices()
-        self.indptr_ = matrix.indptr.astype(np.int64)
-        self.indices_ = matrix.indices.astype(np.int32)
-        self.data_ = matrix.data.astype(np.float32)
+        store_csr(self, "", matrix)
         self.n_articles_ = int(matrix.shape[1])
 
     def matrix(self) -> sp.csr_matrix:
-        return sp.csr_matrix(
-            (self.data_, self.indices_, self.indptr_), shape=(self.indptr_.size - 1, self.n_articles_)
-        )
+        return stored_csr(self, "", self.n_articles_)
 
 
 class RepurchaseSource(_OwnMatrix):
@@ -246,22 +184,16 @@ class TasteSource(_OwnMatrix):
             train.interactions(), codes, article_sales(train, days=self.days), top=self.top, depth=self.depth
         )
         self._store(share)  # customers x values
-        self.sub_indptr_ = best.indptr.astype(np.int64)
-        self.sub_indices_ = best.indices.astype(np.int32)
-        self.sub_data_ = best.data.astype(np.float32)
+        store_csr(self, "sub_", best)
         self.n_articles_ = train.n_articles
         return self
 
     def best_sellers(self) -> sp.csr_matrix:
         """Values x articles: each value's best sellers with their share of its sales."""
-        return sp.csr_matrix(
-            (self.sub_data_, self.sub_indices_, self.sub_indptr_), shape=(self.sub_indptr_.size - 1, self.n_articles_)
-        )
+        return stored_csr(self, "sub_", self.n_articles_)
 
     def matrix(self) -> sp.csr_matrix:
-        return sp.csr_matrix(
-            (self.data_, self.indices_, self.indptr_), shape=(self.indptr_.size - 1, self.sub_indptr_.size - 1)
-        )
+        return stored_csr(self, "", self.sub_indptr_.size - 1)
 
     def candidates(self, customers: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         scores = (self.matrix()[np.asarray(customers, dtype=np.int64)] @ self.best_sellers()).tocsr()
@@ -298,14 +230,11 @@ class CoPurchaseSource(_OwnMatrix):
         self._store(train.interactions(start, train.end_date, half_life_days=self.half_life_days,
                                        reference=train.end_date))
         nb = copurchase_neighbours(train, weeks=self.weeks, days=self.days, neighbours=self.neighbours)
-        self.nb_indptr_ = nb.indptr.astype(np.int64)
-        self.nb_indices_ = nb.indices.astype(np.int32)
-        self.nb_data_ = nb.data.astype(np.float32)
+        store_csr(self, "nb_", nb)
         return self
 
     def neighbour_matrix(self) -> sp.csr_matrix:
-        m = self.nb_indptr_.size - 1
-        return sp.csr_matrix((self.nb_data_, self.nb_indices_, self.nb_indptr_), shape=(m, m))
+        return stored_csr(self, "nb_")
 
     def pair_values(self, customers: np.ndarray, cands: Candidates) -> np.ndarray:
         return csr_lookup(self.scores(customers), cands.row, cands.article)
@@ -394,122 +323,6 @@ class TrendingSource(_GroupSource):
         ids, scores = ranked_articles(score)
         self.ranked_ids_, self.ranked_scores_ = stack_ranked([(ids[:GROUP_LIST_DEPTH], scores[:GROUP_LIST_DEPTH])])
         self.group_of_ = np.zeros(train.n_customers, dtype=np.int16)
-        return self
-
-
-#: how a ranker's parameter names a model source's: ``source__als__factors`` (the ``step__param`` of
-#: :mod:`hmrec.models.compose`)
-SOURCE_PARAM_PREFIX = f"source{SEP}"
-#: the name under which a model source's state records its model
-MODEL_KEY = "model_"
-#: what the ranker gives every model source itself (its own seed and threads), not a parameter of its own
-_FROM_RANKER = ("seed", "threads")
-
-
-def _from_ranker(param: str) -> str | None:
-    """``seed`` or ``threads`` when ``param`` is one (or a part's, ``fallback__seed``), else None."""
-    last = param.rpartition(SEP)[2]
-    return last if last in _FROM_RANKER else None
-
-
-class ModelSource(Source):
-    """A registered model as a candidate source: its ``candidates(customers, n)`` are the source's lists.
-
-    A source of this kind is one call of :func:`model_source` (the model's registry name, the source's own
-    defaults for its parameters, and what is particular to the source). Its parameters are the model's, but
-    ``seed`` and ``threads`` (a part's too), which come from the ranker (:class:`SourceContext`); the ranker
-    takes them as ``source__<source>__<param>`` (:func:`source_param_names`). ``fit`` fits the model on the
-    source's data; the learned state is the model's own (:meth:`Recommender.state`), restored with
-    :meth:`Recommender.restore`. With ``warm_only``, customers without a purchase in that data get no
-    candidates (instead of the model's fallback for them). The pair feature, when the source has one, is the
-    model's ``pair_method`` (``score`` by default) of each candidate pair, NaN where not finite.
-    """
-
-    #: registry name of the model
-    model: ClassVar[str] = ""
-    #: the source's defaults for the model's parameters (others keep the model's)
-    defaults: ClassVar[Mapping[str, Any]] = {}
-    #: customers without a purchase in the data the source was fitted on get no candidates
-    warm_only: ClassVar[bool] = False
-    #: the model's method ``(customers, articles) -> float32`` that gives the pair feature
-    pair_method: ClassVar[str] = "score"
-
-    warm_: np.ndarray  # with warm_only: bool per customer, bought in the data the source was fitted on
-    #: the source's learned attributes beside the model's
-    own_state: ClassVar[tuple[str, ...]] = ("warm_",)
-
-    def __init__(self, recommender: Recommender) -> None:
-        self.recommender = recommender
-
-    @classmethod
-    def param_names(cls) -> list[str]:
-        """The model's parameters the ranker sets (all but those it gives itself: seed, threads)."""
-        return [p for p in cls.build({}).param_names() if _from_ranker(p) is None]
-
-    @classmethod
-    def build(cls, params: Mapping[str, Any], seed: int = 0, threads: int = 0) -> Recommender:
-        """The model with the source's defaults, then ``params``, and the ranker's ``seed`` and ``threads``
-        (validated: a bad value is a ParameterError naming it)."""
-        from hmrec.models.base import create, seed_params
-
-        model = create(cls.model, **{**cls.defaults, **params})
-        seed_params(model, seed, {})
-        own = {p: threads for p in model.param_names() if _from_ranker(p) == "threads"}
-        if own:
-            model.set_params(**own)
-        return model
-
-    @classmethod
-    def default_params(cls) -> dict[str, Any]:
-        """The source's parameter values when the ranker sets none."""
-        names = cls.param_names()
-        return {k: v for k, v in cls.build({}).get_params().items() if k in names}
-
-    @classmethod
-    def create(cls, context: SourceContext) -> ModelSource:
-        params = context.model_params.get(cls.name, {})
-        return cls(cls.build(params, seed=context.seed, threads=context.threads))
-
-    def fit(self, train: Dataset) -> ModelSource:
-        self.recommender.fit(train)
-        if self.warm_only:
-            bought = train.transactions[CUSTOMER_IDX].to_numpy()
-            self.warm_ = np.bincount(bought, minlength=train.n_customers) > 0
-        return self
-
-    def candidates(self, customers: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-        customers = np.asarray(customers, dtype=np.int64)
-        if not self.warm_only:
-            return self.recommender.candidates(customers, n)
-        ids, scores = _empty(customers.size, n)
-        warm = np.flatnonzero(self.warm_[customers])
-        if warm.size:
-            ids[warm], scores[warm] = self.recommender.candidates(customers[warm], n)
-        return ids, scores
-
-    def pair_values(self, customers: np.ndarray, cands: Candidates) -> np.ndarray:
-        pair = getattr(self.recommender, self.pair_method)
-        values = np.asarray(pair(customers[cands.row], cands.article), dtype=np.float32)
-        return np.where(np.isfinite(values), values, np.float32(np.nan))
-
-    # ------------------------------------------------------------------ state for saving
-    def state(self) -> dict[str, Any]:
-        """The model's learned scalars and arrays, and the source's own (``warm_``)."""
-        scalars, arrays = self.recommender.state()
-        own = super().state()
-        clash = ({*own, MODEL_KEY}) & (set(scalars) | set(arrays))
-        if clash:  # a bug of the source's definition, not the user's
-            raise RuntimeError(f"source '{self.name}': its model's state has names of the source's: {clash}")
-        # the model's registry name, which the ranker checks before it restores the state
-        return {**scalars, **arrays, **own, MODEL_KEY: self.model}
-
-    def set_state(self, state: Mapping[str, Any]) -> ModelSource:
-        own = {key: value for key, value in state.items() if key in self.own_state}
-        model = {key: value for key, value in state.items() if key not in own and key != MODEL_KEY}
-        scalars = {key: value for key, value in model.items() if not isinstance(value, np.ndarray)}
-        arrays = {key: value for key, value in model.items() if isinstance(value, np.ndarray)}
-        self.recommender.restore({"attributes": scalars}, arrays)
-        super().set_state(own)
         return self
 
 
@@ -609,129 +422,3 @@ def parse_sources(spec: str | Mapping[str, int], default_n: int = 12) -> dict[st
     return out
 
 
-# ---------------------------------------------------------------------- the union
-@dataclass
-class Candidates:
-    """The deduplicated candidates of a block of customers, sorted by (row, article).
-
-    Attributes:
-        row: position of the customer in the requested ``customers`` array (int32).
-        article: article index (int32).
-        rank: ``(len, S)`` float32, the 0-based rank of the pair in source ``s``'s list, NaN if ``s`` did
-            not propose it.
-        score: ``(len, S)`` float32, the source's score, NaN if absent.
-        sources: the source names, in column order.
-    """
-
-    row: np.ndarray
-    article: np.ndarray
-    rank: np.ndarray
-    score: np.ndarray
-    sources: list[str]
-
-    def __len__(self) -> int:
-        return int(self.row.size)
-
-    @property
-    def proposed(self) -> np.ndarray:
-        """``(len, S)`` bool: which source(s) proposed each pair."""
-        return ~np.isnan(self.rank)
-
-
-def candidate_union(
-    lists: Sequence[tuple[str, np.ndarray, np.ndarray]], n_articles: int
-) -> Candidates:
-    """Merge ranked lists ``(name, ids, scores)`` (each ``(n, depth)``, same rows) into :class:`Candidates`.
-
-    A pair proposed by several sources becomes one row with each source's rank and score; padding (-1) is
-    dropped. Vectorized: pairs become int64 keys ``row * n_articles + article``, deduplicated by ``np.unique``.
-    """
-    keys_parts, src_parts, rank_parts, score_parts = [], [], [], []
-    for s, (_, ids, scores) in enumerate(lists):
-        ids = np.asarray(ids)
-        r, j = np.nonzero(ids >= 0)
-        keys_parts.append(r.astype(np.int64) * n_articles + ids[r, j])
-        src_parts.append(np.full(r.size, s, dtype=np.int16))
-        rank_parts.append(j.astype(np.float32))
-        score_parts.append(np.asarray(scores)[r, j].astype(np.float32))
-    names = [name for name, _, _ in lists]
-    if not keys_parts:
-        empty = np.zeros(0, dtype=np.int32)
-        return Candidates(empty, empty, np.zeros((0, 0), np.float32), np.zeros((0, 0), np.float32), names)
-    keys = np.concatenate(keys_parts)
-    uniq, inverse = np.unique(keys, return_inverse=True)
-    src = np.concatenate(src_parts)
-    rank = np.full((uniq.size, len(lists)), np.nan, dtype=np.float32)
-    score = np.full((uniq.size, len(lists)), np.nan, dtype=np.float32)
-    rank[inverse, src] = np.concatenate(rank_parts)
-    score[inverse, src] = np.concatenate(score_parts)
-    return Candidates(
-        row=(uniq // n_articles).astype(np.int32),
-        article=(uniq % n_articles).astype(np.int32),
-        rank=rank,
-        score=score,
-        sources=names,
-    )
-
-
-def gather_candidates(
-    sources: Mapping[str, Source], counts: Mapping[str, int], customers: np.ndarray, n_articles: int
-) -> Candidates:
-    """Every source's top ``counts[name]`` for ``customers``, merged by :func:`candidate_union`."""
-    lists = []
-    for name, n in counts.items():
-        ids, scores = sources[name].candidates(customers, n)
-        lists.append((name, ids, scores))
-    return candidate_union(lists, n_articles)
-
-
-# ---------------------------------------------------------------------- recall
-def pair_hits(cands: Candidates, truth: sp.csr_matrix) -> np.ndarray:
-    """Bool per candidate: the customer (row of ``truth``, aligned with ``cands.row``) bought the article."""
-    return csr_lookup(truth, cands.row, cands.article) > 0
-
-
-def source_recall(
-    sources: Mapping[str, Source],
-    customers: np.ndarray,
-    truth: sp.csr_matrix,
-    ns: Sequence[int] = (12, 24, 50, 100, 200, 300),
-    n_articles: int | None = None,
-    block: int = 20_000,
-) -> pl.DataFrame:
-    """Recall of the test week's (customer, article) pairs by each source and by their union, at each ``n``.
-
-    ``truth`` has one row per customer of ``customers`` (1 where they bought the article in the test week).
-    ``recall = pairs found / pairs bought`` (each distinct pair once; customers as given, e.g. those who bought
-    in the test week). Columns: ``source`` (a source's name, or ``union``), ``n`` (per source),
-    ``recall``, ``candidates_per_customer`` (mean list length, after deduplication for the union).
-    Customers are taken ``block`` at a time: the union at n = 300 is hundreds of candidates per customer.
-    """
-    truth = sp.csr_matrix(truth)
-    truth.data[:] = 1
-    total = max(int(truth.nnz), 1)
-    m = n_articles if n_articles is not None else truth.shape[1]
-    customers = np.asarray(customers)
-    n_cust = max(int(customers.size), 1)
-    names = [*sources, "union"]
-    found = {(name, int(n)): 0 for n in ns for name in names}
-    listed = dict.fromkeys(found, 0)
-    for lo in range(0, customers.size, block):
-        part, part_truth = customers[lo : lo + block], truth[lo : lo + block]
-        for n in ns:
-            lists = []
-            for name, source in sources.items():
-                ids, scores = source.candidates(part, n)
-                lists.append((name, ids, scores))
-                one = candidate_union([(name, ids, scores)], m)
-                found[name, int(n)] += int(pair_hits(one, part_truth).sum())
-                listed[name, int(n)] += len(one)
-            union = candidate_union(lists, m)
-            found["union", int(n)] += int(pair_hits(union, part_truth).sum())
-            listed["union", int(n)] += len(union)
-    rows = [
-        {"source": name, "n": n, "recall": found[name, n] / total, "candidates_per_customer": listed[name, n] / n_cust}
-        for (name, n) in found
-    ]
-    return pl.DataFrame(rows, schema={"source": pl.String, "n": pl.Int64, "recall": pl.Float64,
-                                      "candidates_per_customer": pl.Float64})

@@ -9,10 +9,11 @@ numbers were computed.
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -32,6 +33,9 @@ from matplotlib.ticker import (  # noqa: E402
     NullFormatter,
     PercentFormatter,
 )
+
+if TYPE_CHECKING:
+    from hmrec.clustering.choose_k import KChoice
 
 # One palette for every report (colour-blind safe, Okabe-Ito order), so a model or category keeps its colour.
 PALETTE = (
@@ -305,7 +309,50 @@ def legend_outside(ax: Axes, title: str | None = None) -> None:
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), title=title, fontsize=8, title_fontsize=8)
 
 
+# ---------------------------------------------------------------------------------------------- choosing k
+def plot_elbow(choice: KChoice, path: Path, *, title: str | None = None) -> bytes:
+    """Inertia (left axis) and silhouette (right axis) against k, elbow and choice marked; PNG written
+    atomically to ``path``. Returns the PNG bytes (for embedding in a report)."""
+    heading = title or f"Choosing k: inertia and silhouette (chosen k = {choice.chosen})"
+    with figure(heading, "number of clusters k", "k-means inertia (sum of squared distances)") as (fig, ax):
+        ax.plot(choice.ks, choice.inertias, marker="o", color=ACCENT, label="inertia")
+        thousands(ax)
+        right = ax.twinx()
+        right.plot(choice.ks, choice.silhouettes, marker="s", color=PALETTE[1], label="silhouette")
+        right.set_ylabel(f"mean silhouette ({choice.n_silhouette:,} points)")
+        right.grid(False)
+        right.spines["right"].set_visible(True)
+        ax.axvline(
+            choice.chosen, color=HIGHLIGHT, linestyle="--", linewidth=1.5, label=f"chosen k = {choice.chosen}"
+        )
+        if choice.window is not None:
+            ax.axvspan(
+                choice.window[0] - 0.4,
+                choice.window[1] + 0.4,
+                color=HIGHLIGHT,
+                alpha=0.08,
+                label=f"silhouette window k = {choice.window[0]}..{choice.window[1]}",
+            )
+        if choice.elbow is not None:
+            i = choice.ks.index(choice.elbow)
+            ax.plot(
+                [choice.elbow],
+                [choice.inertias[i]],
+                marker="*",
+                markersize=16,
+                color=HIGHLIGHT,
+                linestyle="none",
+                label=f"Kneedle elbow k = {choice.elbow}",
+            )
+        handles, labels = ax.get_legend_handles_labels()
+        handles2, labels2 = right.get_legend_handles_labels()
+        ax.legend(handles + handles2, labels + labels2, loc="upper right")
+        ax.set_xticks(choice.ks if len(choice.ks) <= 30 else choice.ks[:: math.ceil(len(choice.ks) / 30)])
+        return save_png(fig, path)
+
+
 __all__ = [
+    "plot_elbow",
     "ACCENT",
     "HIGHLIGHT",
     "OTHER",

@@ -31,7 +31,7 @@ import numpy as np
 import polars as pl
 
 from hmrec.evaluation.intervals import interval_cells
-from hmrec.models.base import available
+from hmrec.registry import available
 from hmrec.reports import plots
 from hmrec.reports.html import FigureWriter, Report, render_table
 
@@ -425,7 +425,7 @@ def _section_kmeans(report: Report, writer: FigureWriter, board: Any, out_dir: P
     png: bytes | None = None
     summary: dict[str, Any] = {}
     if choice is not None and hasattr(choice, "ks"):
-        from hmrec.clustering.choose_k import plot_elbow
+        from hmrec.reports.plots import plot_elbow
 
         png = plot_elbow(choice, elbow)
     elif elbow.is_file():

@@ -229,7 +229,7 @@ def create_app(state: ServeState) -> FastAPI:
     def check_k(bundle: Bundle, k: int) -> None:
         if not 1 <= k <= bundle.depth:
             raise ApiError(
-                422, f"k: must be between 1 and {bundle.depth} for model {bundle.name}, got {k}"
+                422, f"k: must be between 1 and {bundle.depth} for model {bundle.model}, got {k}"
             )
 
     def article_idx(bundle: Bundle, article_id: str) -> int:
@@ -264,7 +264,7 @@ def create_app(state: ServeState) -> FastAPI:
         cold = idx is None or (bool(recs) and all(r.source == "cold-start" for r in recs))
         return {
             "customer_id": customer_id,
-            "model": bundle.name,
+            "model": bundle.model,
             "known": idx is not None,
             "cold_start": cold,
             "k": k,
@@ -299,7 +299,7 @@ def create_app(state: ServeState) -> FastAPI:
         if not body.customer_ids:
             raise ApiError(422, "customer_ids: give at least one customer id")
         results = [recommendations(bundle, cid, body.k) for cid in body.customer_ids]
-        return JSONResponse({"model": bundle.name, "k": body.k, "results": results})
+        return JSONResponse({"model": bundle.model, "k": body.k, "results": results})
 
     @app.get("/v1/models", tags=["models"])
     async def models() -> JSONResponse:
@@ -357,14 +357,14 @@ def create_app(state: ServeState) -> FastAPI:
         if not bundle.articles["n_sales"][idx]:
             raise ApiError(404, f"article_id: article '{article_id}' was never sold: no purchase to base a list on")
         try:
-            pairs = served_list(bundle.arrays, bundle.name, idx, kind, k)
+            pairs = served_list(bundle.arrays, bundle.model, idx, kind, k)
         except NoListsError:
             raise ApiError(
-                404, f"kind: bundle {bundle.name} holds no article lists (fix: write it again with `hmrec train`)"
+                404, f"kind: bundle {bundle.model} holds no article lists (fix: write it again with `hmrec train`)"
             ) from None
         items = [item(bundle, rank, Recommendation(i, s, kind)) for rank, (i, s) in enumerate(pairs, start=1)]
         return JSONResponse(
-            {"article_id": bundle.article_id(idx), "model": bundle.name, "kind": kind, "k": k, "items": items}
+            {"article_id": bundle.article_id(idx), "model": bundle.model, "kind": kind, "k": k, "items": items}
         )
 
     # -------------------------------------------------------------- operations

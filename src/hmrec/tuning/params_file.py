@@ -80,7 +80,7 @@ def _shape(raw: object, where: str) -> Params:
 
 
 def _check(model: str, values: Mapping[str, Any], where: str) -> None:
-    from hmrec.models.base import create
+    from hmrec.registry import create
 
     try:
         create(model, **values)

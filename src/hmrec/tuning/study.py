@@ -179,7 +179,7 @@ def suggest(trial: Any, name: str, dim: Dimension) -> Any:
 
 def defaults_in_space(model: str, fixed: Mapping[str, Any], space: Space) -> dict[str, Any]:
     """The model's defaults (with ``fixed`` set) of the parameters in ``space`` whose default lies inside it."""
-    from hmrec.models.base import create
+    from hmrec.registry import create
 
     defaults = create(model, **fixed).get_params()
     out: dict[str, Any] = {}

@@ -7,8 +7,7 @@ same data):
   group (``hmrec.models.sales.article_sales``);
 * :func:`recent_articles`: the articles sold in the last weeks (``recent_articles``);
 * :func:`purchase_weights`: each customer's purchase history as ``(customer, article, weight)`` with the
-  time decay (the non-zeros of ``Dataset.interactions``);
-* :func:`co_purchase_counts`: for pairs of articles, how many customers bought both in a window.
+  time decay (the non-zeros of ``Dataset.interactions``).
 
 Decay: a purchase ``r`` weighs ``0.5 ** (age_days(r) / half_life_days)`` with ``age_days = end - t_dat`` and
 ``end`` the last day of the training window, as locally. Weights are summed in double precision and
@@ -121,25 +120,8 @@ def purchase_weights(
     return weighted.groupBy(CUSTOMER_IDX, ARTICLE_IDX).agg(F.sum(WEIGHT).cast("float").alias(WEIGHT))
 
 
-def co_purchase_counts(tx: DataFrame, end: dt.date, *, days: float | None = None, min_customers: int = 1) -> DataFrame:
-    """``(article_idx, other_idx, customers)``: customers who bought both articles in the last ``days`` days.
-
-    Ordered pairs of distinct articles (both directions), counted once per customer however often they
-    bought; pairs bought together by fewer than ``min_customers`` customers are left out. The cost is the
-    sum over customers of (distinct articles bought)², so the window is what keeps it bounded.
-    """
-    from pyspark.sql import functions as F
-
-    bought = since(tx, window_start(end, days)).select(CUSTOMER_IDX, ARTICLE_IDX).distinct()
-    other = bought.withColumnRenamed(ARTICLE_IDX, "other_idx")
-    pairs = bought.join(other, on=CUSTOMER_IDX).filter(F.col(ARTICLE_IDX) != F.col("other_idx"))
-    counts = pairs.groupBy(ARTICLE_IDX, "other_idx").agg(F.count(F.lit(1)).alias("customers"))
-    return counts.filter(F.col("customers") >= min_customers)
-
-
 __all__ = [
     "article_sales",
-    "co_purchase_counts",
     "decay",
     "last_day",
     "purchase_weights",

@@ -22,6 +22,7 @@ from hmrec.data.schema import (
 )
 from hmrec.engines.base import Fitted, IngestReport
 from hmrec.engines.spark import models
+from hmrec.engines.spark.fitted import SparkData
 from hmrec.engines.spark.ingest import build_cache
 from hmrec.engines.spark.session import spark_session
 from hmrec.models.base import Recommender
@@ -37,7 +38,7 @@ class SparkEngine:
         self.master = master
         self.conf = dict(conf)
         self._session: SparkSession | None = None
-        self._data: models.SparkData | None = None
+        self._data: SparkData | None = None
 
     @property
     def spark(self) -> SparkSession:
@@ -53,10 +54,10 @@ class SparkEngine:
             build_cache(self.spark, data_dir, location, progress=progress)
         return location, fresh
 
-    def _tables(self, location: Path) -> models.SparkData:
+    def _tables(self, location: Path) -> SparkData:
         read = self.spark.read.parquet
         rows = (load._read_manifest(location) or {}).get("rows", {})
-        return models.SparkData(
+        return SparkData(
             spark=self.spark,
             transactions=read(str(location / load.CACHE_FILES[TRANSACTIONS_FILE])),
             customers=read(str(location / load.CACHE_FILES[CUSTOMERS_FILE])),

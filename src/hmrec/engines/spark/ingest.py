@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from hmrec.data import load
+from hmrec.data import load, read
 from hmrec.data.schema import (
     ARTICLE_ID,
     ARTICLE_ID_DIGITS,
@@ -64,13 +64,13 @@ def build_cache(spark: SparkSession, data_dir: Path, cache_dir: Path | None = No
     data_dir = Path(data_dir)
     cache = Path(cache_dir) if cache_dir is not None else load.default_cache_dir(data_dir)
     load._check_cache_target(cache)
-    paths = load._check_sources(data_dir)
+    paths = read.check_sources(data_dir)
     stamps = {name: load._stat(path) for name, path in paths.items()}
     status = console() if progress else None
     seconds: dict[str, float] = {}
     started = time.perf_counter()
-    customers = load._read_customers(paths[CUSTOMERS_FILE])
-    articles = load._read_articles(paths[ARTICLES_FILE])
+    customers = read.read_customers(paths[CUSTOMERS_FILE])
+    articles = read.read_articles(paths[ARTICLES_FILE])
     seconds["customers+articles"] = time.perf_counter() - started
     rows: dict[str, int] = {}
 
@@ -132,7 +132,7 @@ def convert_transactions(raw: DataFrame, customer_ids: DataFrame, article_ids: D
         F.col(CUSTOMER_ID),
         padded.alias(ARTICLE_ID),
         F.when(valid_price, price).cast("float").alias(PRICE),
-        F.when(channel.isin(*load.SALES_CHANNELS), channel).cast("byte").alias(SALES_CHANNEL),
+        F.when(channel.isin(*read.SALES_CHANNELS), channel).cast("byte").alias(SALES_CHANNEL),
     )
     return (
         converted.join(customer_ids, on=CUSTOMER_ID, how="left")
@@ -173,15 +173,15 @@ def _write_transactions(
         ).collect()[0].asDict()
         n_rows = int(counts["rows"])
         if n_rows == 0:
-            load._check_not_empty(pl.DataFrame(), path)  # the loader's message for a header without rows
+            read.check_not_empty(pl.DataFrame(), path)  # the loader's message for a header without rows
         if counts[_CORRUPT]:
             # a row with more or fewer fields than the header: the loader's own search and message
-            raise load._parse_error(path, len(TRANSACTION_COLUMNS), "a malformed row")
+            raise read.parse_error(path, len(TRANSACTION_COLUMNS), "a malformed row")
         if counts["first_bad"] is not None:
             # monotonically_increasing_id is increasing in file order but not contiguous: count to get the row
             position = converted.filter(F.col(_ROW) < counts["first_bad"]).count()
             nulls = {name: int(counts[name]) for name in SPARK_TYPES}
-            raise load._explain_transaction(path, position, nulls, customers, articles)
+            raise read.explain_transaction(path, position, nulls, customers, articles)
         parts = max(1, -(-n_rows // ROWS_PER_PART))
         out = tmp / load.CACHE_FILES[TRANSACTIONS_FILE]
         (

@@ -31,7 +31,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -40,9 +39,9 @@ import pandas as pd
 from hmrec.data.dataset import Dataset
 from hmrec.data.schema import ARTICLE_IDX, CUSTOMER_IDX, T_DAT
 from hmrec.engines.spark import aggregates as agg
+from hmrec.engines.spark.fitted import SparkData, SparkFitted, only_customers, scatter_lists, unique_customers
 from hmrec.engines.spark.session import broadcast
 from hmrec.errors import ParameterError
-from hmrec.models._params import check_customers
 from hmrec.models.base import Recommender, check_k
 from hmrec.models.compose import Fill
 from hmrec.models.lists import below, positive_or_neg_inf, ranked_articles
@@ -56,25 +55,6 @@ SUPPORTED = (
 )
 #: ALS checkpoints its factors every this many iterations (with the session's checkpoint directory)
 CHECKPOINT_INTERVAL = 5
-
-
-@dataclass
-class SparkData:
-    """The cached tables as Spark sees them, and the sizes the models need."""
-
-    spark: SparkSession
-    transactions: DataFrame
-    customers: DataFrame
-    n_customers: int
-    n_articles: int
-    scratch: Path  # a directory beside the cache, at the same path on the driver and every executor
-
-    def until(self, day: dt.date | None) -> tuple[DataFrame, dt.date | None]:
-        """Transactions on or before ``day`` (all for None) and their last day."""
-        from pyspark.sql import functions as F
-
-        tx = self.transactions if day is None else self.transactions.filter(F.col(T_DAT) <= F.lit(day))
-        return tx, agg.last_day(tx)
 
 
 def check_supported(name: str) -> None:
@@ -182,53 +162,6 @@ def _age_scores(
 
 
 # ---------------------------------------------------------------------- per-customer lists on Spark
-def _only(frame: DataFrame, customers: np.ndarray, n_customers: int, column: str = CUSTOMER_IDX) -> DataFrame:
-    """The rows of ``frame`` whose ``column`` is one of ``customers`` (sorted, unique); all for everyone."""
-    if customers.size == n_customers:
-        return frame
-    wanted = frame.sparkSession.createDataFrame(pd.DataFrame({column: customers.astype(np.int32)}))
-    return frame.join(wanted, on=column, how="left_semi")
-
-
-def _scatter(frame: pd.DataFrame, customers: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(customer_idx, ids, scores)`` rows of lists -> ``(n, k)`` arrays in the order of ``customers`` (unique),
-    and a mask of the customers that had a row."""
-    n = customers.size
-    ids = np.full((n, k), -1, dtype=np.int32)
-    scores = np.full((n, k), -np.inf, dtype=np.float32)
-    found = np.zeros(n, dtype=bool)
-    if len(frame):
-        order = np.argsort(customers, kind="stable")
-        rows = order[np.searchsorted(customers[order], frame[CUSTOMER_IDX].to_numpy())]
-        lists = np.stack(frame["ids"].to_numpy()).astype(np.int32).reshape(len(frame), -1)[:, :k]
-        values = np.stack(frame["scores"].to_numpy()).astype(np.float32).reshape(len(frame), -1)[:, :k]
-        ids[rows, : lists.shape[1]] = lists
-        scores[rows, : values.shape[1]] = values
-        found[rows] = True
-    return ids, scores, found
-
-
-def _unique(customers: np.ndarray, n_customers: int, name: str) -> tuple[np.ndarray, np.ndarray]:
-    customers = check_customers(customers, n_customers, name)
-    return np.unique(customers, return_inverse=True)
-
-
-class SparkFitted:
-    """What the Spark models share with a fitted Recommender: a name, fitted, ``recommend`` = ``candidates``."""
-
-    name: ClassVar[str] = ""
-    score_kind: ClassVar[str] = "raw"
-    score_floor: ClassVar[float] = -np.inf
-    covers_cold: ClassVar[bool] = True
-    is_fitted = True
-
-    def candidates(self, customers: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-        raise NotImplementedError
-
-    def recommend(self, customers: np.ndarray, k: int = 12) -> tuple[np.ndarray, np.ndarray]:
-        return self.candidates(customers, k)
-
-
 @dataclass
 class SparkHistory(SparkFitted):
     """``history`` on Spark: each customer's own purchases ranked by Spark (scores: the decayed counts)."""
@@ -245,8 +178,8 @@ class SparkHistory(SparkFitted):
         from pyspark.sql import functions as F
 
         n = check_k(n)
-        uniq, inverse = _unique(customers, self.n_customers, self.name)
-        own = _only(self.own, uniq, self.n_customers)
+        uniq, inverse = unique_customers(customers, self.n_customers, self.name)
+        own = only_customers(self.own, uniq, self.n_customers)
         # the local csr_row_top_k order: decreasing weight, then the lower article index
         order = Window.partitionBy(CUSTOMER_IDX).orderBy(F.col(agg.WEIGHT).desc(), F.col(ARTICLE_IDX).asc())
         ranked = agg.to_pandas(
@@ -318,8 +251,8 @@ class SparkALS(SparkFitted):
 
     def candidates(self, customers: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         k = check_k(n)
-        uniq, inverse = _unique(customers, self.n_customers, self.name)
-        users = _only(self.user_factors, uniq, self.n_customers, column="id")
+        uniq, inverse = unique_customers(customers, self.n_customers, self.name)
+        users = only_customers(self.user_factors, uniq, self.n_customers, column="id")
         schema = f"{CUSTOMER_IDX} int, ids array<int>, scores array<float>"
         with broadcast(self.spark, (self.item_factors, self.candidate_ids)) as shared:
 
@@ -328,7 +261,7 @@ class SparkALS(SparkFitted):
                 return score_partition(batches, factors, candidates, k)
 
             frame = agg.to_pandas(users.mapInPandas(score, schema))
-        ids, scores, warm = _scatter(frame, uniq, k)
+        ids, scores, warm = scatter_lists(frame, uniq, k)
         depth = min(k, self.fallback_ids.size)
         cold = np.flatnonzero(~warm)
         ids[cold[:, None], np.arange(depth)] = self.fallback_ids[:depth]
@@ -387,4 +320,4 @@ def _fit_als(model: Any, data: SparkData, tx: DataFrame, end: dt.date) -> SparkA
     )
 
 
-__all__ = ["SUPPORTED", "SparkData", "check_supported", "fit"]
+__all__ = ["SUPPORTED", "check_supported", "fit"]

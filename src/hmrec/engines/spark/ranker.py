@@ -38,16 +38,16 @@ import scipy.sparse as sp
 from hmrec.atomic import atomic_file
 from hmrec.data.dataset import Dataset
 from hmrec.data.schema import CUSTOMER_IDX, T_DAT, TRANSACTIONS_SCHEMA
-from hmrec.engines.spark.models import SparkFitted, _only, _scatter, _unique
+from hmrec.engines.spark.fitted import SparkData, SparkFitted, only_customers, scatter_lists, unique_customers
 from hmrec.engines.spark.session import broadcast
 from hmrec.errors import ParameterError
 from hmrec.models.base import check_k
-from hmrec.ranking.ranker import BLOCK_CUSTOMERS, CutoffState, Ranker, Rows
+from hmrec.ranking.cutoff import CutoffState, Rows
+from hmrec.ranking.ranker import BLOCK_CUSTOMERS, Ranker
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-    from hmrec.engines.spark.models import SparkData
 
 
 def window(ranker: Ranker, data: SparkData, train: Dataset, until: dt.date | None) -> Dataset:
@@ -94,10 +94,10 @@ class SparkRanker(SparkFitted):
 
     def candidates(self, customers: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         k = check_k(n)
-        uniq, inverse = _unique(customers, self.n_customers, self.name)
+        uniq, inverse = unique_customers(customers, self.n_customers, self.name)
         if uniq.size == 0:
             return np.zeros((0, k), dtype=np.int32), np.zeros((0, k), dtype=np.float32)
-        wanted = _only(self.customers, uniq, self.n_customers)
+        wanted = only_customers(self.customers, uniq, self.n_customers)
         # at least one task per core, and blocks no larger than the local engine's
         parts = max(self.spark.sparkContext.defaultParallelism, math.ceil(uniq.size / BLOCK_CUSTOMERS))
         schema = f"{CUSTOMER_IDX} int, ids array<int>, scores array<float>"
@@ -107,7 +107,7 @@ class SparkRanker(SparkFitted):
                 return score_partition(batches, shared.value, k)
 
             frame = wanted.repartition(parts).mapInPandas(score, schema).toPandas()
-        ids, scores, _ = _scatter(frame, uniq, k)
+        ids, scores, _ = scatter_lists(frame, uniq, k)
         return ids[inverse], scores[inverse]
 
     def diagnostics(self, customers: np.ndarray, truth: sp.csr_matrix) -> dict[str, pl.DataFrame]:

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from hmrec.data.synthetic.articles import Articles
-from hmrec.data.synthetic.constants import (
+from hmrec.synthetic.articles import Articles
+from hmrec.synthetic.constants import (
     BASKET_EXTRA,
     DUPLICATE_EXTRA,
     DUPLICATE_P,
@@ -20,11 +20,11 @@ from hmrec.data.synthetic.constants import (
     PRICE_UNITS,
     WEEKDAY_WEIGHTS,
 )
-from hmrec.data.synthetic.customers import Customers, segment_mix
-from hmrec.data.synthetic.plan import Calendar
-from hmrec.data.synthetic.sampling import recency_draw, sample_rows
-from hmrec.data.synthetic.truth import final_week_truth
-from hmrec.data.synthetic.world import World
+from hmrec.synthetic.customers import Customers, segment_mix
+from hmrec.synthetic.plan import Calendar
+from hmrec.synthetic.sampling import recency_draw, sample_rows
+from hmrec.synthetic.truth import final_week_truth
+from hmrec.synthetic.world import World
 
 
 def simulate(

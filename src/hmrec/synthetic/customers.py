@@ -7,19 +7,19 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from hmrec.data import _vocab as V
 from hmrec.data.schema import CUSTOMER_COLUMNS
-from hmrec.data.synthetic.articles import Articles
-from hmrec.data.synthetic.constants import (
+from hmrec.synthetic import _vocab as V
+from hmrec.synthetic.articles import Articles
+from hmrec.synthetic.constants import (
     ITEMS_PER_VISIT,
     LIFETIME,
     N_FAVOURITES,
     NEVER_BUY,
     ROWS_PER_ITEM,
 )
-from hmrec.data.synthetic.plan import Calendar
-from hmrec.data.synthetic.sampling import allocate, hex_ids, sample, sample_rows
-from hmrec.data.synthetic.world import World
+from hmrec.synthetic.plan import Calendar
+from hmrec.synthetic.sampling import allocate, hex_ids, sample, sample_rows
+from hmrec.synthetic.world import World
 
 
 @dataclass

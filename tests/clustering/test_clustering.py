@@ -16,16 +16,16 @@ from sklearn.metrics import adjusted_rand_score, silhouette_score
 from hmrec.clustering import (
     KChoice,
     choose_k,
+    customer_features,
     fit_clusters,
     kneedle,
-    plot_elbow,
     silhouette_from_distances,
 )
 from hmrec.clustering.choose_k import _pairwise_distances
 from hmrec.data.dataset import Dataset
 from hmrec.errors import NotFittedError, ParameterError
-from hmrec.features import customer_features
-from hmrec.models.base import create
+from hmrec.registry import create
+from hmrec.reports.plots import plot_elbow
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 INDEX_GROUPS = ["Ladieswear", "Menswear", "Baby/Children", "Divided", "Sport"]
@@ -330,7 +330,7 @@ ARI_FLOOR_AUTO = 0.34
 
 
 def test_customer_clusters_recover_generator_segments(tiny: Dataset, tiny_dir: Path) -> None:
-    from hmrec.data.synthetic import true_segments
+    from hmrec.synthetic import true_segments
 
     truth = np.asarray(true_segments(tiny_dir))
     assert truth.shape == (tiny.n_customers,)
@@ -417,7 +417,7 @@ def test_cluster_command_writes_plot_and_tables(tiny_dir: Path, tmp_path: Path) 
 
 def _final_week_maps(small: Dataset) -> dict[str, float]:
     from hmrec.data.split import time_split
-    from hmrec.evaluation.metrics import map_at_k
+    from hmrec.metrics import map_at_k
 
     split = time_split(small, test_days=7)
     truth = split.test.interactions(binary=True)

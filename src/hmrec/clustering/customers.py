@@ -42,10 +42,10 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
+from hmrec.clustering.features import FeatureSet, one_hot_columns
 from hmrec.data.dataset import Dataset
 from hmrec.data.schema import CUSTOMER_IDX, PRICE, SALES_CHANNEL, T_DAT
 from hmrec.errors import ParameterError
-from hmrec.features import FeatureSet, one_hot_columns
 
 CLUB_VALUES = ["ACTIVE", "PRE-CREATE", "LEFT CLUB", "missing"]
 NEWS_VALUES = ["NONE", "REGULARLY", "MONTHLY", "missing"]
@@ -62,7 +62,7 @@ CATEGORY_COMPONENTS = 24
 #: pseudo-purchases of the global mix added to every customer's mix (see the module docstring)
 DEFAULT_PRIOR = 1.0
 
-#: default block weights (see hmrec.features: a block's share of the expected squared distance between two
+#: default block weights (see hmrec.clustering.features: a block's share of the expected squared distance between two
 #: customers). Chosen by the adjusted Rand index of k-means (k = 12) against the generator's segments on the
 #: small synthetic data set, block by block: age and the index-group mix say the most (ARI 0.23 and 0.15
 #: alone) and halving either costs ~0.08; the category mix adds what tells the women's segments apart

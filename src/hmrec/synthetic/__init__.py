@@ -64,7 +64,7 @@ drawn from the world number: the favourite key and the strengths below), ``gener
 streams and files), ``constants`` and ``sampling`` (shared draws).
 """
 
-from hmrec.data.synthetic.constants import (
+from hmrec.synthetic.constants import (
     GENERATOR_VERSION,
     MARKER_FILE,
     OWN_ENTRIES,
@@ -72,10 +72,10 @@ from hmrec.data.synthetic.constants import (
     TRUTH_DIRNAME,
     TRUTH_META,
 )
-from hmrec.data.synthetic.generator import generate, generated_version
-from hmrec.data.synthetic.plan import SCALES, ScaleSpec
-from hmrec.data.synthetic.truth import _load_truth, true_scores, true_segments, true_top_k, truth_window
-from hmrec.data.synthetic.world import World, draw_world
+from hmrec.synthetic.generator import generate, generated_version
+from hmrec.synthetic.plan import SCALES, ScaleSpec
+from hmrec.synthetic.truth import _load_truth, true_scores, true_segments, true_top_k, truth_window
+from hmrec.synthetic.world import World, draw_world
 
 __all__ = [
     "GENERATOR_VERSION",

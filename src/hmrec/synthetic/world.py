@@ -33,8 +33,9 @@ from typing import Any
 
 import numpy as np
 
-from hmrec.data.synthetic.articles import build_articles, key_groups
-from hmrec.data.synthetic.constants import (
+from hmrec.errors import ParameterError
+from hmrec.synthetic.articles import build_articles, key_groups
+from hmrec.synthetic.constants import (
     CATEGORY_ETA,
     FAV_ALPHA,
     FAVOURITE_BETA,
@@ -45,8 +46,7 @@ from hmrec.data.synthetic.constants import (
     SAME_ARTICLE,
     SUBCATEGORY_KEY,
 )
-from hmrec.data.synthetic.plan import Plan, Streams, make_reference_plan
-from hmrec.errors import ParameterError
+from hmrec.synthetic.plan import Plan, Streams, make_reference_plan
 
 #: a world's fav_alpha, chosen so that two new items from one favourite group are the same article as often as
 #: in world 0 (_repeat_chance), must be in this range (a key too fine or too coarse for it does not qualify)

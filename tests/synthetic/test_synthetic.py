@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from hmrec.data import synthetic
+from hmrec import synthetic
 from hmrec.data.schema import (
     ARTICLE_COLUMNS,
     ARTICLES_FILE,
@@ -23,8 +23,8 @@ from hmrec.data.schema import (
     TRANSACTION_COLUMNS,
     TRANSACTIONS_FILE,
 )
-from hmrec.data.synthetic import generate, true_scores, true_segments, true_top_k, truth_window
 from hmrec.errors import DataError, ParameterError
+from hmrec.synthetic import generate, true_scores, true_segments, true_top_k, truth_window
 
 FILES = (ARTICLES_FILE, CUSTOMERS_FILE, TRANSACTIONS_FILE, SAMPLE_SUBMISSION_FILE)
 

@@ -21,10 +21,10 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
+from hmrec.clustering.features import FeatureSet, one_hot_columns
 from hmrec.data.dataset import Dataset
 from hmrec.data.schema import ARTICLE_IDX, PRICE
 from hmrec.errors import ParameterError
-from hmrec.features import FeatureSet, one_hot_columns
 
 ONE_HOT_BLOCKS: dict[str, str] = {
     "product_type": "product_type_name",

@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from hmrec.data import _vocab as V
 from hmrec.data.schema import ARTICLE_COLUMNS
-from hmrec.data.synthetic.constants import (
+from hmrec.synthetic import _vocab as V
+from hmrec.synthetic.constants import (
     ARTICLES_PER_PRODUCT,
     BASE_CAP,
     BASE_SIGMA,
@@ -25,8 +25,8 @@ from hmrec.data.synthetic.constants import (
     PRICE_SCALE,
     PRICE_UNITS,
 )
-from hmrec.data.synthetic.plan import SCALES, Plan
-from hmrec.data.synthetic.sampling import normalize, sample, word_series
+from hmrec.synthetic.plan import SCALES, Plan
+from hmrec.synthetic.sampling import normalize, sample, word_series
 
 
 @dataclass

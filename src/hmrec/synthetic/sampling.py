@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from hmrec.data.synthetic.constants import REPEAT_DECAY
+from hmrec.synthetic.constants import REPEAT_DECAY
 
 
 def recency_weights(back: np.ndarray, m: np.ndarray, decay: float) -> np.ndarray:

@@ -8,10 +8,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from hmrec.data.dataset import Dataset
-from hmrec.errors import ParameterError
-from hmrec.features import FeatureSet, article_features, customer_features
-from hmrec.features.customers import (
+from hmrec.clustering import FeatureSet, article_features, customer_features
+from hmrec.clustering.customers import (
     CATEGORY_COMPONENTS,
     CUSTOMER_WEIGHTS,
     article_codes,
@@ -19,6 +17,8 @@ from hmrec.features.customers import (
     sqrt_mix,
     sqrt_mix_components,
 )
+from hmrec.data.dataset import Dataset
+from hmrec.errors import ParameterError
 
 ARTICLE_COLS_STR = (
     "prod_name",

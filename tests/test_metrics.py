@@ -10,8 +10,8 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hmrec import metrics as M
 from hmrec.errors import ParameterError
-from hmrec.evaluation import metrics as M
 
 
 def csr(rows: list[list[int]], n_articles: int) -> sp.csr_matrix:

@@ -14,13 +14,13 @@ import polars as pl
 
 from hmrec.atomic import write_atomic
 from hmrec.data.schema import ARTICLES_FILE, CUSTOMERS_FILE, SAMPLE_SUBMISSION_FILE, TRANSACTIONS_FILE
-from hmrec.data.synthetic.articles import Articles, build_articles
-from hmrec.data.synthetic.constants import GENERATOR_VERSION, MARKER_FILE, TRUTH_DIRNAME
-from hmrec.data.synthetic.customers import Customers, build_customers
-from hmrec.data.synthetic.plan import Calendar, Plan, Streams, make_plan
-from hmrec.data.synthetic.purchases import simulate
-from hmrec.data.synthetic.truth import write_truth
-from hmrec.data.synthetic.world import WORLD_0, World, draw_world
+from hmrec.synthetic.articles import Articles, build_articles
+from hmrec.synthetic.constants import GENERATOR_VERSION, MARKER_FILE, TRUTH_DIRNAME
+from hmrec.synthetic.customers import Customers, build_customers
+from hmrec.synthetic.plan import Calendar, Plan, Streams, make_plan
+from hmrec.synthetic.purchases import simulate
+from hmrec.synthetic.truth import write_truth
+from hmrec.synthetic.world import WORLD_0, World, draw_world
 
 
 def generate(
@@ -121,7 +121,7 @@ class Generator:
             for name, tmp in tmp_paths.items():
                 os.replace(tmp, plan.out / name)
             marker = {
-                "generator": "hmrec.data.synthetic",
+                "generator": "hmrec.synthetic",
                 "version": GENERATOR_VERSION,
                 "scale": plan.scale,
                 "seed": plan.seed,

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from hmrec.data import _vocab as V
-from hmrec.data.synthetic.constants import FULL_END, FULL_START, MARKER_FILE, OWN_ENTRIES, TRUTH_DAYS
 from hmrec.errors import ParameterError
+from hmrec.synthetic import _vocab as V
+from hmrec.synthetic.constants import FULL_END, FULL_START, MARKER_FILE, OWN_ENTRIES, TRUTH_DAYS
 
 
 @dataclass(frozen=True)

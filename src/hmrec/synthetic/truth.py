@@ -14,9 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from hmrec.data import _vocab as V
-from hmrec.data.synthetic.articles import Articles
-from hmrec.data.synthetic.constants import (
+from hmrec.errors import DataError, ParameterError
+from hmrec.synthetic import _vocab as V
+from hmrec.synthetic.articles import Articles
+from hmrec.synthetic.constants import (
     HISTORY,
     ITEMS_PER_VISIT,
     N_FAVOURITES,
@@ -26,11 +27,10 @@ from hmrec.data.synthetic.constants import (
     TRUTH_DIRNAME,
     TRUTH_META,
 )
-from hmrec.data.synthetic.customers import Customers
-from hmrec.data.synthetic.plan import Plan
-from hmrec.data.synthetic.sampling import recency_weights
-from hmrec.data.synthetic.world import World
-from hmrec.errors import DataError, ParameterError
+from hmrec.synthetic.customers import Customers
+from hmrec.synthetic.plan import Plan
+from hmrec.synthetic.sampling import recency_weights
+from hmrec.synthetic.world import World
 
 
 def truth_window(data_dir: Path) -> tuple[dt.date, dt.date]:

@@ -15,7 +15,8 @@ import polars as pl
 import pytest
 
 from hmrec.data.schema import ARTICLES_FILE, CUSTOMERS_FILE, SAMPLE_SUBMISSION_FILE, TRANSACTIONS_FILE
-from hmrec.data.synthetic import (
+from hmrec.errors import ParameterError
+from hmrec.synthetic import (
     MARKER_FILE,
     TRUTH_ARRAYS,
     TRUTH_DIRNAME,
@@ -27,9 +28,8 @@ from hmrec.data.synthetic import (
     true_top_k,
     truth_window,
 )
-from hmrec.data.synthetic.constants import FAVOURITE_COLUMNS, SUBCATEGORY_KEY
-from hmrec.data.synthetic.world import WORLD_0, qualifying_keys
-from hmrec.errors import ParameterError
+from hmrec.synthetic.constants import FAVOURITE_COLUMNS, SUBCATEGORY_KEY
+from hmrec.synthetic.world import WORLD_0, qualifying_keys
 
 #: sha256 of ``tiny``, seed 0, world 0, recorded with the single-module generator before it became a package
 #: and drew worlds. A change here changes every data set generated so far (and must raise GENERATOR_VERSION);

@@ -1,4 +1,4 @@
-"""Feature frames for clustering customers and articles, and the block scaling shared by both.
+"""Feature sets for clustering customers and articles, and the block scaling shared by both.
 
 A feature set is a polars frame of raw, interpretable columns (one row per customer or article, no NaN) plus a
 partition of those columns into *blocks* (e.g. "age", "index-group mix", "activity"). Clustering works on the
@@ -121,7 +121,4 @@ def one_hot_columns(values: pl.Series, prefix: str, categories: list[str] | None
     return pl.DataFrame({f"{prefix}={cat}": (text == cat).cast(pl.Float32) for cat in cats})
 
 
-from hmrec.features.articles import article_features  # noqa: E402
-from hmrec.features.customers import customer_features  # noqa: E402
-
-__all__ = ["CLIP", "FeatureSet", "article_features", "customer_features", "one_hot_columns"]
+__all__ = ["CLIP", "FeatureSet", "one_hot_columns"]
