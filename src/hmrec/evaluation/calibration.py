@@ -7,7 +7,10 @@ measured on the final week (train until the day before the last 7 days, test on 
 * ``map_popularity``, ``map_repurchase``, ``map_oracle``: MAP@12 of the models of those names (defaults);
 * ``recall_<source>``: recall of the test week's distinct (customer, article) pairs by a candidate source,
   matched pairs / all distinct test pairs (customers who bought in the test week), for the sources of
-  :data:`SOURCES` and their union ``recall_all``; ``candidates_per_buyer`` is the mean size of the union;
+  :data:`SOURCES` and their union ``recall_all``; ``candidates_per_buyer`` is the mean size of the union. The
+  sources are the ranker's own (:mod:`hmrec.ranking.sources`), set as close as their parameters allow to the
+  definitions the published figures were measured with (:data:`SOURCE_SETUP`), so that the calibration judges
+  the candidates the ranker really draws;
 * ``never_sold``: share of articles without a transaction; ``department_names``: distinct names;
 * ``warmup_ratio``: seasonally adjusted volume of the first 13 weeks: (rows per day in weeks 0-12 / rows per day
   in weeks 13-25), divided by the same ratio one year later (52 weeks on), so that the season cancels; 1 when
@@ -29,16 +32,23 @@ from hmrec.data.dataset import Dataset
 from hmrec.data.schema import ARTICLE_IDX, CUSTOMER_IDX, T_DAT
 from hmrec.data.split import time_split
 from hmrec.metrics import map_at_k
+from hmrec.ranking.source import Source
+from hmrec.ranking.sources import SOURCES as RANKER_SOURCES
 
 K = 12
 #: candidates per buyer of each source (their union is at most 230, like the 11th place's ~230)
 SOURCES: dict[str, int] = {"popularity": 60, "repurchase": 60, "same_product": 60, "copurchase": 50}
-#: co-purchase neighbours of a: articles bought by the same customer on the day of a or in the COPURCHASE_DAYS
-#: after it, counted over the last COPURCHASE_WEEKS of train
-COPURCHASE_WEEKS = 12
-COPURCHASE_DAYS = 28
-COPURCHASE_RECENT = 10  # the customer's most recent distinct articles whose neighbours are taken ...
-COPURCHASE_PER_ARTICLE = 5  # ... this many neighbours each (at most 50)
+#: each figure's source among the ranker's own (:data:`hmrec.ranking.sources.SOURCES`), with the parameters that
+#: bring it closest to the definition the published recall was measured with: the last 7 days' sales, not
+#: decayed; co-purchases within 28 days over the last 12 weeks, 5 neighbours per article
+SOURCE_SETUP: dict[str, tuple[str, dict[str, Any]]] = {
+    "popularity": ("popularity", {"weeks": 1, "half_life_days": None}),
+    "repurchase": ("repurchase", {}),
+    "same_product": ("product", {}),
+    "copurchase": ("copurchase", {"weeks": 12, "days": 28, "neighbours": 5}),
+}
+#: the sources whose published recall counts only articles the customer has not bought yet
+NEW_ONLY = frozenset({"same_product", "copurchase"})
 #: what the real data gives (HM_FACTS.md)
 REAL: dict[str, float] = {
     "map_popularity": 0.0087,
@@ -64,97 +74,65 @@ def model_maps(train: Dataset, buyers: np.ndarray, truth: sp.csr_matrix, names: 
     return out
 
 
-def _pairs(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.select(CUSTOMER_IDX, ARTICLE_IDX).unique()
+def calibration_sources(train: Dataset) -> dict[str, Source]:
+    """The sources of :data:`SOURCE_SETUP`, fitted on ``train``, by figure name."""
+    return {figure: RANKER_SOURCES[name](**params).fit(train) for figure, (name, params) in SOURCE_SETUP.items()}
 
 
-def source_candidates(train: pl.DataFrame, articles: pl.DataFrame, buyers: pl.Series) -> dict[str, pl.DataFrame]:
-    """(customer_idx, article_idx) candidates of every source of :data:`SOURCES` for ``buyers``.
+def source_candidates(train: Dataset, buyers: np.ndarray, block: int = 10_000) -> dict[str, sp.csr_matrix]:
+    """Per source of :data:`SOURCES`, its candidates for ``buyers`` as a buyers x articles 0/1 matrix.
 
-    popularity: the 60 articles with most rows in the last 7 days of ``train``, for everyone; repurchase:
-    the customer's distinct past articles, the 60 most recently bought; same_product: the other colours
-    (articles of the same product_code) of products the customer bought, the 60 of the most recently bought
-    products; copurchase: for the customer's 10 most recently bought distinct articles, the 5 articles most
-    often bought by the same customers on the same day or in the 28 days after them (counted over the last
-    12 weeks of train), not bought by the customer already.
+    The sources of articles new to the customer (:data:`NEW_ONLY`) keep their best ``n`` not bought yet, as
+    the published definitions do: they are asked for ``n`` plus the most distinct articles a buyer of the
+    block has bought, and the customer's own are dropped."""
+    buyers = np.asarray(buyers, dtype=np.int64)
+    own = train.interactions(binary=True)[buyers]
+    own_count = np.diff(own.indptr)
+    out = {}
+    for figure, source in calibration_sources(train).items():
+        n = SOURCES[figure]
+        parts = []
+        for lo in range(0, buyers.size, block):
+            hi = min(lo + block, buyers.size)
+            extra = int(own_count[lo:hi].max(initial=0)) if figure in NEW_ONLY else 0
+            ids, _ = source.candidates(buyers[lo:hi], n + extra)
+            if extra:
+                ids = _first_new(ids, own[lo:hi], n)
+            parts.append(_as_matrix(ids, train.n_articles))
+        out[figure] = sp.vstack(parts, format="csr") if parts else sp.csr_matrix((0, train.n_articles))
+    return out
 
-    These are the definitions the published recall figures (:data:`REAL`) were measured with, not the ranker's
-    sources (:mod:`hmrec.ranking.sources`: decayed purchase frequency, co-purchases within a few days over 8
-    weeks, ...): the figures are only comparable with the real ones under the same definitions."""
-    end: dt.date = train[T_DAT].max()  # type: ignore[assignment]
-    mine = train.filter(pl.col(CUSTOMER_IDX).is_in(buyers.implode()))
-    last = (
-        mine.group_by(CUSTOMER_IDX, ARTICLE_IDX)
-        .agg(pl.col(T_DAT).max().alias("last"))
-        .sort(CUSTOMER_IDX, "last", ARTICLE_IDX, descending=[False, True, False])
+
+def _as_matrix(ids: np.ndarray, n_articles: int) -> sp.csr_matrix:
+    """Lists of article indices (padded with -1) as a lists x articles 0/1 matrix."""
+    rows, cols = np.nonzero(ids >= 0)
+    return sp.csr_matrix(
+        (np.ones(rows.size, dtype=np.float32), (rows, ids[rows, cols])), shape=(ids.shape[0], n_articles)
     )
-    ranked = last.with_columns(pl.int_range(pl.len()).over(CUSTOMER_IDX).alias("rank"))
-    top_pop = (
-        train.filter(pl.col(T_DAT) > end - dt.timedelta(days=7))
-        .group_by(ARTICLE_IDX)
-        .len()
-        .sort("len", ARTICLE_IDX, descending=[True, False])
-        .head(SOURCES["popularity"])
-    )
-    popularity = pl.DataFrame({CUSTOMER_IDX: buyers}).join(top_pop.select(ARTICLE_IDX), how="cross")
-    repurchase = ranked.filter(pl.col("rank") < SOURCES["repurchase"]).select(CUSTOMER_IDX, ARTICLE_IDX)
-    product = articles.select(ARTICLE_IDX, "product_code")
-    prods = ranked.join(product, on=ARTICLE_IDX).group_by(CUSTOMER_IDX, "product_code").agg(pl.col("last").max())
-    same = (
-        prods.join(product, on="product_code")
-        .join(last.select(CUSTOMER_IDX, ARTICLE_IDX), on=[CUSTOMER_IDX, ARTICLE_IDX], how="anti")
-        .sort(CUSTOMER_IDX, "last", ARTICLE_IDX, descending=[False, True, False])
-        .with_columns(pl.int_range(pl.len()).over(CUSTOMER_IDX).alias("rank"))
-        .filter(pl.col("rank") < SOURCES["same_product"])
-        .select(CUSTOMER_IDX, ARTICLE_IDX)
-    )
-    # "bought together": b on the same day as a or in the COPURCHASE_DAYS after, by the same customer
-    baskets = (
-        train.filter(pl.col(T_DAT) > end - dt.timedelta(weeks=COPURCHASE_WEEKS))
-        .select(CUSTOMER_IDX, T_DAT, ARTICLE_IDX)
-        .unique()
-    )
-    other = f"{ARTICLE_IDX}_other"
-    pairs = (
-        baskets.join(baskets, on=CUSTOMER_IDX, suffix="_other")
-        .filter(
-            (pl.col(ARTICLE_IDX) != pl.col(other))
-            & (pl.col(f"{T_DAT}_other") >= pl.col(T_DAT))
-            & (pl.col(f"{T_DAT}_other") <= pl.col(T_DAT) + dt.timedelta(days=COPURCHASE_DAYS))
-        )
-        .group_by(ARTICLE_IDX, other)
-        .len()
-        .sort(ARTICLE_IDX, "len", other, descending=[False, True, False])
-        .with_columns(pl.int_range(pl.len()).over(ARTICLE_IDX).alias("nb"))
-        .filter(pl.col("nb") < COPURCHASE_PER_ARTICLE)
-    )
-    copurchase = (
-        ranked.filter(pl.col("rank") < COPURCHASE_RECENT)
-        .join(pairs, on=ARTICLE_IDX)
-        .select(CUSTOMER_IDX, pl.col(f"{ARTICLE_IDX}_other").alias(ARTICLE_IDX))
-        .unique()
-        .join(last.select(CUSTOMER_IDX, ARTICLE_IDX), on=[CUSTOMER_IDX, ARTICLE_IDX], how="anti")
-    )
-    return {
-        "popularity": _pairs(popularity),
-        "repurchase": _pairs(repurchase),
-        "same_product": _pairs(same),
-        "copurchase": _pairs(copurchase),
-    }
+
+
+def _first_new(ids: np.ndarray, own: sp.csr_matrix, n: int) -> np.ndarray:
+    """Of each list of ``ids``, the first ``n`` articles its customer (a row of ``own``) has not bought."""
+    rows = np.broadcast_to(np.arange(ids.shape[0])[:, None], ids.shape)
+    bought = np.asarray(own[rows.ravel(), np.maximum(ids, 0).ravel()]).reshape(ids.shape) > 0
+    keep = (ids >= 0) & ~bought
+    return np.where(keep & (np.cumsum(keep, axis=1) <= n), ids, -1)
 
 
 def source_recalls(train: Dataset, test: Dataset) -> dict[str, float]:
     """``recall_<source>``, ``recall_all`` and ``candidates_per_buyer`` (see the module docstring)."""
-    truth = _pairs(test.transactions).with_columns(pl.lit(True).alias("hit"))
-    buyers = truth[CUSTOMER_IDX].unique()
-    cands = source_candidates(train.transactions, train.articles, buyers)
+    truth = test.interactions(binary=True)
+    buyers = np.flatnonzero(np.diff(truth.indptr) > 0)
+    truth = truth[buyers]
+    cands = source_candidates(train, buyers)
     out: dict[str, float] = {}
-    n_truth = truth.height
-    for name, frame in cands.items():
-        out[f"recall_{name}"] = frame.join(truth, on=[CUSTOMER_IDX, ARTICLE_IDX]).height / n_truth
-    union = pl.concat(list(cands.values())).unique()
-    out["recall_all"] = union.join(truth, on=[CUSTOMER_IDX, ARTICLE_IDX]).height / n_truth
-    out["candidates_per_buyer"] = union.height / buyers.len()
+    n_truth = max(int(truth.nnz), 1)
+    for name, found in cands.items():
+        out[f"recall_{name}"] = found.multiply(truth).nnz / n_truth
+    union = sum(cands.values(), sp.csr_matrix(truth.shape, dtype=np.float32)).tocsr()
+    union.eliminate_zeros()
+    out["recall_all"] = union.multiply(truth).nnz / n_truth
+    out["candidates_per_buyer"] = union.nnz / max(buyers.size, 1)
     return out
 
 

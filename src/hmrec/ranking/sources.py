@@ -14,7 +14,8 @@ purchase row ``r``, ``age_days`` counted back from the cut-off):
   *other* articles of the same ``product_code``;
 - ``copurchase``: item-to-item neighbours of what the customer bought: ``sum_a own(c, a) * P(b | a)``, with
   ``P(b | a)`` the share of ``a``'s recent buyers who also bought ``b`` within ``days`` days of it;
-- ``popularity``: time-decayed sales of the last weeks (the same list for everyone);
+- ``popularity``: time-decayed sales of the last weeks (the same list for everyone; not decayed without a
+  half-life);
 - ``age``: the same within the customer's age quintile (the global list for an unknown age);
 - ``trending``: last week's sales times their growth over the week before, ``s7 * (s7 + 1) / (s_prev7 + 1)``;
 - ``als``: implicit-feedback ALS (the ``als`` model), ``p_c . q_a`` over the articles sold in the last week,
@@ -267,7 +268,8 @@ class PopularitySource(_GroupSource):
     cold_by_age = True
     full_for_inactive = True
 
-    def __init__(self, half_life_days: float = POPULARITY_HALF_LIFE_DAYS, weeks: float = 4) -> None:
+    # half_life_days None: rows counted alike (the calibration's "most rows in the last 7 days")
+    def __init__(self, half_life_days: float | None = POPULARITY_HALF_LIFE_DAYS, weeks: float = 4) -> None:
         self.half_life_days = half_life_days
         self.weeks = weeks
 
