@@ -107,13 +107,13 @@ DEFAULT_MSE_NEG_SAMPLES = 8
 DEFAULT_WARP_NEG_SAMPLES = 20
 DEFAULT_WARP_LEARNING_RATE = 0.02
 
-def balanced_blocks(counts: np.ndarray, n_blocks: int, rng: np.random.Generator) -> np.ndarray:
+def balanced_blocks(load: np.ndarray, n_blocks: int, rng: np.random.Generator) -> np.ndarray:
     """Block of each row (``0..n_blocks-1``): rows in a seeded random order, cut where the running sum of
-    ``counts`` crosses a multiple of ``total / n_blocks``, so blocks get about the same number of purchases."""
-    order = rng.permutation(counts.size)
-    before = np.cumsum(counts[order], dtype=np.int64) - counts[order]
-    block = np.empty(counts.size, dtype=np.int64)
-    block[order] = np.minimum(before * n_blocks // max(1, int(counts.sum())), n_blocks - 1)
+    ``load`` crosses a multiple of ``total / n_blocks``, so that the blocks get about the same load."""
+    order = rng.permutation(load.size)
+    before = np.cumsum(load[order], dtype=np.float64) - load[order]
+    block = np.empty(load.size, dtype=np.int64)
+    block[order] = np.minimum(np.floor(before * n_blocks / max(float(load.sum()), 1e-300)), n_blocks - 1)
     return block
 
 
@@ -166,8 +166,10 @@ class SGDTrainer:
         self.x = rng.standard_normal((conf.shape[0], factors), dtype=np.float32) * scale
         self.y = rng.standard_normal((conf.shape[1], factors), dtype=np.float32) * scale
         b = self.n_blocks
-        row_block = balanced_blocks(np.diff(conf.indptr), b, rng)
-        col_block = balanced_blocks(np.bincount(conf.indices, minlength=conf.shape[1]), b, rng)
+        # the samples of a block are drawn by confidence, so the blocks are balanced by confidence
+        load = conf.data.astype(np.float64)
+        row_block = balanced_blocks(np.bincount(self.rows, weights=load, minlength=conf.shape[0]), b, rng)
+        col_block = balanced_blocks(np.bincount(conf.indices, weights=load, minlength=conf.shape[1]), b, rng)
         # purchases grouped by block, each drawn with probability ∝ its confidence
         block_of = row_block[self.rows] * b + col_block[conf.indices]
         self.entries = np.argsort(block_of, kind="stable").astype(np.int64)
