@@ -27,6 +27,9 @@ Losses (``loss_kind``), per positive ``(u, i)``:
   violates the margin, ``xᵤ·yⱼ > xᵤ·yᵢ − 1``. Found at draw ``N``, the positive's rank is estimated as
   ``r = ⌊(n_articles − 1) / N⌋`` and the hinge ``1 − xᵤ·yᵢ + xᵤ·yⱼ`` gets the weight ``L(r) = Σₖ₌₁ʳ 1/k``
   (approximated by ``ln r + 0.5772``, exact below 10): a positive ranked low is pushed up hard.
+
+With ``bias`` the last factor column holds an article bias (as implicit's BPR): the customers' last column is
+1 and stays 1 (it is reset after every step), so ``xᵤ·yᵢ`` includes ``bᵢ = yᵢ[-1]`` and the steps above learn it.
 """
 
 from __future__ import annotations
@@ -121,6 +124,7 @@ def _block(
     reg: np.float32,
     neg_samples: int,
     n_articles: int,
+    bias: bool,
     grad: np.ndarray,
 ) -> float:
     """``n_samples`` SGD steps in one block (module docstring); returns their summed loss before each step."""
@@ -146,6 +150,8 @@ def _block(
                 grad[k] = err * yi[k] - reg * xu[k]
                 yi[k] += lr * (err * xu[k] - reg * yi[k])
             _axpy(lr, grad, xu)
+            if bias:
+                xu[f - 1] = one
         si = _dot(xu, yi)
         for n in range(neg_samples):
             j = pool[_draw(splitmix64(h + np.uint64(n + 1)), pool_cum, pool_lo, pool_hi)]
@@ -162,6 +168,8 @@ def _block(
                     yi[k] += lr * (g * xu[k] - reg * yi[k])
                     yj[k] += lr * (-g * xu[k] - reg * yj[k])
                 _axpy(lr, grad, xu)
+                if bias:
+                    xu[f - 1] = one
             elif loss_kind == 1:
                 s = _dot(xu, yj)
                 total += s * s
@@ -169,6 +177,8 @@ def _block(
                     grad[k] = -s * yj[k] - reg * xu[k]
                     yj[k] += lr * (-s * xu[k] - reg * yj[k])
                 _axpy(lr, grad, xu)
+                if bias:
+                    xu[f - 1] = one
             else:
                 sj = _dot(xu, yj)
                 if sj <= si - one:
@@ -180,6 +190,8 @@ def _block(
                     yi[k] += lr * (w * xu[k] - reg * yi[k])
                     yj[k] += lr * (-w * xu[k] - reg * yj[k])
                 _axpy(lr, grad, xu)
+                if bias:
+                    xu[f - 1] = one
                 break
     return total
 
@@ -206,6 +218,7 @@ def sgd_blocks(
     reg: np.float32,
     neg_samples: int,
     n_articles: int,
+    bias: bool,
 ) -> np.ndarray:
     """Run the blocks ``blocks`` (ids ``row_block * n_blocks + column_block``) in parallel, one thread each;
     returns each block's summed loss.
@@ -221,7 +234,7 @@ def sgd_blocks(
         c = b % n_blocks
         out[a] = _block(keys[b], n_samples[b], block_ptr[b], block_ptr[b + 1], pool_ptr[c], pool_ptr[c + 1],
                         loss_kind, entries, entry_cum, pool, pool_cum, rows, indptr, indices, p, q, lr,
-                        reg, neg_samples, n_articles, grad)
+                        reg, neg_samples, n_articles, bias, grad)
     return out
 
 
@@ -234,4 +247,4 @@ def compile_kernels() -> None:
     sgd_blocks(np.zeros(1, dtype=i64), np.ones(1, dtype=np.uint64), np.ones(1, dtype=i64),
                np.array([0, 2], dtype=i64), np.array([0, 2], dtype=i64), 1, LOSS_BPR, np.arange(2, dtype=i64),
                cum, indices, cum, np.array([0, 1], dtype=i32), np.array([0, 1, 2], dtype=i32), indices,
-               factors.copy(), factors.copy(), f32(0.01), f32(0.0), 1, 2)
+               factors.copy(), factors.copy(), f32(0.01), f32(0.0), 1, 2, True)

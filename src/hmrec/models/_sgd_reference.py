@@ -54,6 +54,8 @@ def sgd_blocks_ref(
                 gx = err * q[i] - reg * p[u]
                 q[i] += lr * (err * p[u] - reg * q[i])
                 p[u] += lr * gx
+                if trainer.bias:
+                    p[u, -1] = 1.0
             si = float(p[u] @ q[i])
             for n in range(neg_samples):
                 with np.errstate(over="ignore"):
@@ -71,6 +73,8 @@ def sgd_blocks_ref(
                     gx = -s * q[j] - reg * p[u]
                     q[j] += lr * (-s * p[u] - reg * q[j])
                     p[u] += lr * gx
+                    if trainer.bias:
+                        p[u, -1] = 1.0
                     continue
                 else:
                     sj = float(p[u] @ q[j])
@@ -83,6 +87,8 @@ def sgd_blocks_ref(
                 q[j] += lr * (-g * p[u] - reg * q[j])
                 q[i] = qi
                 p[u] += lr * gx
+                if trainer.bias:
+                    p[u, -1] = 1.0
                 if loss_kind != LOSS_BPR:
                     break  # WARP: one step per purchase
     return out
