@@ -74,10 +74,13 @@ VALIDATION_CUSTOMERS = 20_000
 # (seed 0; popularity 0.0226, als 0.0225 there; the final week was only scored once the defaults were fixed).
 # MAP@12 after 10 / 20 epochs, 2 threads, lr 0.1, 7-day half-life unless said:
 #   sgd-bpr  the old sampler (positives uniform, no decay, negatives uniform): 0.0093 / 0.0101 (40: 0.0107)
-#            positives ∝ 1 + alpha·w, alpha 100, negatives ∝ sales^0 / ^0.5 / ^1: 0.0184 / 0.0182 / 0.0164
-#            alpha 1000 / 10000: 0.0199 / 0.0208 and 0.0208 / 0.0214;  alpha 1000 with a 14 / 21-day half-life:
-#            0.0208 / 0.0210 and (alpha 100) 0.0208 / 0.0201;  lr 0.05 / 0.3: 0.0207 / 0.0206 and 0.0150 / 0.0155
-#            (alpha 100);  3 negatives: 0.0204 / 0.0212;  negatives ∝ sales^0.5 at alpha 1000: 0.0203 / 0.0204
+#            positives ∝ 1 + alpha·w, alpha 100, negatives ∝ sales^0 / ^0.5 / ^1: 0.0184 / 0.0189,
+#            0.0182 / 0.0183 and 0.0164 / 0.0165 (40 epochs: 0.0193 / 0.0190 / 0.0168)
+#            alpha 1000 / 10000: 0.0199 / 0.0208 and 0.0208 / 0.0214;  alpha 1000 with a 14-day half-life:
+#            0.0208 / 0.0210, alpha 100 with 21 days: 0.0208 / 0.0201;  lr 0.05 at alpha 1000: 0.0207 / 0.0206,
+#            lr 0.3 at alpha 100: 0.0150 / 0.0155;  3 negatives: 0.0204 / 0.0212;  negatives ∝ sales^0.5 at
+#            alpha 1000: 0.0203 / 0.0204. Then blocks balanced by confidence: 20 epochs 0.0219; with the
+#            article bias 0.0221 (the default)
 #   sgd-mse  alpha 10 / 1000 at lr 0.01: 0.0080 / 0.0108 and 0.0196 / 0.0211; alpha 1000 at lr 0.05: 0.0210 /
 #            0.0215 (the old weighted steps diverged at alpha 100: drawing by confidence keeps the steps bounded)
 #   sgd-warp alpha 1000, lr 0.02, 20 draws: 0.0161 / 0.0162 (final week), and 5x slower than BPR
@@ -126,8 +129,8 @@ class SGDTrainer:
     Args:
         weights: customers x articles purchase weights ``w`` (counts or time-decayed).
         loss_kind: ``LOSS_BPR``, ``LOSS_MSE`` or ``LOSS_WARP``.
-        alpha: confidence ``c = 1 + alpha * w``: the weight of the squared loss, and for BPR and WARP the
-            probability of drawing a purchase as a positive (recent purchases more often).
+        alpha: confidence ``c = 1 + alpha * w``: a purchase is drawn as a positive with probability ∝ ``c``
+            (recent purchases more often), whatever the loss.
         neg_popularity: negatives drawn with probability ``sales ** neg_popularity`` (0: uniformly among the
             articles sold), ``sales`` the column sums of ``weights``.
         blocks: ``B``, the customers and the articles are each cut into ``B`` blocks (see ``_sgd_kernels``).
