@@ -76,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         "cluster": [str(HERE / "bench_cluster.py"), "--data", str(data)],
         "explore": [str(HERE / "bench_explore.py"), "--data", str(data)],
         "als_vs_implicit": [str(HERE / "als_vs_implicit.py"), "--data", str(data)],
+        "sgd": [str(HERE / "bench_sgd.py"), "--data", str(data), "--repeat", "1"],
         "serve": [str(HERE / "bench_serve.py"), "--data", str(data)],
         "ranker": [str(HERE / "bench_ranker.py"), "--data", str(data)],
         "spark": [str(HERE / "bench_spark.py"), "--data", str(data)],

@@ -118,35 +118,26 @@ def factor_models(week: Week) -> dict[str, float]:
     return {name: week.map12(name) for name in ("als+repurchase", "sgd-bpr", "sgd-mse", "sgd+repurchase")}
 
 
-SGD_BPR_GAP = (
-    "second calibration pass: on small, final week, sgd-bpr reaches 0.0115 against popularity 0.0210 (0.55x; "
-    "0.0121 vs 0.0226 on the tuning week at its retuned defaults): the week's crowd of hits and the rebuys of "
-    "the newest purchase are what this data rewards, and BPR over two years of purchases sees neither"
-)
-
-SGD_MSE_GAP = (
-    "second calibration pass: on small, final week, sgd-mse reaches 0.0120 against popularity 0.0210 (0.57x; "
-    "0.0135 vs 0.0233 on the two tuning weeks at its retuned defaults, 0.0053 with the old ones): as for "
-    "sgd-bpr, the week's crowd of hits and the rebuys of the newest purchase are what this data rewards, and "
-    "the squared loss diverges with the confidence (alpha 100) that lets ALS weigh the recent purchases"
-)
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param("sgd-bpr", marks=pytest.mark.xfail(strict=True, reason=SGD_BPR_GAP)),
-        pytest.param("sgd-mse", marks=pytest.mark.xfail(strict=True, reason=SGD_MSE_GAP)),
-    ],
-)
+@pytest.mark.parametrize("name", ["sgd-bpr", "sgd-mse"])
 def test_sgd_models_are_near_popularity_and_far_above_random(
     name: str, factor_models: dict[str, float], baselines: dict[str, float]
 ) -> None:
-    # before the second calibration pass: sgd-bpr 0.0348, sgd-mse 0.0241 (one thread) vs popularity 0.0365
-    # and random 0.0013
+    # stratified SGD with positives drawn by ALS's time-decayed confidence (small, final week): sgd-bpr 0.0220,
+    # sgd-mse 0.0200 vs popularity 0.0210 and random 0.0007 (0.0115 and 0.0120 with uniform positives)
     assert factor_models[name] > 10 * baselines["random"], name
     assert factor_models[name] > 0.6 * baselines["popularity"], name
+
+
+@pytest.mark.slow
+def test_the_best_sgd_model_matches_popularity_and_als(
+    week: Week, factor_models: dict[str, float], baselines: dict[str, float]
+) -> None:
+    # the project's issue: the best SGD model >= popularity and >= 0.9x ALS. Small, final week: sgd-bpr 0.0220,
+    # popularity 0.0210, als 0.0222 (0.99x); seeds 1 and 2 in docs/benchmarks.md
+    best = max(factor_models["sgd-bpr"], factor_models["sgd-mse"])
+    assert best >= baselines["popularity"]
+    assert best >= 0.9 * week.map12("als")
 
 
 @pytest.mark.slow

@@ -31,6 +31,13 @@ def test_demo_writes_leaderboard_report_and_submission(tiny_dir: Path, tmp_path:
     assert submission["customer_id"].to_list() == customers["customer_id"].to_list()
     best = max((m for m in maps if m != "oracle"), key=lambda m: maps[m])
     assert f"Best model: {best}" in done.stdout
+    # the slowest models are named, slowest first, and the demo ends with the commands to try next
+    seconds = {row["model"]: row["fit_seconds"] + row["recommend_seconds"] for row in board["models"]}
+    slowest = max(seconds, key=lambda m: seconds[m])
+    assert f"Took longest (fit + recommend): {slowest} " in done.stdout
+    first = submission["customer_id"][0]
+    assert f"hmrec recommend --model ranker --customer {first} --explain" in done.stdout
+    assert done.stdout.rstrip().splitlines()[-1].strip().startswith("save a fitted model and serve")
 
 
 def test_demo_unknown_model_is_one_line(tmp_path: Path) -> None:

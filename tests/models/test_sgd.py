@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -10,8 +14,9 @@ import scipy.sparse as sp
 
 from hmrec.data.dataset import Dataset
 from hmrec.errors import ParameterError
-from hmrec.models import _kernels, _reference, create
-from hmrec.models.sgd import LOSS_BPR, LOSS_MSE, SGDBPR, SGDMSE, SGDModel, SGDTrainer
+from hmrec.models import _reference, _sgd_kernels, _sgd_reference, create
+from hmrec.models.popularity import splitmix64
+from hmrec.models.sgd import LOSS_BPR, LOSS_MSE, LOSS_WARP, SGDBPR, SGDMSE, SGDWARP, SGDModel, SGDTrainer
 
 GROUPS = 4
 
@@ -28,30 +33,73 @@ def _weights(seed: int = 0) -> sp.csr_matrix:
     return weights
 
 
-@pytest.mark.parametrize("loss_kind", [LOSS_BPR, LOSS_MSE])
-def test_serial_kernel_matches_reference(loss_kind: int) -> None:
-    trainer = SGDTrainer(_weights(), loss_kind=loss_kind, factors=6, alpha=1.0, reg=0.01, neg_samples=3,
-                         threads=1, seed=5)
+def _trainer(loss_kind: int, *, blocks: int = 3, threads: int = 1, bias: bool = False) -> SGDTrainer:
+    return SGDTrainer(_weights(), loss_kind=loss_kind, factors=6, alpha=2.0, reg=0.01, neg_samples=3,
+                      neg_popularity=0.5, blocks=blocks, threads=threads, seed=5, bias=bias)
+
+
+@pytest.mark.parametrize("bias", [False, True])
+@pytest.mark.parametrize("loss_kind", [LOSS_BPR, LOSS_MSE, LOSS_WARP])
+def test_kernel_matches_reference(loss_kind: int, bias: bool) -> None:
+    trainer = _trainer(loss_kind, bias=bias)
     p_ref, q_ref = trainer.x.copy(), trainer.y.copy()
-    key = trainer.epoch_key(0)
     c = trainer.conf
-    total = _kernels.sgd_epoch_serial(
-        key, loss_kind, c.nnz, trainer.rows, c.indptr, c.indices, c.data, trainer.pool, trainer.x, trainer.y,
-        np.float32(0.1), np.float32(0.01), 3,
-    )
-    want = _reference.sgd_epoch_ref(int(key), loss_kind, c.nnz, c, trainer.pool, p_ref, q_ref, 0.1, 0.01, 3)
-    assert total == pytest.approx(want, rel=1e-4)
+    for epoch in range(2):
+        for blocks in trainer.strata(epoch):
+            keys = trainer.block_keys(epoch)
+            got = _sgd_kernels.sgd_blocks(
+                blocks, keys, trainer.n_samples, trainer.block_ptr, trainer.pool_ptr, trainer.n_blocks, loss_kind,
+                trainer.entries, trainer.entry_cum, trainer.pool, trainer.pool_cum, trainer.rows, c.indptr,
+                c.indices, trainer.x, trainer.y, np.float32(0.1), np.float32(0.01), 3, c.shape[1], bias,
+            )
+            want = _sgd_reference.sgd_blocks_ref(trainer, blocks, keys, p_ref, q_ref, 0.1, 0.01)
+            np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(trainer.x, p_ref, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(trainer.y, q_ref, rtol=1e-4, atol=1e-5)
+    # every block of the 3 x 3 was visited: the factors moved away from their start
+    assert not np.allclose(trainer.y, _trainer(loss_kind, bias=bias).y)
+    if bias:  # the customers' bias column stays 1, the articles' learned a bias
+        np.testing.assert_array_equal(trainer.x[:, -1], 1.0)
+        assert np.abs(trainer.y[:, -1]).max() > 0
 
 
-def test_hash_matches_reference() -> None:
-    z = np.array([0, 1, 2**63, 2**64 - 1], dtype=np.uint64)
-    got = np.array([_kernels.splitmix64(v) for v in z], dtype=np.uint64)
-    np.testing.assert_array_equal(got, _reference.splitmix64_ref(z))
+def test_strata_share_no_customer_or_article() -> None:
+    trainer = _trainer(LOSS_BPR, blocks=4)
+    strata = trainer.strata(0)
+    assert sorted(np.concatenate(strata).tolist()) == list(range(16))
+    entries_block = np.repeat(np.arange(16), np.diff(trainer.block_ptr))
+    for blocks in strata:
+        picked = trainer.entries[np.isin(entries_block, blocks)]
+        customers = trainer.rows[picked]
+        articles = trainer.conf.indices[picked]
+        # within a stratum, each customer and each article belongs to exactly one block
+        owner_u = {int(u): b for u, b in zip(customers, entries_block[np.isin(entries_block, blocks)], strict=True)}
+        for u, b in zip(customers, entries_block[np.isin(entries_block, blocks)], strict=True):
+            assert owner_u[int(u)] == b
+        owner_a = {int(a): b for a, b in zip(articles, entries_block[np.isin(entries_block, blocks)], strict=True)}
+        for a, b in zip(articles, entries_block[np.isin(entries_block, blocks)], strict=True):
+            assert owner_a[int(a)] == b
+    # an epoch draws about nnz positives, and negatives only from the articles sold
+    assert abs(int(trainer.n_samples.sum()) - trainer.conf.nnz) <= 16
+    assert set(trainer.pool.tolist()) == set(np.unique(trainer.conf.indices).tolist())
 
 
-@pytest.mark.parametrize("name", ["sgd-bpr", "sgd-mse"])
+def test_positives_are_drawn_by_confidence() -> None:
+    # cumulative weights [0, 1, 4, 4, 10]: indices 0 / 1 / 3 with probabilities 1/10, 3/10, 6/10, never 2
+    cum = np.array([0.0, 1.0, 4.0, 4.0, 10.0])
+    draws = np.array([_sgd_reference._draw(int(h), cum, 0, 4) for h in splitmix64(np.arange(20_000, dtype=np.uint64))])
+    share = np.bincount(draws, minlength=4) / draws.size
+    np.testing.assert_allclose(share, [0.1, 0.3, 0.0, 0.6], atol=0.01)
+
+
+def test_warp_weight_is_the_harmonic_number() -> None:
+    assert _sgd_kernels.warp_weight(1) == pytest.approx(1.0)
+    assert _sgd_kernels.warp_weight(3) == pytest.approx(1 + 1 / 2 + 1 / 3)
+    exact = sum(1 / k for k in range(1, 1001))
+    assert _sgd_kernels.warp_weight(1000) == pytest.approx(exact, abs=1e-3)
+
+
+@pytest.mark.parametrize("name", ["sgd-bpr", "sgd-mse", "sgd-warp"])
 def test_loss_falls_and_the_default_is_deterministic(planted: Dataset, name: str) -> None:
     params = {"factors": 8, "epochs": 12, "recent_weeks": None, "learning_rate": 0.1}
     model = create(name, **params).fit(planted)
@@ -59,9 +107,13 @@ def test_loss_falls_and_the_default_is_deterministic(planted: Dataset, name: str
     losses = model.loss_history_
     assert losses.size == 12
     assert losses[-1] < 0.8 * losses[0], losses
-    # on average every epoch improves on the previous ones (single epochs can wobble: they are samples)
-    assert np.all(np.diff(np.convolve(losses, np.ones(3) / 3, mode="valid")) < 0), losses
-    # without hogwild the thread count does not matter: one thread, samples in order, the same bits
+    # on average every epoch of the first eight improves on the previous ones (single epochs can wobble: they
+    # are samples); then it levels off (seen: sgd-mse 0.99 -> 0.24 after 8 epochs, 0.22-0.23 in the last four)
+    # and stays there, no divergence: the last epoch within 5% of the fall from the first epoch to the lowest
+    # (WARP's loss, a sum over the few samples that still violate the margin, wobbles: 0.098 then 0.123)
+    assert np.all(np.diff(np.convolve(losses[:8], np.ones(3) / 3, mode="valid")) < 0), losses
+    assert losses[-1] <= losses.min() + 0.05 * (losses[0] - losses.min()), losses
+    # stratified: the blocks of a stratum share no row, so the thread count does not matter, bit for bit
     for threads in (0, 1, 2):
         again = create(name, threads=threads, **params).fit(planted)
         assert isinstance(again, SGDModel)
@@ -69,10 +121,27 @@ def test_loss_falls_and_the_default_is_deterministic(planted: Dataset, name: str
         assert again.item_factors_.tobytes() == model.item_factors_.tobytes(), threads
 
 
-@pytest.mark.parametrize("cls", [SGDBPR, SGDMSE])
+def test_factors_are_the_same_bytes_in_another_process_on_one_thread(planted: Dataset) -> None:
+    params = {"factors": 8, "epochs": 4, "recent_weeks": None}
+    here = create("sgd-bpr", threads=2, **params).fit(planted)
+    assert isinstance(here, SGDModel)
+    code = (
+        "import hashlib, sys\n"
+        "from hmrec.data.dataset import Dataset\n"
+        "from hmrec.models import _reference, create\n"
+        "d = Dataset.from_frames(*_reference.planted_frames(groups=4, per_customer=14, days=35))\n"
+        f"m = create('sgd-bpr', threads=1, **{params!r}).fit(d)\n"
+        "sys.stdout.write(hashlib.sha256(m.user_factors_.tobytes() + m.item_factors_.tobytes()).hexdigest())\n"
+    )
+    env = {**os.environ, "NUMBA_NUM_THREADS": "1"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout == hashlib.sha256(here.user_factors_.tobytes() + here.item_factors_.tobytes()).hexdigest()
+
+
+@pytest.mark.parametrize("cls", [SGDBPR, SGDMSE, SGDWARP])
 def test_planted_structure_is_recovered_in_hogwild_mode(planted: Dataset, cls: type) -> None:
     # alpha 1 on counts: the step size 0.1 that suits the planted data diverges with sgd-mse's default confidence
-    # (alpha 10 on decayed weights, tuned for the synthetic data); BPR ignores both
+    # (alpha 10 on decayed weights, tuned for the synthetic data)
     model = cls(
         factors=8, epochs=25, threads=2, hogwild=True, recent_weeks=None, learning_rate=0.1, alpha=1.0,
         half_life_days=None,
@@ -111,6 +180,10 @@ def test_errors(planted: Dataset) -> None:
         SGDBPR(learning_rate=0).fit(planted)
     with pytest.raises(ParameterError, match="threads"):
         SGDBPR(threads=-1).fit(planted)
+    with pytest.raises(ParameterError, match="blocks"):
+        SGDBPR(blocks=0).fit(planted)
+    with pytest.raises(ParameterError, match="neg_popularity"):
+        SGDBPR(neg_popularity=-1.0).fit(planted)
     with pytest.raises(ParameterError, match="hogwild"):
         SGDBPR(hogwild="yes").fit(planted)
     with pytest.raises(ParameterError, match="validation_days"):

@@ -48,6 +48,8 @@ def demo(
     out.mkdir(parents=True, exist_ok=True)
     board.write(out)
     board.print()
+    slowest = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in board.slowest())
+    typer.echo(f"Took longest (fit + recommend): {slowest}")
     best = board.best_model(exclude=("oracle",))
     model = create(best)
     if "seed" in model.param_names():
@@ -59,4 +61,20 @@ def demo(
     typer.echo(
         f"Best model: {best}. Submission for {dataset.n_customers:,} customers: {path}\n"
         f"Leaderboard (CSV, JSON) and report.html in {out}/ ({time.perf_counter() - started:.0f} s)"
+    )
+    with path.open(encoding="utf-8") as handle:
+        handle.readline()  # the header
+        customer = handle.readline().split(",")[0]
+    typer.echo(next_steps(customer))
+
+
+def next_steps(customer: str) -> str:
+    """What to try after the demo (on the demo data, the commands' default): why each article is recommended,
+    and the lists served over HTTP."""
+    return (
+        "Next:\n"
+        f"  hmrec recommend --model ranker --customer {customer} --explain\n"
+        "      the ranker's list for one customer, and which sources and features put each article there\n"
+        "  hmrec train --model ranker --out bundles/ranker && hmrec serve --model-dir bundles\n"
+        "      save a fitted model and serve its recommendations over HTTP (127.0.0.1:8000)"
     )

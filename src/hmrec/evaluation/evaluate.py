@@ -233,6 +233,17 @@ class Leaderboard:
             )
         return str(frame["model"][0])
 
+    def slowest(self, n: int = 3) -> list[tuple[str, float]]:
+        """The ``n`` models that took longest, fitting and recommending summed over the windows, longest first
+        (ties by name)."""
+        totals = (
+            self.weeks.group_by("model")
+            .agg((pl.col("fit_seconds") + pl.col("recommend_seconds")).sum().alias("seconds"))
+            .sort(["seconds", "model"], descending=[True, False])
+            .head(n)
+        )
+        return [(str(m), float(t)) for m, t in totals.iter_rows()]
+
     # ------------------------------------------------------------------ output
     def write(self, out_dir: Path | str, *, report: bool = True) -> dict[str, Path]:
         """Write ``leaderboard.csv``, ``leaderboard.json``, ``segments.csv`` and ``recall_curve.csv``.

@@ -388,167 +388,6 @@ def factor_top_k(
     return ids, vals, scored
 
 
-# ---------------------------------------------------------------------------------------------- SGD
-
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX2 = np.uint64(0x94D049BB133111EB)
-
-
-@njit(cache=True, inline="always")
-def splitmix64(z: np.uint64) -> np.uint64:
-    """SplitMix64 finalizer: a counter-based random number, so sample ``t`` of an epoch is the same for any
-    number of threads and the numpy reference can recompute it."""
-    z = z + _GOLDEN
-    z = (z ^ (z >> np.uint64(30))) * _MIX1
-    z = (z ^ (z >> np.uint64(27))) * _MIX2
-    return z ^ (z >> np.uint64(31))
-
-
-@njit(cache=True, inline="always")
-def _contains(indices: np.ndarray, lo: int, hi: int, col: int) -> bool:
-    # binary search in a sorted CSR row
-    while lo < hi:
-        mid = (lo + hi) // 2
-        v = indices[mid]
-        if v == col:
-            return True
-        if v < col:
-            lo = mid + 1
-        else:
-            hi = mid
-    return False
-
-
-@njit(fastmath=FASTMATH, cache=True)
-def _sgd_range(
-    t_lo: int,
-    t_hi: int,
-    key: np.uint64,
-    loss_kind: int,
-    rows: np.ndarray,
-    indptr: np.ndarray,
-    indices: np.ndarray,
-    conf: np.ndarray,
-    pool: np.ndarray,
-    p: np.ndarray,
-    q: np.ndarray,
-    lr: np.float32,
-    reg: np.float32,
-    neg_samples: int,
-    grad: np.ndarray,
-) -> float:
-    """SGD steps for samples ``t_lo <= t < t_hi`` of one epoch; returns the summed sample loss (pre-update).
-
-    Sample ``t``: ``h = splitmix64(key + t)``; the positive is non-zero ``h % nnz`` (customer ``u``, article
-    ``i``); negative ``n`` is ``pool[splitmix64(h + n + 1) % len(pool)]``, skipped when ``u`` bought it.
-
-    * BPR (``loss_kind == 0``), per negative ``j``: ``s = xᵤ·(yᵢ − yⱼ)``, loss ``−log σ(s)``, ascent step
-      with ``g = σ(−s)``: ``xᵤ += lr (g (yᵢ − yⱼ) − λxᵤ)``, ``yᵢ += lr (g xᵤ − λyᵢ)``,
-      ``yⱼ += lr (−g xᵤ − λyⱼ)``.
-    * weighted squared (``loss_kind == 1``): ``c (1 − xᵤ·yᵢ)² + Σⱼ (xᵤ·yⱼ)²``, each term a gradient step
-      ``xᵤ += lr (e yₐ − λxᵤ)``, ``yₐ += lr (e xᵤ − λyₐ)`` with error ``e = c(1 − s)`` or ``−s``.
-    """
-    nnz = np.uint64(indices.size)
-    npool = np.uint64(pool.size)
-    one = np.float32(1.0)
-    f = p.shape[1]
-    total = np.float64(0.0)
-    for t in range(t_lo, t_hi):
-        h = splitmix64(key + np.uint64(t))
-        e = np.int64(h % nnz)
-        u = rows[e]
-        i = indices[e]
-        xu = p[u]
-        yi = q[i]
-        lo, hi = indptr[u], indptr[u + 1]
-        if loss_kind == 1:
-            c = conf[e]
-            s = _dot(xu, yi)
-            err = c * (one - s)
-            total += c * (one - s) * (one - s)
-            for k in range(f):
-                grad[k] = err * yi[k] - reg * xu[k]
-                yi[k] += lr * (err * xu[k] - reg * yi[k])
-            _axpy(lr, grad, xu)
-        for n in range(neg_samples):
-            j = pool[np.int64(splitmix64(h + np.uint64(n + 1)) % npool)]
-            if j == i or _contains(indices, lo, hi, j):
-                continue
-            yj = q[j]
-            if loss_kind == 0:
-                s = _dot(xu, yi) - _dot(xu, yj)
-                # -log σ(s) = log(1 + e^{-s}), written to stay finite for large |s|
-                total += np.log1p(np.exp(-s)) if s > -30 else -s
-                g = one / (one + np.exp(s)) if s < 30 else np.float32(0.0)
-                for k in range(f):
-                    grad[k] = g * (yi[k] - yj[k]) - reg * xu[k]
-                    yi[k] += lr * (g * xu[k] - reg * yi[k])
-                    yj[k] += lr * (-g * xu[k] - reg * yj[k])
-                _axpy(lr, grad, xu)
-            else:
-                s = _dot(xu, yj)
-                total += s * s
-                for k in range(f):
-                    grad[k] = -s * yj[k] - reg * xu[k]
-                    yj[k] += lr * (-s * xu[k] - reg * yj[k])
-                _axpy(lr, grad, xu)
-    return total
-
-
-@njit(parallel=True, fastmath=FASTMATH, cache=True)
-def sgd_epoch_parallel(
-    key: np.uint64,
-    loss_kind: int,
-    n_samples: int,
-    n_chunks: int,
-    rows: np.ndarray,
-    indptr: np.ndarray,
-    indices: np.ndarray,
-    conf: np.ndarray,
-    pool: np.ndarray,
-    p: np.ndarray,
-    q: np.ndarray,
-    lr: np.float32,
-    reg: np.float32,
-    neg_samples: int,
-) -> float:
-    """One Hogwild epoch (Recht et al. 2011): chunks of samples run on all threads without locks; the rare
-    concurrent writes to the same factor row are tolerated, so the result depends on thread timing."""
-    per = (n_samples + n_chunks - 1) // n_chunks
-    losses = np.zeros(n_chunks, dtype=np.float64)
-    for c in prange(n_chunks):
-        grad = np.empty(p.shape[1], dtype=np.float32)
-        lo = c * per
-        hi = min(n_samples, lo + per)
-        if lo < hi:
-            losses[c] = _sgd_range(lo, hi, key, loss_kind, rows, indptr, indices, conf, pool, p, q, lr, reg,
-                                   neg_samples, grad)
-    return losses.sum()
-
-
-@njit(fastmath=FASTMATH, cache=True)
-def sgd_epoch_serial(
-    key: np.uint64,
-    loss_kind: int,
-    n_samples: int,
-    rows: np.ndarray,
-    indptr: np.ndarray,
-    indices: np.ndarray,
-    conf: np.ndarray,
-    pool: np.ndarray,
-    p: np.ndarray,
-    q: np.ndarray,
-    lr: np.float32,
-    reg: np.float32,
-    neg_samples: int,
-) -> float:
-    """One epoch on one thread, samples in order: deterministic, the mode the tests compare to numpy."""
-    grad = np.empty(p.shape[1], dtype=np.float32)
-    return _sgd_range(0, n_samples, key, loss_kind, rows, indptr, indices, conf, pool, p, q, lr, reg,
-                      neg_samples, grad)
-
-
 # ---------------------------------------------------------------------------------------------- compilation
 
 _compiled = {"done": False}
@@ -571,7 +410,7 @@ def _slp_vectorization() -> Iterator[None]:
 
 
 def _kernels() -> list[Any]:
-    return [als_cg, als_cholesky, als_loss_terms, factor_top_k, sgd_epoch_serial, sgd_epoch_parallel]
+    return [als_cg, als_cholesky, als_loss_terms, factor_top_k]
 
 
 def _in_cache(kernel: Any) -> bool:
@@ -610,10 +449,5 @@ def compile_kernels(say: Callable[[str], None] | None = None) -> float:
         none64, none32 = np.zeros(0, dtype=i64), np.zeros(0, dtype=i32)
         factor_top_k(factors, np.arange(2, dtype=i64), factors, np.arange(2, dtype=i32), np.ones(2, dtype=f32), 1,
                      2, 2, none64, none32, np.arange(2, dtype=i64))
-        rows = np.array([0, 0, 1], dtype=i32)
-        data = (rows, indptr, indices, conf, indices[:2])
-        sgd_epoch_serial(np.uint64(1), 0, 3, *data, factors.copy(), factors.copy(), f32(0.01), f32(0.0), 1)
-        sgd_epoch_parallel(np.uint64(1), 0, 3, 1, *data, factors.copy(), factors.copy(), f32(0.01), f32(0.0), 1)
-        splitmix64(np.uint64(1))
     _compiled["done"] = True
     return time.perf_counter() - started

@@ -11,10 +11,6 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX2 = np.uint64(0x94D049BB133111EB)
-
 
 def als_cg_ref(conf: sp.csr_matrix, x: np.ndarray, y: np.ndarray, reg: float, cg_steps: int) -> np.ndarray:
     """``cg_steps`` of textbook conjugate gradient on each row's normal equations, warm-started from ``x``.
@@ -84,75 +80,6 @@ def als_loss_ref(conf: sp.csr_matrix, x: np.ndarray, y: np.ndarray, reg: float) 
     pred = x.astype(np.float64) @ y.astype(np.float64).T
     return float((dense_c * (pref - pred) ** 2).sum() + reg * ((x.astype(np.float64) ** 2).sum()
                                                                + (y.astype(np.float64) ** 2).sum()))
-
-
-def splitmix64_ref(z: np.ndarray) -> np.ndarray:
-    """SplitMix64 finalizer on uint64 arrays (wrapping arithmetic), as in the kernels."""
-    with np.errstate(over="ignore"):
-        z = np.asarray(z, dtype=np.uint64) + _GOLDEN
-        z = (z ^ (z >> np.uint64(30))) * _MIX1
-        z = (z ^ (z >> np.uint64(27))) * _MIX2
-        return z ^ (z >> np.uint64(31))
-
-
-def sgd_epoch_ref(
-    key: int,
-    loss_kind: int,
-    n_samples: int,
-    conf: sp.csr_matrix,
-    pool: np.ndarray,
-    p: np.ndarray,
-    q: np.ndarray,
-    lr: float,
-    reg: float,
-    neg_samples: int,
-) -> float:
-    """One serial SGD epoch, the same samples and updates as ``_kernels.sgd_epoch_serial``; updates in place.
-
-    BPR (``loss_kind`` 0): per negative ``j``, ``g = σ(−xᵤ·(yᵢ − yⱼ))`` and a simultaneous step on
-    ``xᵤ, yᵢ, yⱼ``. Weighted squared (1): a step on ``c(1 − xᵤ·yᵢ)²`` then one on each ``(xᵤ·yⱼ)²``.
-    Returns the summed per-sample loss before each step.
-    """
-    rows = np.repeat(np.arange(conf.shape[0]), np.diff(conf.indptr))
-    t = np.arange(n_samples, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        h = splitmix64_ref(np.uint64(key) + t)
-        pos = (h % np.uint64(conf.nnz)).astype(np.int64)
-        negs = [pool[(splitmix64_ref(h + np.uint64(n + 1)) % np.uint64(pool.size)).astype(np.int64)]
-                for n in range(neg_samples)]
-    total = 0.0
-    for s_idx in range(n_samples):
-        e = pos[s_idx]
-        u, i = rows[e], conf.indices[e]
-        bought = set(conf.indices[conf.indptr[u]:conf.indptr[u + 1]].tolist())
-        if loss_kind == 1:
-            c = float(conf.data[e])
-            s = float(p[u] @ q[i])
-            total += c * (1 - s) ** 2
-            err = c * (1 - s)
-            gx = err * q[i] - reg * p[u]
-            q[i] += lr * (err * p[u] - reg * q[i])
-            p[u] += lr * gx
-        for n in range(neg_samples):
-            j = negs[n][s_idx]
-            if j == i or j in bought:
-                continue
-            if loss_kind == 0:
-                s = float(p[u] @ q[i] - p[u] @ q[j])
-                total += float(np.log1p(np.exp(-s))) if s > -30 else -s
-                g = 1.0 / (1.0 + np.exp(s)) if s < 30 else 0.0
-                gx = g * (q[i] - q[j]) - reg * p[u]
-                qi = q[i] + lr * (g * p[u] - reg * q[i])
-                q[j] += lr * (-g * p[u] - reg * q[j])
-                q[i] = qi
-                p[u] += lr * gx
-            else:
-                s = float(p[u] @ q[j])
-                total += s * s
-                gx = -s * q[j] - reg * p[u]
-                q[j] += lr * (-s * p[u] - reg * q[j])
-                p[u] += lr * gx
-    return total
 
 
 def top_k_ref(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -378,6 +378,8 @@ def check_model_arrays(
         if name in arrays and (arrays[name].ndim == 0 or arrays[name].shape[0] != n[rows]):
             raise fail(f"array '{name}' has shape {list(arrays[name].shape)}, expected {n[rows]} rows ({rows})")
     factors = params.get("factors")
+    if isinstance(factors, int) and params.get("item_bias") is True:
+        factors += 1  # SGD's article bias is one more column (the customers' held at 1)
     for name in ("user_factors_", "item_factors_"):
         if name in arrays and (arrays[name].ndim != 2 or arrays[name].shape[1] != factors):
             raise fail(f"array '{name}' has shape {list(arrays[name].shape)}, expected {factors} columns")
