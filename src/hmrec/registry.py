@@ -20,4 +20,9 @@ def available() -> dict[str, ModelInfo]:
     return registered()
 
 
-__all__ = ["ModelInfo", "available", "create", "load_model"]
+def default_models() -> list[str]:
+    """The models ``evaluate`` and ``demo`` run when none are named: every registered model but the extras."""
+    return [name for name, info in registered().items() if not info.extra]
+
+
+__all__ = ["ModelInfo", "available", "create", "default_models", "load_model"]

@@ -16,7 +16,7 @@ def demo(
         Path("hmrec-demo"), "--out", help="Where the leaderboard, report and submission go."
     ),
     models: str = typer.Option(
-        "", "--models", help="Comma-separated models (default: every registered model)."
+        "", "--models", help="Comma-separated models (default: every registered model but the extras)."
     ),
     quiet: bool = QuietOption,
     seed: int = SeedOption,
@@ -31,11 +31,11 @@ def demo(
     from hmrec.evaluation.evaluate import check_models, evaluate
     from hmrec.output import write_submission
     from hmrec.progress import console, set_quiet
-    from hmrec.registry import available, create
+    from hmrec.registry import create, default_models
 
     set_quiet(quiet)
     started = time.perf_counter()
-    names = [m.strip() for m in models.split(",") if m.strip()] or list(available())
+    names = [m.strip() for m in models.split(",") if m.strip()] or default_models()
     check_models(names, {}, seed)
     data_dir = resolve_data(None)
     dataset = load_dataset(data_dir, progress=not quiet)

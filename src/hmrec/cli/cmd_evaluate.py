@@ -28,7 +28,7 @@ def evaluate_command(
     data: Path | None = DataOption,
     models: str = typer.Option(
         "", "--models", "-m", help="Comma-separated model names, e.g. popularity,repurchase "
-        "(default: every registered model; `hmrec models` lists them).",
+        "(default: every registered model but the extras; `hmrec models` lists them).",
     ),
     k: int = typer.Option(12, "--k", help="Cut-off of the metrics (MAP@k, recall@k, ...)."),
     test_days: int = typer.Option(7, "--test-days", help="Length of the test window in days."),
@@ -76,7 +76,7 @@ def evaluate_command(
     from hmrec.evaluation.intervals import check_resamples
     from hmrec.models.base import MAX_K, check_k
     from hmrec.progress import console, set_quiet
-    from hmrec.registry import available
+    from hmrec.registry import default_models
     from hmrec.tuning.params_file import with_params_file
 
     set_quiet(quiet)
@@ -89,7 +89,7 @@ def evaluate_command(
             f"--curve-k must be an integer between 0 and {MAX_K}, got {curve_k} (fix: e.g. --curve-k 100, 0 for none)"
         )
     end = parse_date(test_end)
-    chosen = [m.strip() for m in models.split(",") if m.strip()] or list(available())
+    chosen = [m.strip() for m in models.split(",") if m.strip()] or default_models()
     params = with_params_file(params_file, parse_params(param), chosen)
     names = check_models(chosen, params, seed)
     baseline = baseline.strip() if baseline and baseline.strip() else None

@@ -105,6 +105,7 @@ def models_command(
     width = max(60, min(shutil.get_terminal_size((100, 24)).columns, 120))
     for name, info in registry.items():
         note = " [generated data only]" if info.needs_truth else ""
+        note += " [extra: run only when named]" if info.extra else ""
         model = create(name)
         lines = textwrap.wrap(
             f"{name}  {model.score_kind}  {info.description}{note}", width, subsequent_indent="    "

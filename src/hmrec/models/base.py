@@ -165,16 +165,19 @@ class ModelInfo:
     description: str
     factory: Callable[..., Recommender]
     needs_truth: bool = False
+    #: an extra is evaluated only when named: left out of the default set of `evaluate` and `demo`
+    extra: bool = False
 
 
 _REGISTRY: dict[str, ModelInfo] = {}
 
 
-def register(name: str, description: str, *, needs_truth: bool = False) -> Callable[[Any], Any]:
-    """Class or factory decorator: make a model available by ``name`` to ``create`` and the CLI."""
+def register(name: str, description: str, *, needs_truth: bool = False, extra: bool = False) -> Callable[[Any], Any]:
+    """Class or factory decorator: make a model available by ``name`` to ``create`` and the CLI (an ``extra``
+    only when named, not in the commands' default set of models)."""
 
     def decorate(factory: Any) -> Any:
-        _REGISTRY[name] = ModelInfo(name, description, factory, needs_truth)
+        _REGISTRY[name] = ModelInfo(name, description, factory, needs_truth, extra)
         if isinstance(factory, type) and issubclass(factory, Recommender):
             factory.name = name
         return factory

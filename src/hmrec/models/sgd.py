@@ -439,7 +439,11 @@ class SGDMSE(SGDModel):
         super().__init__(**{**self.defaults, **params})
 
 
-@register("sgd-warp", "Matrix factorization by SGD on the WARP loss (negatives drawn until one outranks the bought).")
+# an extra: slower and weaker than sgd-bpr on the generated data (docs/benchmarks.md), so only run when named
+@register(
+    "sgd-warp", "Matrix factorization by SGD on the WARP loss (negatives drawn until one outranks the bought).",
+    extra=True,
+)
 class SGDWARP(SGDModel):
     """:class:`SGDModel` with the WARP loss: up to ``neg_samples`` negatives per purchase, the first that
     violates the margin gives the step, weighted by the estimated rank of the bought article."""
