@@ -91,32 +91,3 @@ def test_no_feature_reads_past_the_cutoff(tiny: Dataset) -> None:
     # and the cut-off matters: a later one sees other purchases
     later = _state_arrays(tiny, end)
     assert not np.array_equal(later["table own_keys"], full["table own_keys"])
-
-
-def test_rebuy_intervals_and_every_attribute_column() -> None:
-    # a second attribute column of two values: c0's rows are a0, a0 (colour 1) and a2 (colour 2)
-    colour = [1, 2, 2, 2, 1, 1]
-    data = planted(colour_group_code=colour)
-    tables = FeatureTables.fit(data, CUTOFF, keys=[("product_type_no",)])
-    art = {i: dict(zip(ARTICLE_FEATURES, tables.article[i], strict=True)) for i in range(data.n_articles)}
-    # a0: c0 bought it on 01-01 and 01-09 (8 days apart), c1 once: half of its buyers rebought, after 8 days
-    assert (art[0]["a_rebuy_rate"], art[0]["a_rebuy_days"]) == (0.5, 8.0)
-    assert (art[1]["a_product_rebuy_rate"], art[1]["a_product_rebuy_days"]) == (0.5, 8.0)  # a0's product
-    assert art[2]["a_rebuy_rate"] == 0 and np.isnan(art[2]["a_rebuy_days"])  # bought once
-    assert art[1]["a_rebuy_rate"] == 0 and np.isnan(art[1]["a_days_since_last"])  # never sold
-    assert art[4]["a_days_since_last"] == 0 and art[0]["a_price_vs_own"] == 1.0
-    sources = {"repurchase": RepurchaseSource().fit(data), "product": ProductSource().fit(data)}
-    cands = candidate_union([(n, *s.candidates(np.array([0]), 2)) for n, s in sources.items()], data.n_articles)
-    names = feature_names(cands.sources)
-    x = tables.matrix(np.array([0]), cands, sources)
-    rows = {int(a): dict(zip(names, r, strict=True)) for a, r in zip(cands.article, x, strict=True)}
-    # c0 last bought a0 1 day before the cut-off: 1/8 of its interval between rebuys
-    assert rows[0]["p_since_over_rebuy"] == np.float32(1 / 8)
-    # the attribute columns (the product type has too many values to be one), fewest values first, then
-    # the more even split first: the colour (1 of c0's 3 rows in a2's, 2 in a0's), then the index group
-    assert (rows[2]["p_attr0_share"], rows[2]["p_attr1_share"]) == (np.float32(1 / 3), 1.0)
-    assert rows[0]["p_attr0_share"] == np.float32(2 / 3) and rows[2]["p_attr2_share"] == 1.0  # a slot left over
-    # the two columns' contents swapped, with other labels: the same features
-    swapped = planted(index_group_name=[f"v{c}" for c in colour], colour_group_code=[7, 7, 7, 7, 8, 8])
-    again = FeatureTables.fit(swapped, CUTOFF, keys=[("product_type_no",)])
-    np.testing.assert_array_equal(again.matrix(np.array([0]), cands, sources), x)

@@ -45,7 +45,7 @@ from hmrec.data.schema import ARTICLE_IDX, CUSTOMER_IDX, PRICE, SALES_CHANNEL, T
 from hmrec.models.lists import sorted_lookup
 from hmrec.ranking.candidates import Candidates
 from hmrec.ranking.sources import OWN_HALF_LIFE_DAYS, SOURCES, Source, product_codes
-from hmrec.ranking.taste import TASTE_SLOTS, attribute_codes, attribute_columns
+from hmrec.ranking.taste import TASTE_SLOTS, attribute_codes
 
 #: the customer's mix over this many largest values of the best single-column taste key
 TOP_MIX_VALUES = 5
@@ -56,35 +56,20 @@ CUSTOMER_FEATURES = (
     *(f"c_mix_share_{i}" for i in range(TOP_MIX_VALUES)),
     "c_rebuy_share",
 )
-#: how often and after how long the article's (its product's) buyers buy it again
-REBUY_FEATURES = ("a_rebuy_rate", "a_rebuy_days", "a_product_rebuy_rate", "a_product_rebuy_days")
 ARTICLE_FEATURES = (
     "a_days_since_first", "a_sales_1d", "a_sales_7d", "a_sales_28d", "a_sales", "a_trend", "a_price",
-    "a_buyer_age", "a_product_sales_7d", "a_taste_share_7d", *REBUY_FEATURES, "a_days_since_last",
-    "a_price_vs_own",
+    "a_buyer_age", "a_product_sales_7d", "a_taste_share_7d",
 )
 #: the customer's share of rows in the article's value of each learned taste key, best key first
 SHARES = tuple(f"p_taste{i}_share" for i in range(TASTE_SLOTS))
-#: room for this many attribute columns (:func:`hmrec.ranking.taste.attribute_columns`), fewest values first
-ATTRIBUTE_SLOTS = 12
-#: the customer's share of rows in the article's value of each attribute column of the data
-ATTRIBUTE_SHARES = tuple(f"p_attr{i}_share" for i in range(ATTRIBUTE_SLOTS))
 #: the pair features the sources compute themselves (``Source.pair_feature``), in registry order
 SOURCE_PAIR_FEATURES = tuple(cls.pair_feature for cls in SOURCES.values() if cls.pair_feature)
 PAIR_FEATURES = (
     "p_times_bought", "p_decayed", "p_days_since_bought", "p_days_since_product", "p_product_rows",
     "p_own_order", "p_product_order", *SOURCE_PAIR_FEATURES, "p_price_ratio", "p_age_gap", *SHARES,
-    "p_since_over_rebuy", "p_product_since_over_rebuy", "p_price_vs_paid", *ATTRIBUTE_SHARES,
 )
 #: feature families for the ablation (``ranker`` parameter ``drop_features``)
 FAMILIES = ("customer", "article", "pair", "source")
-#: smaller groups of features the ablation may leave out by name (``drop_features``), besides the families
-GROUPS: dict[str, tuple[str, ...]] = {
-    "rebuy": (*REBUY_FEATURES, "p_since_over_rebuy", "p_product_since_over_rebuy"),
-    "price_history": ("a_price_vs_own", "p_price_vs_paid"),
-    "attributes": ATTRIBUTE_SHARES,
-    "recency": ("a_days_since_last",),
-}
 
 
 def feature_names(sources: list[str]) -> list[str]:
@@ -116,33 +101,6 @@ def _stack(columns: Mapping[str, np.ndarray], names: Sequence[str], missing: np.
         return np.zeros((0, 0), dtype=np.float32)
     fill = np.zeros(0, dtype=np.float32) if missing is None else missing  # None: every name has its column
     return np.column_stack([columns.get(name, fill) for name in names]).astype(np.float32)
-
-
-def attribute_slots(articles: pl.DataFrame) -> dict[str, np.ndarray]:
-    """Per :data:`ATTRIBUTE_SHARES` slot the per-article codes of one attribute column of the data
-    (:func:`~hmrec.ranking.taste.attribute_columns`: every column that splits the articles into groups, none
-    named here), fewest values first, then by the sizes of their groups (largest first), then in file order:
-    the order follows how a column splits the articles, not its name, its place or its values' labels. Slots
-    beyond the columns see one value for every article; columns beyond the slots are left out."""
-    codes = [attribute_codes(articles, [column]) for column in attribute_columns(articles)]
-    codes.sort(key=lambda c: (int(c.max(initial=-1)), sorted(np.bincount(c).tolist(), reverse=True)))
-    blank = np.zeros(articles.height, dtype=np.int32)
-    return {feature: codes[i] if i < len(codes) else blank for i, feature in enumerate(ATTRIBUTE_SHARES)}
-
-
-def _rebuys(frame: pl.DataFrame, key: str, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per value of ``key`` (an article, a product): the share of its buyers who bought it on two or more days,
-    and the mean days between their first and last such day per day in between (NaN when nobody rebought)."""
-    per = (
-        frame.group_by(CUSTOMER_IDX, key)
-        .agg(pl.col("age_d").n_unique().alias("days"), (pl.col("age_d").max() - pl.col("age_d").min()).alias("span"))
-        .group_by(key)
-        .agg(
-            (pl.col("days") > 1).mean().alias("rate"),
-            (pl.col("span") / (pl.col("days") - 1)).filter(pl.col("days") > 1).mean().alias("gap"),
-        )
-    )
-    return _scatter(n, per[key], per["rate"], fill=0.0), _scatter(n, per[key], per["gap"])
 
 
 class PairTable:
@@ -188,7 +146,6 @@ class FeatureTables:
             feature: attribute_codes(data.articles, keys[i] if i < len(keys) else ())
             for i, feature in enumerate(SHARES)
         }
-        self.attr_of.update(attribute_slots(data.articles))
         singles = [key for key in keys if len(key) == 1]
         mix_of = attribute_codes(data.articles, singles[0] if singles else ())
         frame = tx.collect()
@@ -268,10 +225,8 @@ class FeatureTables:
             (pl.col("age_d") < 28).sum().alias("s28"),
             pl.len().alias("s"),
             pl.col(PRICE).filter(pl.col("age_d") < 28).mean().alias("price28"),
-            pl.col(PRICE).filter(pl.col("age_d") < 7).mean().alias("price7"),
             pl.col(PRICE).mean().alias("price"),
             pl.col("c_age").fill_nan(None).mean().alias("buyer_age"),
-            pl.col("age_d").min().alias("last"),
         )
         idx = per[ARTICLE_IDX]
         first = _scatter(n_a, idx, per["first"])
@@ -283,17 +238,10 @@ class FeatureTables:
         sub_of = self.attr_of[SHARES[0]]
         sub_s7 = np.bincount(sub_of, weights=s7, minlength=int(sub_of.max(initial=0)) + 1)[sub_of]
         sub_share = np.divide(s7, sub_s7, out=np.zeros(n_a), where=sub_s7 > 0)
-        # last week's price over the article's own mean price: a markdown (or a rise) against its history
-        price_vs_own = _scatter(n_a, idx, per["price7"] / per["price"])
-        rate, days = _rebuys(frame, ARTICLE_IDX, n_a)
-        p_rate, p_days = _rebuys(frame, "product", int(self.product_of.max(initial=0)) + 1)
         return _stack({
             "a_days_since_first": first, "a_sales_1d": s1, "a_sales_7d": s7, "a_sales_28d": s28, "a_sales": s,
             "a_trend": s7 / (sp7 + 1.0), "a_price": price, "a_buyer_age": buyer_age,
             "a_product_sales_7d": product_s7[self.product_of], "a_taste_share_7d": sub_share,
-            "a_rebuy_rate": rate, "a_rebuy_days": days, "a_product_rebuy_rate": p_rate[self.product_of],
-            "a_product_rebuy_days": p_days[self.product_of], "a_days_since_last": _scatter(n_a, idx, per["last"]),
-            "a_price_vs_own": price_vs_own,
         }, ARTICLE_FEATURES)
 
     def _pair_tables(self, frame: pl.DataFrame, n_c: int, n_a: int) -> None:
@@ -358,11 +306,6 @@ class FeatureTables:
             "p_product_order": prod[:, 2],
             "p_price_ratio": a["a_price"] / c["c_mean_price"],
             "p_age_gap": np.abs(c["c_age"] - a["a_buyer_age"]),
-            # how far into the article's (product's) usual interval between rebuys the customer is
-            "p_since_over_rebuy": own[:, 2] / a["a_rebuy_days"],
-            "p_product_since_over_rebuy": prod[:, 0] / a["a_product_rebuy_days"],
-            # what the article costs now against what this customer usually pays, relative to its own history
-            "p_price_vs_paid": a["a_price"] * a["a_price_vs_own"] / c["c_mean_price"],
         }
         for feature, table in self.shares.items():
             pair[feature] = table.lookup(cust, self.attr_of[feature][art], fill=0.0)
@@ -397,14 +340,14 @@ class FeatureTables:
         self.customer = state["customer"]
         self.article = state["article"]
         self.product_of = state["product_of"]
-        self.attr_of = {feature: state[f"{feature}_of"] for feature in (*SHARES, *ATTRIBUTE_SHARES)}
+        self.attr_of = {feature: state[f"{feature}_of"] for feature in SHARES}
         self.shares = {}
-        for name in ("own", "product", *SHARES, *ATTRIBUTE_SHARES):
+        for name in ("own", "product", *SHARES):
             table = PairTable.__new__(PairTable)
             table.keys = state[f"{name}_keys"]
             table.values = state[f"{name}_values"]
             table.width = int(state[f"{name}_width"])
-            if name in self.attr_of:
+            if name in SHARES:
                 self.shares[name] = table
             else:
                 setattr(self, name, table)

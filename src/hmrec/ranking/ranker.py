@@ -63,7 +63,6 @@ from hmrec.ranking.cutoff import (
 from hmrec.ranking.features import (
     CUSTOMER_FEATURES,
     FAMILIES,
-    GROUPS,
     FeatureTables,
     family_of,
     feature_names,
@@ -120,8 +119,7 @@ class Ranker(Recommender):
         max_buyers: at most this many of each training and validation week's buyers give rows (a seeded hash
             of the customer picks them; None: all). Bounds the training sample, which otherwise grows with the
             customer base (docs/scale-out.md: the driver at 10x).
-        drop_features: comma-separated feature families (customer, article, pair, source) or groups (rebuy,
-            price_history, attributes, recency; :data:`hmrec.ranking.features.GROUPS`) left out, for the
+        drop_features: comma-separated feature families left out (customer, article, pair, source), for the
             ablation.
         threads: LightGBM and ALS threads (fixed, for determinism).
         seed: seeds the negative sample, LightGBM, ALS and k-means.
@@ -239,11 +237,11 @@ class Ranker(Recommender):
 
     def _dropped_families(self) -> set[str]:
         dropped = {f.strip() for f in str(self.drop_features).split(",") if f.strip()}
-        unknown = dropped - set(FAMILIES) - set(GROUPS)
+        unknown = dropped - set(FAMILIES)
         if unknown:
             raise ParameterError(
                 f"ranker: parameter 'drop_features' has unknown family '{sorted(unknown)[0]}' "
-                f"(fix: choose from {', '.join([*FAMILIES, *GROUPS])})"
+                f"(fix: choose from {', '.join(FAMILIES)})"
             )
         return dropped
 
@@ -251,9 +249,7 @@ class Ranker(Recommender):
         """Feature names used and their column positions in the full feature matrix."""
         names = feature_names(list(counts))
         dropped = self._dropped_families()
-        left_out = {name for group in dropped & set(GROUPS) for name in GROUPS[group]}
-        keep = np.array([i for i, n in enumerate(names) if family_of(n) not in dropped and n not in left_out],
-                        dtype=np.int64)
+        keep = np.array([i for i, n in enumerate(names) if family_of(n) not in dropped], dtype=np.int64)
         return [names[i] for i in keep], keep
 
     def _counts(self) -> tuple[dict[str, int], dict[str, int]]:
