@@ -14,7 +14,7 @@ from hmrec.data.dataset import Dataset
 from hmrec.data.split import time_split
 from hmrec.errors import DataError, ParameterError
 from hmrec.models.persist import save_model, sha256_file
-from hmrec.ranking.ranker import Ranker
+from hmrec.ranking.ranker import Ranker, fit_blend, validation_map
 from hmrec.registry import create, load_model
 
 FAST = {"sources": "repurchase:12,product:6,copurchase:12,popularity:12,age:6,trending:6", "trees": 20,
@@ -203,9 +203,69 @@ def test_explain_names_sources_and_features(fitted: tuple[Ranker, Dataset]) -> N
     assert set(importance["family"].to_list()) <= {"customer", "article", "pair", "source"}
 
 
+def test_validation_map_by_hand() -> None:
+    # group 1: hits at ranks 1 and 3 -> (1/1 + 2/3) / 2; group 2: its one hit at rank 2 -> 1/2; group 3: none
+    labels = np.array([1, 0, 1, 0, 1, 0, 0])
+    scores = np.array([0.9, 0.8, 0.7, 0.5, 0.4, 0.9, 0.1])
+    groups = np.array([3, 2, 2])
+    assert validation_map(labels, scores, groups) == pytest.approx(((1 + 2 / 3) / 2 + 1 / 2) / 2)
+    assert validation_map(labels, scores, groups, k=1) == pytest.approx((1 + 0) / 2)
+
+
+def test_the_blend_weights_the_booster_that_ranks_the_validation_week() -> None:
+    labels = np.array([1, 0, 0, 0, 1, 0])
+    groups = np.array([3, 3])
+    right = np.array([3.0, 2.0, 1.0, 1.0, 5.0, 2.0])  # ranks both hits first
+    wrong = -right
+    blend = fit_blend([wrong, right], labels, groups)
+    assert blend[1]["mean"] == pytest.approx(right.mean()) and blend[1]["scale"] == pytest.approx(right.std())
+    mixed = sum(b["weight"] * (p - b["mean"]) / b["scale"] for b, p in zip(blend, [wrong, right], strict=True))
+    # the blend ranks as the right one does (each of its rankings with wrong's weight below 1/2 is as good,
+    # and the ties go to the most weight on the first booster: 0.4)
+    assert validation_map(labels, mixed, groups) == 1.0
+    assert [b["weight"] for b in blend] == pytest.approx([0.4, 0.6])
+    # both rank alike: the ties go to the first booster, the one the ranker's objective names first
+    assert [b["weight"] for b in fit_blend([right, right], labels, groups)] == pytest.approx([1.0, 0.0])
+
+
+@pytest.fixture(scope="module")
+def blended(tiny: Dataset) -> tuple[Ranker, Dataset]:
+    train = time_split(tiny).train
+    model = create("ranker", **FAST, objective="lambdarank,binary")
+    assert isinstance(model, Ranker)
+    return model.fit(train), train
+
+
+def test_a_blend_is_deterministic_and_saved_whole(tmp_path: Path, tiny: Dataset,
+                                                   blended: tuple[Ranker, Dataset]) -> None:
+    model, train = blended
+    weights = [part["weight"] for part in json.loads(model.blend_)]
+    assert len(weights) == 2 and sum(weights) == pytest.approx(1.0)
+    customers = np.arange(0, train.n_customers, 5)
+    ids, scores = model.recommend(customers, 12)
+    again = create("ranker", **FAST, objective="lambdarank,binary").fit(train).recommend(customers, 12)
+    np.testing.assert_array_equal(ids, again[0])
+    np.testing.assert_array_equal(scores, again[1])
+    path = save_model(model, tmp_path / "ranker", train)
+    assert (path / "booster-binary.txt").read_text().startswith("tree")
+    loaded = load_model(path, train).recommend(customers, 12)
+    np.testing.assert_array_equal(ids, loaded[0])
+    np.testing.assert_array_equal(scores, loaded[1])
+    frame = model.explain(int(train.transactions["customer_idx"][0]), 3)  # contributions of the blend
+    assert all(r.count("=") == 3 for r in frame["reasons"].to_list())
+    for damage, named in ((lambda m: (m / "booster-binary.txt").unlink(), "booster-binary.txt is missing"),
+                          (lambda m: (m / "booster-binary.txt").write_text("tree\n") and _rechecksum(m),
+                           "booster-binary.txt is not a whole LightGBM model")):
+        damaged = save_model(model, tmp_path / f"damaged-{named[:20]}", train)
+        damage(damaged)
+        with pytest.raises(DataError, match=named):
+            load_model(damaged, train)
+
+
 def test_parameter_errors(tiny: Dataset) -> None:
-    with pytest.raises(ParameterError, match="'objective'"):
-        create("ranker", objective="regression").fit(tiny)
+    for objective in ("regression", "lambdarank,lambdarank", "lambdarank,"):
+        with pytest.raises(ParameterError, match="'objective'"):
+            create("ranker", objective=objective).fit(tiny)
     with pytest.raises(ParameterError, match="'drop_features'"):
         create("ranker", drop_features="colour").fit(tiny)
     with pytest.raises(ParameterError, match="'weeks'"):

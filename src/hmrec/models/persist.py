@@ -43,8 +43,8 @@ FORMAT_VERSION = 3
 MODEL_JSON = "model.json"
 ARRAYS_NPZ = "arrays.npz"
 #: besides the model's own files: ``bundle.json`` and ``serve/``, what ``hmrec train`` adds for serving
-#: (hmrec.serve.bundle), and the ranker's LightGBM model as text
-MODEL_FILES = frozenset({MODEL_JSON, ARRAYS_NPZ, "bundle.json", "serve", "booster.txt"})
+#: (hmrec.serve.bundle), and the ranker's LightGBM models as text (a second one when it blends two objectives)
+MODEL_FILES = frozenset({MODEL_JSON, ARRAYS_NPZ, "bundle.json", "serve", "booster.txt", "booster-binary.txt"})
 # what a killed run may have left inside a saved model folder (older versions wrote the serving files there)
 _LEFTOVER = re.compile(r"\.serve\.tmp-.+|model\.json\.tmp|arrays\.tmp\.npz")
 _RETRAIN = "train the model again with `hmrec train --model NAME --out DIR`"

@@ -13,7 +13,11 @@ Fitting on ``train`` (last day ``T``):
    depend on the block size).
 2. **LightGBM** (``objective``: ``lambdarank`` grouped by (customer, week), or ``binary``) trains on the
    training weeks with early stopping on the validation week (MAP@12 of the candidates there). Deterministic:
-   ``deterministic``, ``force_row_wise``, fixed ``threads`` and ``seed``.
+   ``deterministic``, ``force_row_wise``, fixed ``threads`` and ``seed``. With several objectives
+   (``lambdarank,binary``) one booster per objective trains on the same rows and the ranker scores by their
+   **blend**: each booster's score standardized by its mean and deviation on the validation rows, weighted by
+   the weights (a grid of step :data:`BLEND_STEP` on the simplex) that give the best MAP@12 of the validation
+   week's candidates (:func:`fit_blend`).
 3. **The final cut-off** ``T``: sources and tables fitted on all of ``train``; ``recommend`` builds the
    candidates and features of blocks of customers, scores them with the booster and keeps the top ``k``.
 
@@ -85,6 +89,10 @@ DEFAULT_SOURCES = "repurchase:24,product:12,copurchase:24,popularity:24,age:12,t
 #: customers per block when building and scoring candidates (bounds memory: ~150 candidates x 60 features)
 BLOCK_CUSTOMERS = 50_000
 BOOSTER_FILE = "booster.txt"
+#: the LightGBM objectives the ranker trains, alone or blended
+OBJECTIVES = ("lambdarank", "binary")
+#: the grid of the blend's weights: multiples of this on the simplex
+BLEND_STEP = 0.1
 #: lines every whole LightGBM model text holds, after its trees and after its parameters
 _BOOSTER_ENDS = ("end of trees", "end of parameters")
 
@@ -104,7 +112,9 @@ class Ranker(Recommender):
         weeks: training weeks before the validation week. 4 by backtest on small (two test weeks ending
             2020-09-15, second calibration pass, taste source): MAP@12 0.0480 with 4 weeks, 0.0481 with 6
             (repurchase 0.0289), for two thirds of the fitting time: the full-scale submit budget.
-        objective: ``lambdarank`` or ``binary``.
+        objective: ``lambdarank`` or ``binary``, or several comma-separated (``lambdarank,binary``): one
+            booster each on the same rows, blended with weights fitted on the validation week (the first is
+            saved as ``booster.txt``, the others as ``booster-<objective>.txt``).
         trees: most boosting rounds (early stopping on the validation week picks fewer). 150: at full scale
             early stopping took 261 at the 0.05 learning rate, and scoring 1.37M customers costs in
             proportion (docs/benchmarks.md: the submit budget).
@@ -227,13 +237,23 @@ class Ranker(Recommender):
             check_positive("history_weeks", self.history_weeks, model="ranker", low=1.0)
         if self.max_buyers is not None:
             check_int("max_buyers", self.max_buyers, model="ranker", low=1)
-        if self.objective not in ("lambdarank", "binary"):
-            raise ParameterError(
-                f"ranker: parameter 'objective' must be lambdarank or binary, got {self.objective!r}"
-            )
+        self._objectives()
         self._dropped_families()
         self._validate_source_params(counts)
         return counts
+
+    def _objectives(self) -> list[str]:
+        names = [o.strip() for o in str(self.objective).split(",")]
+        if not names or any(o not in OBJECTIVES for o in names) or len(set(names)) != len(names):
+            raise ParameterError(
+                f"ranker: parameter 'objective' must be one or more of {', '.join(OBJECTIVES)} (comma-separated, "
+                f"each once), got {self.objective!r}"
+            )
+        return names
+
+    def booster_files(self) -> tuple[str, ...]:
+        """The file of each objective's booster, in the order of ``objective``."""
+        return tuple(BOOSTER_FILE if i == 0 else f"booster-{o}.txt" for i, o in enumerate(self._objectives()))
 
     def _dropped_families(self) -> set[str]:
         dropped = {f.strip() for f in str(self.drop_features).split(",") if f.strip()}
@@ -426,36 +446,55 @@ class Ranker(Recommender):
             x = np.vstack([s[0] for s in sets])
             y = np.concatenate([s[1] for s in sets])
             groups = np.concatenate([s[2] for s in sets])
-            params = self._lgb_params()
-            dtrain = lgb.Dataset(x, y, group=groups, feature_name=names, free_raw_data=True, params=params)
-            callbacks: list[Any] = []
-            valid_sets = []
-            if valid is not None:
-                dvalid = lgb.Dataset(valid[0], valid[1], group=valid[2], reference=dtrain, params=params)
-                valid_sets = [dvalid]
-                callbacks.append(lgb.early_stopping(30, verbose=False))
-            bar.update(task, info=f"LightGBM on {y.size:,} rows")
-            booster = lgb.train(
-                params, dtrain, num_boost_round=int(self.trees), valid_sets=valid_sets, callbacks=callbacks
-            )
+            boosters = []
+            for objective in self._objectives():
+                params = self._lgb_params(objective)
+                dtrain = lgb.Dataset(x, y, group=groups, feature_name=names, free_raw_data=False, params=params)
+                callbacks: list[Any] = []
+                valid_sets = []
+                if valid is not None:
+                    dvalid = lgb.Dataset(valid[0], valid[1], group=valid[2], reference=dtrain, params=params)
+                    valid_sets = [dvalid]
+                    callbacks.append(lgb.early_stopping(30, verbose=False))
+                bar.update(task, info=f"LightGBM ({objective}) on {y.size:,} rows")
+                boosters.append(lgb.train(
+                    params, dtrain, num_boost_round=int(self.trees), valid_sets=valid_sets, callbacks=callbacks
+                ))
+                del dtrain
             self.train_rows_ = int(y.size)
-            del x, y, dtrain
+            del x, y
             bar.update(task, info=f"candidates at {end}")
             self._state = self._build(train, end)
             bar.advance(task)
-        self.best_iteration_ = int(booster.best_iteration or booster.current_iteration())
-        self._booster = booster
+        iterations = [int(b.best_iteration or b.current_iteration()) for b in boosters]
+        self.best_iteration_ = iterations[0]
+        # blended, each booster is cut to its own best iteration (one alone keeps its trees, as saved before)
+        self._boosters = [lgb.Booster(model_str=b.model_to_string(num_iteration=i)) if len(boosters) > 1 else b
+                          for b, i in zip(boosters, iterations, strict=True)]
+        self._booster = self._boosters[0]
+        self.blend_ = json.dumps(self._fit_blend(valid))
         self._names = names
         self._keep = keep
         self.cutoff_ = end.isoformat()
-        self.feature_importance_ = booster.feature_importance(
-            "gain", iteration=self.best_iteration_
-        ).astype(np.float64)
+        self.feature_importance_ = np.sum([
+            b.feature_importance("gain", iteration=i) for b, i in zip(boosters, iterations, strict=True)
+        ], axis=0).astype(np.float64)
         return self
 
-    def _lgb_params(self) -> dict[str, Any]:
+    def _fit_blend(self, valid: Rows | None) -> list[dict[str, float]]:
+        """Per booster its weight and the mean and deviation its scores are standardized by (one booster:
+        weight 1 on its raw score); fitted on the validation week's rows (:func:`fit_blend`)."""
+        if len(self._boosters) == 1:
+            return [{"weight": 1.0, "mean": 0.0, "scale": 1.0}]
+        if valid is None:  # no validation week: equal weights on scores of unit scale
+            return [{"weight": 1.0 / len(self._boosters), "mean": 0.0, "scale": 1.0} for _ in self._boosters]
+        preds = [np.asarray(b.predict(valid[0], num_threads=int(self.threads)), dtype=np.float64)
+                 for b in self._boosters]
+        return fit_blend(preds, valid[1], valid[2])
+
+    def _lgb_params(self, objective: str) -> dict[str, Any]:
         params: dict[str, Any] = {
-            "objective": self.objective,
+            "objective": objective,
             "learning_rate": float(self.learning_rate),
             "num_leaves": int(self.leaves),
             "min_data_in_leaf": int(self.min_child_samples),
@@ -469,11 +508,32 @@ class Ranker(Recommender):
             "seed": int(self.seed),
             "verbose": -1,
         }
-        if self.objective == "lambdarank":
+        if objective == "lambdarank":
             params.update({"metric": "map", "eval_at": [12], "lambdarank_truncation_level": 20})
+        elif len(self._objectives()) > 1:
+            # blended, every booster stops where the validation week's ranking is best, as the blend is judged
+            params.update({"metric": "map", "eval_at": [12]})
         else:
             params.update({"metric": "binary_logloss"})
         return params
+
+    def _iterations(self) -> list[int]:
+        """The trees each booster scores with: one alone its best iteration, blended ones all they keep."""
+        if len(self._boosters) == 1:
+            return [self.best_iteration_]
+        return [int(b.current_iteration()) for b in self._boosters]
+
+    def _predict(self, x: np.ndarray) -> np.ndarray:
+        """The blend of the boosters' scores (one booster: its own score)."""
+        if len(self._boosters) == 1:
+            return np.asarray(
+                self._booster.predict(x, num_iteration=self.best_iteration_, num_threads=int(self.threads)),
+                dtype=np.float32,
+            )
+        total = np.zeros(x.shape[0], dtype=np.float64)
+        for booster, part in zip(self._boosters, json.loads(self.blend_), strict=True):
+            total += part["weight"] * (booster.predict(x, num_threads=int(self.threads)) - part["mean"]) / part["scale"]
+        return total.astype(np.float32)
 
     # ------------------------------------------------------------------ scoring
     def _check_ready(self) -> None:
@@ -494,11 +554,7 @@ class Ranker(Recommender):
                 parts.append(cands)
         cands = concat_candidates(parts, list(parse_sources(self.sources)))
         x = state.features(customers, cands)[:, self._keep]
-        scores = np.asarray(
-            self._booster.predict(x, num_iteration=self.best_iteration_, num_threads=int(self.threads)),
-            dtype=np.float32,
-        )
-        return cands, x, scores
+        return cands, x, self._predict(x)
 
     def candidates(self, customers: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``n`` best of each customer's candidates by the booster's score (padded -1 / -inf when the
@@ -572,11 +628,14 @@ class Ranker(Recommender):
         customers = check_customers(np.array([customer]), self.n_customers_, self.name)
         cands, x, pred = self._score_block(customers)
         order = np.lexsort((cands.article, -pred))[:k]
-        contrib = np.asarray(
-            self._booster.predict(
-                x[order], num_iteration=self.best_iteration_, pred_contrib=True, num_threads=int(self.threads)
-            )
-        )[:, :-1]
+        # the blend is linear in each booster's score, so its contributions are theirs, weighted alike
+        parts = zip(self._boosters, self._iterations(), json.loads(self.blend_), strict=True)
+        contrib = np.sum([
+            part["weight"] / part["scale"] * np.asarray(booster.predict(
+                x[order], num_iteration=iteration, pred_contrib=True, num_threads=int(self.threads)
+            ))[:, :-1]
+            for booster, iteration, part in parts
+        ], axis=0)
         rows = []
         for rank, (i, c) in enumerate(zip(order, contrib, strict=True), start=1):  # k rows of one customer
             proposed = [cands.sources[s] for s in np.flatnonzero(cands.proposed[i])]
@@ -618,7 +677,7 @@ class Ranker(Recommender):
 
     # ------------------------------------------------------------------ persistence
     def _reset(self) -> None:
-        for name in ("_booster", "_state", "_names", "_keep"):
+        for name in ("_booster", "_boosters", "_state", "_names", "_keep"):
             self.__dict__.pop(name, None)
         super()._reset()
 
@@ -634,9 +693,10 @@ class Ranker(Recommender):
         for key, value in self._state.tables.state().items():
             arrays[f"tab.{key}"] = value
         directory.mkdir(parents=True, exist_ok=True)
-        write_atomic(directory / BOOSTER_FILE, self._booster.model_to_string(num_iteration=self.best_iteration_))
+        for file, booster, iteration in zip(self.booster_files(), self._boosters, self._iterations(), strict=True):
+            write_atomic(directory / file, booster.model_to_string(num_iteration=iteration))
         scalars = {k: getattr(self, k) for k in ("n_customers_", "n_articles_", "cutoff_", "best_iteration_",
-                                                   "train_rows_", "taste_keys_")}
+                                                   "train_rows_", "taste_keys_", "blend_")}
         # the array list that loading checks the npz against is this model's own, not its attributes'
         listed = {k: {"dtype": v.dtype.str, "shape": list(v.shape)} for k, v in arrays.items()}
         write_saved(directory, arrays, {"model": self.name, "params": self.get_params(), "attributes": scalars,
@@ -645,10 +705,14 @@ class Ranker(Recommender):
     @classmethod
     def load_state(cls, directory: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         payload, arrays = super().load_state(directory)
-        return payload, {**arrays, **cls.read_files(directory)}
+        # which booster files there are follows from the saved parameters (one per objective)
+        return payload, {**arrays, **cls(**payload.get("params", {})).read_files(directory)}
 
-    #: files saved beside the arrays, checksummed in model.json before anything reads them
-    own_files = (BOOSTER_FILE,)
+    @property
+    def own_files(self) -> tuple[str, ...]:
+        """The files saved beside the arrays (one booster per objective), checksummed in model.json before
+        anything reads them."""
+        return self.booster_files()
 
     def check_state(
         self, payload: Mapping[str, Any], arrays: Mapping[str, np.ndarray], n_customers: int, n_articles: int,
@@ -659,16 +723,18 @@ class Ranker(Recommender):
                     expected=self._columns(parse_sources(self.sources))[1], sources=self.sources,
                     source_params=self.source_params)
 
-    @staticmethod
-    def read_files(directory: Path) -> dict[str, Any]:
-        """The files saved beside the arrays: the booster's text (``booster.txt``)."""
-        path = Path(directory) / BOOSTER_FILE
-        if not path.is_file():
-            raise DataError("booster.txt is missing", file=Path(directory), fix="train the model again")
-        try:
-            return {BOOSTER_FILE: path.read_text(encoding="utf-8")}
-        except UnicodeDecodeError:
-            raise DataError("booster.txt is not UTF-8 text", file=path, fix="train the model again") from None
+    def read_files(self, directory: Path) -> dict[str, Any]:
+        """The files saved beside the arrays: each booster's text (``booster.txt``, ``booster-binary.txt``)."""
+        out = {}
+        for file in self.booster_files():
+            path = Path(directory) / file
+            if not path.is_file():
+                raise DataError(f"{file} is missing", file=Path(directory), fix="train the model again")
+            try:
+                out[file] = path.read_text(encoding="utf-8")
+            except UnicodeDecodeError:
+                raise DataError(f"{file} is not UTF-8 text", file=path, fix="train the model again") from None
+        return out
 
     def restore(self, payload: dict[str, Any], arrays: dict[str, Any]) -> Self:
         import lightgbm as lgb
@@ -686,19 +752,22 @@ class Ranker(Recommender):
         self.feature_importance_ = arrays["feature_importance_"]
         self._keep = arrays["keep"]
         self._names = list(payload.get("features", []))
-        text = arrays[BOOSTER_FILE]
-        # LightGBM crashes on a cut model text rather than raising: its checksum matched, so this is an edit
-        if not text.startswith("tree\n") or any(f"\n{end}\n" not in text for end in _BOOSTER_ENDS):
-            raise DataError("booster.txt is not a whole LightGBM model", file=BOOSTER_FILE,
-                            fix="train the model again")
-        try:
-            self._booster = lgb.Booster(model_str=text)
-        except lgb.basic.LightGBMError as exc:
-            raise DataError(f"booster.txt cannot be read ({str(exc).splitlines()[0][:120]})",
-                            file=BOOSTER_FILE, fix="train the model again") from None
-        if self._booster.num_feature() != len(self._names):
-            raise DataError(f"booster.txt reads {self._booster.num_feature()} features, the model has "
-                            f"{len(self._names)}", file=BOOSTER_FILE, fix="train the model again")
+        self._boosters = []
+        for file in self.booster_files():
+            text = arrays[file]
+            # LightGBM crashes on a cut model text rather than raising: its checksum matched, so this is an edit
+            if not text.startswith("tree\n") or any(f"\n{end}\n" not in text for end in _BOOSTER_ENDS):
+                raise DataError(f"{file} is not a whole LightGBM model", file=file, fix="train the model again")
+            try:
+                booster = lgb.Booster(model_str=text)
+            except lgb.basic.LightGBMError as exc:
+                raise DataError(f"{file} cannot be read ({str(exc).splitlines()[0][:120]})",
+                                file=file, fix="train the model again") from None
+            if booster.num_feature() != len(self._names):
+                raise DataError(f"{file} reads {booster.num_feature()} features, the model has "
+                                f"{len(self._names)}", file=file, fix="train the model again")
+            self._boosters.append(booster)
+        self._booster = self._boosters[0]
         sources: dict[str, Source] = {}
         for name in parse_sources(self.sources):
             prefix = f"src.{name}."
@@ -713,3 +782,34 @@ class Ranker(Recommender):
         return self
 
 
+def validation_map(labels: np.ndarray, scores: np.ndarray, groups: np.ndarray, k: int = 12) -> float:
+    """MAP@k of rows ranked by ``scores`` within each group (``groups``: the sizes of consecutive groups;
+    ``labels``: 1 = bought), over the groups with a positive; each AP divides by ``min(positives, k)``
+    (LightGBM's ``map`` metric: the candidates are all a group knows). Ties go to the earlier row."""
+    gid = np.repeat(np.arange(groups.size), groups)
+    order = np.lexsort((np.arange(gid.size), -scores, gid))
+    hit = labels[order].astype(np.float64)
+    start = np.concatenate([[0], np.cumsum(groups)[:-1]])
+    pos = np.arange(gid.size) - start[gid]
+    top = hit * (pos < k)
+    before = np.concatenate([[0.0], np.cumsum(top)])[start]  # hits of the groups before each one
+    precision = (np.cumsum(top) - before[gid]) / (pos + 1) * top
+    positives = np.bincount(gid, weights=hit, minlength=groups.size)
+    scored = positives > 0
+    ap = np.bincount(gid, weights=precision, minlength=groups.size)[scored] / np.minimum(positives[scored], k)
+    return float(ap.mean()) if ap.size else 0.0
+
+
+def fit_blend(preds: list[np.ndarray], labels: np.ndarray, groups: np.ndarray) -> list[dict[str, float]]:
+    """The blend of several boosters' scores of the same validation rows: each standardized by its mean and
+    deviation there, weighted by the multiples of :data:`BLEND_STEP` summing to 1 that give the best
+    :func:`validation_map` (ties to the weights listed first: more weight on the first booster). Returns per
+    booster ``{"weight", "mean", "scale"}``."""
+    means = [float(p.mean()) for p in preds]
+    scales = [float(p.std()) or 1.0 for p in preds]
+    z = np.column_stack([(p - m) / s for p, m, s in zip(preds, means, scales, strict=True)])
+    steps = round(1 / BLEND_STEP)
+    grid = [w for w in np.ndindex(*(steps + 1,) * (len(preds) - 1)) if sum(w) <= steps]
+    weights = [np.array([steps - sum(w), *w], dtype=np.float64) / steps for w in grid]
+    best = max(weights, key=lambda w: (validation_map(labels, z @ w, groups), w[0]))
+    return [{"weight": float(w), "mean": m, "scale": s} for w, m, s in zip(best, means, scales, strict=True)]

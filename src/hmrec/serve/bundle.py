@@ -60,8 +60,8 @@ BUNDLE_FORMAT = 1
 BUNDLE_JSON = "bundle.json"
 SERVE_DIR = "serve"
 MODEL_FILES = ("model.json", "arrays.npz")
-#: files some models keep beside their arrays (the ranker's LightGBM model), covered by bundle.json too
-OPTIONAL_MODEL_FILES = ("booster.txt",)
+#: files some models keep beside their arrays (the ranker's LightGBM models), covered by bundle.json too
+OPTIONAL_MODEL_FILES = ("booster.txt", "booster-binary.txt")
 #: bundle files the service never reads (checked for size only when it loads; loading the model checks them)
 NOT_SERVED = frozenset({"arrays.npz", *OPTIONAL_MODEL_FILES})
 #: recent purchases kept per customer
