@@ -14,7 +14,8 @@ from hmrec.data.dataset import Dataset
 from hmrec.data.split import time_split
 from hmrec.errors import DataError, ParameterError
 from hmrec.models.persist import save_model, sha256_file
-from hmrec.ranking.ranker import Ranker, fit_blend, validation_map
+from hmrec.ranking.boosters import fit_blend, validation_map
+from hmrec.ranking.ranker import Ranker
 from hmrec.registry import create, load_model
 
 FAST = {"sources": "repurchase:12,product:6,copurchase:12,popularity:12,age:6,trending:6", "trees": 20,

@@ -16,8 +16,8 @@ Fitting on ``train`` (last day ``T``):
    ``deterministic``, ``force_row_wise``, fixed ``threads`` and ``seed``. With several objectives
    (``lambdarank,binary``) one booster per objective trains on the same rows and the ranker scores by their
    **blend**: each booster's score standardized by its mean and deviation on the validation rows, weighted by
-   the weights (a grid of step :data:`BLEND_STEP` on the simplex) that give the best MAP@12 of the validation
-   week's candidates (:func:`fit_blend`).
+   the weights (a grid on the simplex) that give the best MAP@12 of the validation week's candidates
+   (:mod:`hmrec.ranking.boosters`).
 3. **The final cut-off** ``T``: sources and tables fitted on all of ``train``; ``recommend`` builds the
    candidates and features of blocks of customers, scores them with the booster and keeps the top ``k``.
 
@@ -30,7 +30,8 @@ cold customers are ranked too; a list is shorter than ``k`` only when the source
 
 What one cut-off holds (its fitted sources and feature tables) and the helpers that stack and cut candidates
 are in :mod:`hmrec.ranking.cutoff`, the union of the sources' lists in :mod:`hmrec.ranking.candidates`, the
-checks of a saved ranker's arrays in :mod:`hmrec.ranking.saved`.
+checks of a saved ranker's arrays in :mod:`hmrec.ranking.saved`, its boosters' files and blend in
+:mod:`hmrec.ranking.boosters`.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from hmrec.models.compose import SEP, as_part
 from hmrec.models.lists import sorted_lookup
 from hmrec.models.popularity import splitmix64
 from hmrec.progress import progress_bar
+from hmrec.ranking.boosters import OBJECTIVES, blend_predict, booster_files, fit_blend, read_booster
 from hmrec.ranking.candidates import Candidates, pair_hits
 from hmrec.ranking.cutoff import (
     CutoffState,
@@ -88,13 +90,6 @@ from hmrec.ranking.taste import TasteKey, learn_keys
 DEFAULT_SOURCES = "repurchase:24,product:12,copurchase:24,popularity:24,age:12,trending:12,als:24,taste:24"
 #: customers per block when building and scoring candidates (bounds memory: ~150 candidates x 60 features)
 BLOCK_CUSTOMERS = 50_000
-BOOSTER_FILE = "booster.txt"
-#: the LightGBM objectives the ranker trains, alone or blended
-OBJECTIVES = ("lambdarank", "binary")
-#: the grid of the blend's weights: multiples of this on the simplex
-BLEND_STEP = 0.1
-#: lines every whole LightGBM model text holds, after its trees and after its parameters
-_BOOSTER_ENDS = ("end of trees", "end of parameters")
 
 
 @register(
@@ -253,7 +248,7 @@ class Ranker(Recommender):
 
     def booster_files(self) -> tuple[str, ...]:
         """The file of each objective's booster, in the order of ``objective``."""
-        return tuple(BOOSTER_FILE if i == 0 else f"booster-{o}.txt" for i, o in enumerate(self._objectives()))
+        return booster_files(self._objectives())
 
     def _dropped_families(self) -> set[str]:
         dropped = {f.strip() for f in str(self.drop_features).split(",") if f.strip()}
@@ -483,7 +478,7 @@ class Ranker(Recommender):
 
     def _fit_blend(self, valid: Rows | None) -> list[dict[str, float]]:
         """Per booster its weight and the mean and deviation its scores are standardized by (one booster:
-        weight 1 on its raw score); fitted on the validation week's rows (:func:`fit_blend`)."""
+        weight 1 on its raw score); fitted on the validation week's rows (:func:`~hmrec.ranking.boosters.fit_blend`)."""
         if len(self._boosters) == 1:
             return [{"weight": 1.0, "mean": 0.0, "scale": 1.0}]
         if valid is None:  # no validation week: equal weights on scores of unit scale
@@ -530,10 +525,7 @@ class Ranker(Recommender):
                 self._booster.predict(x, num_iteration=self.best_iteration_, num_threads=int(self.threads)),
                 dtype=np.float32,
             )
-        total = np.zeros(x.shape[0], dtype=np.float64)
-        for booster, part in zip(self._boosters, json.loads(self.blend_), strict=True):
-            total += part["weight"] * (booster.predict(x, num_threads=int(self.threads)) - part["mean"]) / part["scale"]
-        return total.astype(np.float32)
+        return blend_predict(self._boosters, json.loads(self.blend_), x, int(self.threads))
 
     # ------------------------------------------------------------------ scoring
     def _check_ready(self) -> None:
@@ -737,8 +729,6 @@ class Ranker(Recommender):
         return out
 
     def restore(self, payload: dict[str, Any], arrays: dict[str, Any]) -> Self:
-        import lightgbm as lgb
-
         self._reset()
         saved, expected = list(payload.get("features", [])), self._columns(parse_sources(self.sources))[0]
         if saved != expected:
@@ -754,18 +744,7 @@ class Ranker(Recommender):
         self._names = list(payload.get("features", []))
         self._boosters = []
         for file in self.booster_files():
-            text = arrays[file]
-            # LightGBM crashes on a cut model text rather than raising: its checksum matched, so this is an edit
-            if not text.startswith("tree\n") or any(f"\n{end}\n" not in text for end in _BOOSTER_ENDS):
-                raise DataError(f"{file} is not a whole LightGBM model", file=file, fix="train the model again")
-            try:
-                booster = lgb.Booster(model_str=text)
-            except lgb.basic.LightGBMError as exc:
-                raise DataError(f"{file} cannot be read ({str(exc).splitlines()[0][:120]})",
-                                file=file, fix="train the model again") from None
-            if booster.num_feature() != len(self._names):
-                raise DataError(f"{file} reads {booster.num_feature()} features, the model has "
-                                f"{len(self._names)}", file=file, fix="train the model again")
+            booster = read_booster(arrays[file], file, len(self._names))
             self._boosters.append(booster)
         self._booster = self._boosters[0]
         sources: dict[str, Source] = {}
@@ -780,36 +759,3 @@ class Ranker(Recommender):
         tables = FeatureTables.from_state({k[4:]: v for k, v in arrays.items() if k.startswith("tab.")})
         self._state = CutoffState(dt.date.fromisoformat(self.cutoff_), sources, tables, arrays["active"])
         return self
-
-
-def validation_map(labels: np.ndarray, scores: np.ndarray, groups: np.ndarray, k: int = 12) -> float:
-    """MAP@k of rows ranked by ``scores`` within each group (``groups``: the sizes of consecutive groups;
-    ``labels``: 1 = bought), over the groups with a positive; each AP divides by ``min(positives, k)``
-    (LightGBM's ``map`` metric: the candidates are all a group knows). Ties go to the earlier row."""
-    gid = np.repeat(np.arange(groups.size), groups)
-    order = np.lexsort((np.arange(gid.size), -scores, gid))
-    hit = labels[order].astype(np.float64)
-    start = np.concatenate([[0], np.cumsum(groups)[:-1]])
-    pos = np.arange(gid.size) - start[gid]
-    top = hit * (pos < k)
-    before = np.concatenate([[0.0], np.cumsum(top)])[start]  # hits of the groups before each one
-    precision = (np.cumsum(top) - before[gid]) / (pos + 1) * top
-    positives = np.bincount(gid, weights=hit, minlength=groups.size)
-    scored = positives > 0
-    ap = np.bincount(gid, weights=precision, minlength=groups.size)[scored] / np.minimum(positives[scored], k)
-    return float(ap.mean()) if ap.size else 0.0
-
-
-def fit_blend(preds: list[np.ndarray], labels: np.ndarray, groups: np.ndarray) -> list[dict[str, float]]:
-    """The blend of several boosters' scores of the same validation rows: each standardized by its mean and
-    deviation there, weighted by the multiples of :data:`BLEND_STEP` summing to 1 that give the best
-    :func:`validation_map` (ties to the weights listed first: more weight on the first booster). Returns per
-    booster ``{"weight", "mean", "scale"}``."""
-    means = [float(p.mean()) for p in preds]
-    scales = [float(p.std()) or 1.0 for p in preds]
-    z = np.column_stack([(p - m) / s for p, m, s in zip(preds, means, scales, strict=True)])
-    steps = round(1 / BLEND_STEP)
-    grid = [w for w in np.ndindex(*(steps + 1,) * (len(preds) - 1)) if sum(w) <= steps]
-    weights = [np.array([steps - sum(w), *w], dtype=np.float64) / steps for w in grid]
-    best = max(weights, key=lambda w: (validation_map(labels, z @ w, groups), w[0]))
-    return [{"weight": float(w), "mean": m, "scale": s} for w, m, s in zip(best, means, scales, strict=True)]
