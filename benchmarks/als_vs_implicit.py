@@ -20,8 +20,10 @@ implicit: ``recommend(..., items=candidates)``); MAP@12 on the held-out purchase
 again over the full catalogue for both (hmrec without its fallback); and peak RSS. With
 ``--synthetic-shape`` the candidates are the full catalogue.
 
-Targets at full scale (1.37M x 105K, ~25M non-zeros, 2 cores): fit ours / implicit <= 1.0, top-12 for all
-customers <= 60 s, MAP@12 within 3% of implicit's, peak memory <= 4 GiB.
+Targets at full scale (1.37M x 105K, ~27M non-zeros, 2 cores), the same on ``medium``: fit ours / implicit
+<= 0.8 (stretch: 0.5), top-12 for all customers <= 60 s, MAP@12 on the full catalogue within 1% of
+implicit's, peak memory <= implicit's + 0.5 GiB. Fit CPU seconds are shown beside the wall seconds: on a
+machine shared with other jobs they say how much work each side did when the wall seconds are inflated.
 """
 
 from __future__ import annotations
@@ -126,21 +128,21 @@ def run_ours(problem: Problem, args: argparse.Namespace) -> dict[str, Any]:
     if problem.train is not None:
         model = ALS(factors=args.factors, reg=args.reg, alpha=args.alpha, iterations=args.iterations,
                     half_life_days=args.half_life_days, threads=args.threads, seed=args.seed, track_loss=False)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         model.fit(problem.train)
-        fit = time.perf_counter() - started
+        fit, fit_cpu = time.perf_counter() - started, time.process_time() - cpu
         started = time.perf_counter()
         ids, _ = model.recommend(customers, K)
         rec = time.perf_counter() - started
         user_factors, item_factors = model.user_factors_, model.item_factors_
         n_candidates = int(model.candidates_.size)
     else:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         solver = ALSSolver(confidence_matrix(problem.weights, args.alpha), factors=args.factors, reg=args.reg,
                            solver="cg", cg_steps=3, threads=args.threads, seed=args.seed)
         for _ in range(args.iterations):
             solver.iterate()
-        fit = time.perf_counter() - started
+        fit, fit_cpu = time.perf_counter() - started, time.process_time() - cpu
         user_factors, item_factors = solver.x, solver.y
         started = time.perf_counter()
         ids, _ = score_top_k(user_factors, item_factors, customers, np.arange(m, dtype=np.int32), K)
@@ -153,6 +155,7 @@ def run_ours(problem: Problem, args: argparse.Namespace) -> dict[str, Any]:
     full_ids = full_ids[tested]
     return {
         "fit_s": fit,
+        "fit_cpu_s": fit_cpu,
         "recommend_all_s": rec,
         "recommend_all_full_catalogue_s": rec_full,
         "candidates": n_candidates,
@@ -184,10 +187,10 @@ def run_implicit(problem: Problem, args: argparse.Namespace) -> dict[str, Any]:
             factors=args.factors, regularization=args.reg, alpha=1.0, iterations=args.iterations,
             use_cg=True, calculate_training_loss=False, num_threads=args.threads, random_state=args.seed,
         )
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     with threadpool_limits(limits=1, user_api="blas"):
         model.fit(conf, show_progress=False)
-    fit = time.perf_counter() - started
+    fit, fit_cpu = time.perf_counter() - started, time.process_time() - cpu
     customers = np.arange(n)
     candidates = candidates_of(problem)
     started = time.perf_counter()
@@ -199,6 +202,7 @@ def run_implicit(problem: Problem, args: argparse.Namespace) -> dict[str, Any]:
     tested = np.flatnonzero(np.diff(problem.truth.indptr) > 0)
     return {
         "fit_s": fit,
+        "fit_cpu_s": fit_cpu,
         "recommend_all_s": rec,
         "recommend_all_full_catalogue_s": rec_full,
         "candidates": int(candidates.size),
@@ -259,6 +263,7 @@ def main() -> None:
           f"half-life {args.half_life_days} days, threads {args.threads}")
     print(f"{'':28}{'hmrec':>12}{'implicit':>12}")
     print(f"{'fit (s)':28}{ours['fit_s']:12.2f}{theirs['fit_s']:12.2f}")
+    print(f"{'fit, CPU (s)':28}{ours['fit_cpu_s']:12.2f}{theirs['fit_cpu_s']:12.2f}")
     print(f"{'candidate articles':28}{ours['candidates']:12,}{theirs['candidates']:12,}")
     print(f"{'top-12 for all (s)':28}{ours['recommend_all_s']:12.2f}{theirs['recommend_all_s']:12.2f}")
     print(f"{'MAP@12':28}{ours['map12']:12.6f}{theirs['map12']:12.6f}")
@@ -272,9 +277,11 @@ def main() -> None:
     def relative(key: str) -> float:
         return ours[key] / theirs[key] - 1 if theirs[key] > 0 else float("nan")
 
-    print(f"fit time ratio hmrec / implicit: {ratio:.2f} (target <= 1.0); MAP@12 hmrec vs implicit: "
-          f"{relative('map12'):+.1%} on the same candidates, {relative('map12_full_catalogue'):+.1%} on the full "
-          "catalogue (target within -3%)")
+    extra = ours["peak_rss_gib"] - theirs["peak_rss_gib"]
+    print(f"fit time ratio hmrec / implicit: {ratio:.2f} (target <= 0.8, stretch 0.5; CPU seconds "
+          f"{ours['fit_cpu_s'] / theirs['fit_cpu_s']:.2f}); MAP@12 hmrec vs implicit: {relative('map12'):+.1%} on "
+          f"the same candidates, {relative('map12_full_catalogue'):+.2%} on the full catalogue (target within 1%); "
+          f"peak memory {extra:+.2f} GiB (target <= +0.5)")
 
 
 if __name__ == "__main__":
