@@ -92,6 +92,13 @@ def test_positives_are_drawn_by_confidence() -> None:
     np.testing.assert_allclose(share, [0.1, 0.3, 0.0, 0.6], atol=0.01)
 
 
+def test_hash_matches_reference() -> None:
+    # the kernel draws every sample from this hash; the numpy twin (and the reference epoch) from splitmix64
+    z = np.array([0, 1, 2**63, 2**64 - 1], dtype=np.uint64)
+    got = np.array([_sgd_kernels.splitmix64(v) for v in z], dtype=np.uint64)
+    np.testing.assert_array_equal(got, splitmix64(z))
+
+
 def test_warp_weight_is_the_harmonic_number() -> None:
     assert _sgd_kernels.warp_weight(1) == pytest.approx(1.0)
     assert _sgd_kernels.warp_weight(3) == pytest.approx(1 + 1 / 2 + 1 / 3)
