@@ -219,6 +219,8 @@ def test_unsupported_models_and_parameters(spark_engine: Any, loaded: Dataset) -
         spark_engine.check_models(["popularity", "sgd-bpr"])
     with pytest.raises(ParameterError, match="'filter_bought' is not available on the spark engine"):
         spark_engine.fit(create("popularity", filter_bought=True), loaded)
+    with pytest.raises(ParameterError, match="learned fallback_half_life_days .* not available on the spark"):
+        spark_engine.fit(create("als", fallback_half_life_days=None), loaded)
     with pytest.raises(ParameterError, match="primary__half_life_days"):
         spark_engine.fit(create("repurchase", primary__half_life_days=-1), loaded)
 

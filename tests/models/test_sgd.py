@@ -200,3 +200,73 @@ def test_errors(planted: Dataset) -> None:
 def test_divergence_is_reported(planted: Dataset) -> None:
     with pytest.raises(ParameterError, match="diverged.*fix: lower learning_rate"):
         SGDMSE(factors=8, epochs=5, threads=1, learning_rate=50.0, alpha=20.0).fit(planted)
+
+
+# ---------------------------------------------------------------------- the learned cold fallback
+def _fading(held_out_buys: str) -> Dataset:
+    """60 days: article 0 sold 40 times 30-45 days before the last week, article 1 three times in the two days
+    before it; in the last week new customers (no history) buy ``held_out_buys`` ("old": article 0, "fresh":
+    article 1)."""
+    import polars as pl
+
+    start = dt.date(2020, 1, 1)
+    rows: list[tuple[dt.date, int, int]] = []
+    rows += [(start + dt.timedelta(days=8 + i % 15), i, 0) for i in range(40)]  # days 8-22
+    rows += [(start + dt.timedelta(days=51 + i % 2), 40 + i, 1) for i in range(3)]  # days 51-52
+    bought = 0 if held_out_buys == "old" else 1
+    rows += [(start + dt.timedelta(days=54 + i % 6), 50 + i, bought) for i in range(120)]  # the last week
+    rows += [(start + dt.timedelta(days=59), 200, 2)]  # a third article, sold once, last day
+    articles = pl.DataFrame({"article_id": [f"{a + 100_000_001:010d}" for a in range(3)]})
+    customers = pl.DataFrame({"customer_id": [f"{c:064x}" for c in range(202)]})  # the last one never buys
+    transactions = pl.DataFrame({
+        "t_dat": [d for d, _, _ in rows],
+        "customer_id": [f"{c:064x}" for _, c, _ in rows],
+        "article_id": [f"{a + 100_000_001:010d}" for _, _, a in rows],
+        "price": [0.03] * len(rows),
+        "sales_channel_id": [2] * len(rows),
+    })
+    return Dataset.from_frames(articles, customers, transactions)
+
+
+def test_learned_half_life_follows_how_fast_popularity_fades() -> None:
+    from hmrec.models.scoring import learned_half_life
+
+    # the held-out buyers want the article sold a month before: only a half-life of 10+ days ranks it first
+    slow = learned_half_life(_fading("old"), recent_weeks=None)
+    assert slow >= 10
+    # they want last days' article: every half-life ranks it first below ~9 days, and the shortest wins ties
+    assert learned_half_life(_fading("fresh"), recent_weeks=None) == 1
+    # the shortest of the grid that ranks the old article first, not just any that does
+    assert learned_half_life(_fading("old"), recent_weeks=None, grid=(3, 56, 10, 112)) == 10
+
+
+def test_learned_half_life_without_a_week_to_hold_out() -> None:
+    from hmrec.models.popularity import DEFAULT_HALF_LIFE_DAYS
+    from hmrec.models.scoring import learned_half_life
+
+    data = _fading("old")
+    assert data.end_date is not None
+    short = data.between(data.end_date - dt.timedelta(days=10), None)
+    assert learned_half_life(short, recent_weeks=None) == DEFAULT_HALF_LIFE_DAYS
+
+
+def test_sgd_cold_customers_get_the_learned_fallback() -> None:
+    data = _fading("old")
+    learned = create("sgd-bpr", factors=4, epochs=1, recent_weeks=None, seed=0).fit(data)
+    assert learned.fallback_half_life_ >= 10
+    fixed = create("sgd-bpr", factors=4, epochs=1, recent_weeks=None, seed=0, fallback_half_life_days=1).fit(data)
+    assert fixed.fallback_half_life_ == 1
+    # customer 0 bought before the last week only: warm. The last customer of the file bought nothing: cold.
+    cold = np.array([data.n_customers - 1])
+    assert not learned.has_history_[cold[0]]
+    # the cold list is the candidates ranked by sales decayed with the half-life in use
+    from hmrec.models.lists import ranked_articles
+    from hmrec.models.sales import article_sales
+
+    for model in (learned, fixed):
+        want, _ = ranked_articles(article_sales(data, half_life_days=model.fallback_half_life_))
+        np.testing.assert_array_equal(model.fallback_ids_, want)
+        np.testing.assert_array_equal(model.recommend(cold, 3)[0][0], want[:3])
+    assert not np.array_equal(learned.fallback_scores_, fixed.fallback_scores_)
+    # the factors do not depend on the fallback
+    np.testing.assert_array_equal(learned.item_factors_, fixed.item_factors_)

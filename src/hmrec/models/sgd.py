@@ -2,7 +2,8 @@
 ``sgd+repurchase``).
 
 Customer factors ``xᵤ`` and article factors ``yᵢ`` score ``xᵤ·yᵢ``, over the same candidates and with the same
-cold-customer fallback as ``als`` (:class:`hmrec.models.scoring.FactorRecommender`). The purchase weights are
+cold-customer fallback as ``als`` (:class:`hmrec.models.scoring.FactorRecommender`), its half-life learned
+from the last week of train by default. The purchase weights are
 ALS's too: ``w`` time-decayed (a 7-day half-life), confidence ``c = 1 + alpha * w``. Each epoch draws about
 ``nnz`` samples: a purchase ``(u, i)`` with probability ∝ ``c`` (so last week's purchases are drawn far more
 often than last year's) and ``neg_samples`` articles ``j`` among the articles sold in train, with probability
@@ -55,7 +56,7 @@ from hmrec.models._params import (
 from hmrec.models._sgd_kernels import LOSS_BPR, LOSS_MSE, LOSS_WARP
 from hmrec.models.base import DEFAULT_K, register
 from hmrec.models.compose import register_fill
-from hmrec.models.popularity import DEFAULT_HALF_LIFE_DAYS, splitmix64
+from hmrec.models.popularity import splitmix64
 from hmrec.models.scoring import (
     DEFAULT_RECENT_WEEKS,
     FactorRecommender,
@@ -93,6 +94,10 @@ DEFAULT_HALF_LIFE: float | None = 7.0
 DEFAULT_ALPHA = 1000.0
 #: negatives drawn ∝ ``sales ** neg_popularity`` (0: uniformly among the articles sold)
 DEFAULT_NEG_POPULARITY = 0.0
+#: the cold customers' popularity: its half-life learned from train. On MovieLens 100K recast as H&M files
+#: (benchmarks/sgd_vs_implicit_bpr.py), where most test users are new, a fixed 3-day half-life held sgd-bpr
+#: below implicit's BPR; the films' popularity fades over months there, fashion's within days
+DEFAULT_FALLBACK_HALF_LIFE: float | None = None
 #: row and column blocks of the stratified schedule: up to this many threads are kept busy
 DEFAULT_BLOCKS = 8
 MAX_BLOCKS = 256
@@ -255,7 +260,9 @@ class SGDModel(FactorRecommender):
             after stratum, the same factors for the same seed on any number of threads.
         validation_days: hold out the last days of train for early stopping (None: no early stopping).
         patience: epochs without improvement of the held-out MAP@12 before stopping.
-        recent_weeks, filter_bought, fallback_half_life_days: scoring, as for ``als``.
+        recent_weeks, filter_bought: scoring, as for ``als``.
+        fallback_half_life_days: decay of the popularity given to customers without history; None (the
+            default) learns it from the last week of train (:func:`hmrec.models.scoring.learned_half_life`).
     """
 
     loss_kind: ClassVar[int]
@@ -284,7 +291,7 @@ class SGDModel(FactorRecommender):
         patience: int = 2,
         recent_weeks: float | None = DEFAULT_RECENT_WEEKS,
         filter_bought: bool = False,
-        fallback_half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
+        fallback_half_life_days: float | None = DEFAULT_FALLBACK_HALF_LIFE,
     ) -> None:
         self.factors = factors
         self.epochs = epochs

@@ -65,6 +65,15 @@ def check_supported(name: str) -> None:
         )
 
 
+def _no_learned_half_life(model: Recommender) -> None:
+    # learning it backtests the fallback on the last week of train, which the spark engine does not do
+    if hasattr(model, "fallback_half_life_days") and model.fallback_half_life_days is None:
+        raise ParameterError(
+            f"{model.name}: a learned fallback_half_life_days (null) is not available on the spark engine "
+            f"(fix: give it in days, e.g. --param {model.name}.fallback_half_life_days=3, or use --engine local)"
+        )
+
+
 def _no_filter_bought(model: Recommender) -> None:
     if getattr(model, "filter_bought", False):
         raise ParameterError(
@@ -87,6 +96,7 @@ def fit(model: Recommender, data: SparkData, train: Dataset, until: dt.date | No
         model.n_articles_ = data.n_articles
         return model
     _no_filter_bought(model)
+    _no_learned_half_life(model)
     if model.name == "ranker":
         from hmrec.engines.spark import ranker
         from hmrec.ranking.ranker import Ranker
